@@ -1,0 +1,71 @@
+import type { CloudEvent } from 'cloudevents';
+
+/**
+ * The broker's storage interface. Two backends implement it: `kafka/` (topic per broker, consumer group
+ * per trigger, Knative Kafka Broker layout) and `postgres/` (durable log tables in schema
+ * `tributary_broker`). The ingress appends; one dispatcher per Trigger subscribes.
+ */
+
+/** A Knative Broker, identified by namespace and name. */
+export interface BrokerRef {
+  namespace: string;
+  name: string;
+}
+
+/** One stored event as the log hands it to a dispatcher. */
+export interface LogRecord {
+  /** Kafka partition; the postgres backend has a single partition 0. */
+  partition: number;
+  /** Position within the partition (int64 as a decimal string, as kafkajs gives it). */
+  offset: string;
+  /** The record key: the event's `partitionkey` extension, or null. */
+  key: string | null;
+  /** The decoded event. */
+  event: CloudEvent<unknown>;
+  /** When the log stored it (ms since epoch): the basis of lag in seconds. */
+  timestamp: number;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group: `knative-trigger-<namespace>-<trigger>`. A recreated Trigger resumes it. */
+  groupId: string;
+  /** Where a group with no committed position starts (annotation `tributary.dev/initial-offset`). */
+  initialOffset: 'earliest' | 'latest';
+  /**
+   * Called with records in log order per partition. The log fetches the next records only after the
+   * returned promise resolves, so a dispatcher that is at its in-flight limit applies backpressure by
+   * not resolving yet. Resolving does NOT commit: progress is committed only through `commit`.
+   */
+  onRecords: (records: LogRecord[]) => Promise<void>;
+}
+
+export interface LogSubscription {
+  /**
+   * Commits progress for a partition: every record below `nextOffset` is done (delivered or
+   * dead-lettered). The dispatcher calls it only with contiguous progress, so a crash redelivers
+   * exactly the unfinished records.
+   */
+  commit(partition: number, nextOffset: string): Promise<void>;
+  /** Stops consuming; uncommitted records are redelivered to the next subscriber of the group. */
+  close(): Promise<void>;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** Records stored but not yet committed by the group. */
+  events: number;
+  /** Age of the oldest uncommitted record in seconds (0 when caught up). */
+  seconds: number;
+}
+
+export interface BrokerLog {
+  readonly kind: 'kafka' | 'postgres';
+  /** Creates the broker's storage if missing (topic / rows). Idempotent. */
+  ensureBroker(broker: BrokerRef): Promise<void>;
+  /** Appends events in order; resolves only once all of them are durable (acks=all / committed tx). */
+  append(broker: BrokerRef, events: CloudEvent<unknown>[]): Promise<void>;
+  subscribe(broker: BrokerRef, options: SubscribeOptions): Promise<LogSubscription>;
+  /** Lag of a consumer group, per partition. */
+  lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]>;
+  close(): Promise<void>;
+}

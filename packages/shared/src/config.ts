@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * Environment parsing: every service describes its variables once with zod and calls `parseEnv` in its
+ * `src/env.ts`. Errors name each offending variable; nothing else in a service reads `process.env`.
+ */
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+
+/** A boolean env var: "true"/"1"/"yes"/"on" and "false"/"0"/"no"/"off" (case-insensitive). `z.coerce.boolean` would read "false" as true. */
+export function envBoolean(defaultValue: boolean) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return defaultValue;
+      const s = v.trim().toLowerCase();
+      if (TRUE.has(s)) return true;
+      if (FALSE.has(s)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${v}"` });
+      return z.NEVER;
+    });
+}
+
+/** An integer env var within [min, max]. */
+export function envInt(defaultValue: number, opts: { min?: number; max?: number } = {}) {
+  let n = z.coerce.number().int();
+  if (opts.min !== undefined) n = n.min(opts.min);
+  if (opts.max !== undefined) n = n.max(opts.max);
+  return z.preprocess((v) => (v === undefined || v === '' ? defaultValue : v), n);
+}
+
+/** A comma-separated list env var; blanks are dropped. */
+export function envList(defaultValue: string[] = []) {
+  return z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? defaultValue
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    );
+}
+
+/** An http(s) URL env var. */
+export function envUrl() {
+  return z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'expected an http:// or https:// URL');
+}
+
+export const logLevelSchema = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
+
+/** Variables every service understands (DESIGN.md §6). */
+export const baseEnvShape = {
+  PORT: envInt(8080, { min: 0, max: 65535 }),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: logLevelSchema,
+};
+
+/**
+ * Parses `env` (default `process.env`) with `schema`. Throws a ConfigError whose message lists each bad
+ * variable by name, e.g. `DB_EVENTS_HEARTBEAT_MS: expected number, received NaN`. Values are never echoed
+ * for variables that look secret.
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
+  const res = schema.safeParse(env);
+  if (res.success) return res.data;
+  const issues = res.error.issues.map((i) => {
+    const name = i.path.map(String).join('.') || '(env)';
+    const missing = i.code === 'invalid_type' && env[name] === undefined;
+    return `${name}: ${missing ? 'is required but not set' : i.message}`;
+  });
+  throw new ConfigError(issues);
+}
