@@ -1,0 +1,44 @@
+export {
+  type TestEnv,
+  testEnv,
+  uniqueBucket,
+  uniqueName,
+  uniquePublication,
+  uniqueSchema,
+  uniqueSlot,
+  uniqueTopic,
+  type WaitForOptions,
+  waitFor,
+} from './helpers.js';
+export {
+  ensureKafkaJars,
+  KAFKA_VERSION,
+  type KafkaInstance,
+  kafkaHome,
+  type StartKafkaOptions,
+  startKafka,
+} from './kafka.js';
+export {
+  ensureMinioBinary,
+  MINIO_VERSION,
+  type MinioInstance,
+  minioBinary,
+  type StartMinioOptions,
+  startMinio,
+} from './minio.js';
+export { cacheDir, type Log } from './paths.js';
+export { freePort } from './ports.js';
+export {
+  connectionUrl,
+  POSTGRES_PASSWORD,
+  POSTGRES_USER,
+  type PostgresInstance,
+  type StartPostgresOptions,
+  startPostgres,
+} from './postgres.js';
+export {
+  type RunningServices,
+  type ServiceName,
+  servicesToStart,
+  startServices,
+} from './services.js';

@@ -1,0 +1,189 @@
+// MinIO built from source with `go install` at a pinned version, once, into the cache.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
+import { freePort } from './ports.js';
+import { type SpawnedService, spawnService, tail, waitUntilReady } from './process.js';
+
+/** The one place the MinIO version is pinned (a Go pseudo-version of github.com/minio/minio). */
+export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+export const MINIO_MODULE = 'github.com/minio/minio';
+
+export const MINIO_ACCESS_KEY = 'minioadmin';
+export const MINIO_SECRET_KEY = 'minioadmin';
+
+export function minioBinary(): string {
+  return join(cacheDir(), 'minio', MINIO_VERSION, 'minio');
+}
+
+/**
+ * Returns the path of the MinIO binary, building it with `go install` the first time (several minutes).
+ * GOBIN points at a temporary directory that is renamed into place when the build succeeds.
+ */
+export async function ensureMinioBinary(log: Log = stderrLog): Promise<string> {
+  const binary = minioBinary();
+  if (existsSync(binary)) {
+    log(`minio: using cached binary ${binary}`);
+    return binary;
+  }
+  const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'minio: `go` is not available: install Go (MinIO is built from source with `go install` once)',
+    );
+  }
+  const started = Date.now();
+  log(`minio: building ${MINIO_MODULE}@${MINIO_VERSION} with go install (once; takes several minutes)…`);
+  const parent = join(cacheDir(), 'minio');
+  mkdirSync(parent, { recursive: true });
+  const staging = mkdtempSync(join(parent, `.build-${MINIO_VERSION}-`));
+  const buildLog = join(staging, 'go-install.log');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], {
+        env: { ...process.env, GOBIN: join(staging, 'bin') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      let downloads = 0;
+      const onData = (chunk: Buffer) => {
+        const text = chunk.toString();
+        output += text;
+        downloads += text.split('\n').filter((line) => line.startsWith('go: downloading')).length;
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      const ticker = setInterval(() => {
+        log(`minio: still building (${seconds(started)}, ${downloads} modules downloaded)…`);
+      }, 30_000);
+      child.on('error', (error) => {
+        clearInterval(ticker);
+        reject(error);
+      });
+      child.on('exit', (code) => {
+        clearInterval(ticker);
+        writeFileSync(buildLog, output);
+        if (code === 0) resolve();
+        else
+          reject(
+            new Error(
+              `minio: go install exited with code ${code}:\n${output.trim().split('\n').slice(-20).join('\n')}`,
+            ),
+          );
+      });
+    });
+    mkdirSync(join(parent, MINIO_VERSION), { recursive: true });
+    // Same filesystem, so the binary appears atomically and complete.
+    renameSync(join(staging, 'bin', 'minio'), binary);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  log(`minio: built in ${seconds(started)}`);
+  return binary;
+}
+
+export interface StartMinioOptions {
+  /** Extra environment, e.g. `MINIO_NOTIFY_WEBHOOK_ENABLE_<ID>=on` and friends for notification tests. */
+  env?: Record<string, string>;
+  /** Holds `data/` and `minio.log`. Default: a new tmp dir. */
+  dataDir?: string;
+  /** Keep the data dir on stop(). Default: true when `dataDir` is given, false otherwise. */
+  persistent?: boolean;
+  /** S3 API port. Default: a free port. */
+  port?: number;
+  /** Keep the server running after this process exits (`services:up`). */
+  background?: boolean;
+  log?: Log;
+  /** Readiness timeout. Default 60 s. */
+  timeoutMs?: number;
+}
+
+export interface MinioInstance {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  port: number;
+  consolePort: number;
+  accessKey: string;
+  secretKey: string;
+  dataDir: string;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+async function isLive(endpoint: string): Promise<boolean> {
+  const response = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2_000) });
+  await response.arrayBuffer();
+  return response.ok;
+}
+
+/** Starts a single-drive MinIO on 127.0.0.1 with root credentials minioadmin/minioadmin. */
+export async function startMinio(options: StartMinioOptions = {}): Promise<MinioInstance> {
+  const log = options.log ?? stderrLog;
+  const started = Date.now();
+  const binary = await ensureMinioBinary(log);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-minio-'));
+  const persistent = options.persistent ?? options.dataDir !== undefined;
+  mkdirSync(join(dataDir, 'data'), { recursive: true });
+  const logFile = join(dataDir, 'minio.log');
+
+  let service: SpawnedService | undefined;
+  let port = 0;
+  let consolePort = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = options.port ?? (await freePort());
+    consolePort = await freePort();
+    service = spawnService({
+      name: 'minio',
+      command: binary,
+      args: [
+        'server',
+        join(dataDir, 'data'),
+        '--address',
+        `127.0.0.1:${port}`,
+        '--console-address',
+        `127.0.0.1:${consolePort}`,
+      ],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        MINIO_ROOT_USER: MINIO_ACCESS_KEY,
+        MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY,
+        MINIO_UPDATE: 'off',
+        MINIO_CALLHOME_ENABLE: 'off',
+        ...options.env,
+      },
+      logFile,
+      background: options.background,
+    });
+    const endpoint = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntilReady(service, () => isLive(endpoint), options.timeoutMs ?? 60_000);
+      break;
+    } catch (error) {
+      const portTaken = /address already in use|bind:/i.test(tail(logFile, 20));
+      if (options.port !== undefined || attempt >= 3 || !portTaken) {
+        if (!persistent) rmSync(dataDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  const running = service;
+  log(`minio ready on 127.0.0.1:${port} in ${seconds(started)} (data ${dataDir})`);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    consolePort,
+    accessKey: MINIO_ACCESS_KEY,
+    secretKey: MINIO_SECRET_KEY,
+    dataDir,
+    pid: running.pid,
+    logFile,
+    async stop() {
+      await running.stop();
+      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

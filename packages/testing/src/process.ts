@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface SpawnServiceOptions {
+  /** Short name used in errors, e.g. `postgres`. */
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** stdout and stderr are appended to this file (kept for debugging). */
+  logFile: string;
+  /** Run as this user/group (only when this process is root). */
+  uid?: number;
+  gid?: number;
+  /** Signal that asks the server to shut down cleanly. Default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+  /** How long stop() waits for a clean exit before SIGKILLing the process group. Default 20 s. */
+  stopTimeoutMs?: number;
+  /**
+   * Keep running after this Node process exits (`pnpm services:up`). Otherwise the process group is
+   * SIGKILLed when this process exits without having called stop(), so no server is orphaned.
+   */
+  background?: boolean;
+}
+
+export interface SpawnedService {
+  name: string;
+  pid: number;
+  logFile: string;
+  /** Resolves with the exit code (or null when killed by a signal) once the server process exits. */
+  exited: Promise<number | null>;
+  /** Clean stop with the configured signal, then SIGKILL for the whole process group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const exitHookPids = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of exitHookPids) killGroup(pid, 'SIGKILL');
+  });
+}
+
+/**
+ * Spawns a server in its own process group (so stop() can kill everything it forked) with its output
+ * appended to `logFile`.
+ */
+export function spawnService(options: SpawnServiceOptions): SpawnedService {
+  const fd = openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(-1));
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    throw new Error(`${options.name}: could not start ${options.command} (see ${options.logFile})`);
+  }
+  if (options.background) {
+    child.unref();
+  } else {
+    installExitHook();
+    exitHookPids.add(pid);
+    void exited.then(() => exitHookPids.delete(pid));
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    name: options.name,
+    pid,
+    logFile: options.logFile,
+    exited,
+    stop() {
+      stopping ??= stopProcessGroup(pid, {
+        signal: options.stopSignal ?? 'SIGTERM',
+        timeoutMs: options.stopTimeoutMs ?? 20_000,
+      }).finally(() => exitHookPids.delete(pid));
+      return stopping;
+    },
+  };
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the parenthesised command name: "123 (postgres) S ..."
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no procfs (macOS): trust kill(0)
+  }
+}
+
+/** The command line of a running process, or undefined (no procfs, or no such process). */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends `signal` to the process group leader `pid`, waits up to `timeoutMs` for it to exit, then SIGKILLs
+ * whatever is left in its process group.
+ */
+export async function stopProcessGroup(
+  pid: number,
+  { signal, timeoutMs }: { signal: NodeJS.Signals; timeoutMs: number },
+): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+  killGroup(pid, 'SIGKILL');
+  const killDeadline = Date.now() + 5_000;
+  while (isAlive(pid) && Date.now() < killDeadline) await sleep(20);
+}
+
+/** The last `lines` lines of a log file, for error messages. */
+export function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Polls `check` until it resolves truthy; fails early with the log tail when the process exits, and after
+ * `timeoutMs` with the last error.
+ */
+export async function waitUntilReady(
+  service: SpawnedService,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  let exitCode: number | null | undefined;
+  void service.exited.then((code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (true) {
+    if (exitCode !== undefined) {
+      throw new Error(
+        `${service.name} exited with code ${exitCode} while starting; log ${service.logFile}:\n${tail(service.logFile)}`,
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      await service.stop();
+      const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(
+        `${service.name} was not ready after ${timeoutMs} ms${reason}; log ${service.logFile}:\n${tail(service.logFile)}`,
+      );
+    }
+    await sleep(intervalMs);
+  }
+}
