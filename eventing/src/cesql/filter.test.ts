@@ -1,0 +1,77 @@
+import { describe, expect, it } from '@jest/globals';
+import { CloudEvent } from 'cloudevents';
+import { type CompiledCesql, cesqlFilter, compileCesql, matchesCesql } from './index.js';
+
+function compile(expression: string): CompiledCesql {
+  const result = compileCesql(expression);
+  if (!result.ok) throw result.error;
+  return result.expression;
+}
+
+const event = {
+  specversion: '1.0',
+  id: 'e1',
+  source: '/db/main',
+  type: 'dev.tributary.db.insert',
+  table: 'users',
+};
+
+describe('CESQL filter helpers', () => {
+  it('pass an event when the result is boolean true without errors', () => {
+    const compiled = compile("type LIKE 'dev.tributary.db.%' AND table = 'users'");
+    expect(matchesCesql(compiled, event)).toBe(true);
+    expect(cesqlFilter(compiled)(event)).toBe(true);
+    expect(matchesCesql(compiled, { ...event, table: 'orders' })).toBe(false);
+  });
+
+  it.each([
+    ["'true'", 'a String result'],
+    ['1', 'an Integer result'],
+    ['type', 'a String attribute'],
+  ])('reject %s (%s), which is not a Boolean', (expression) => {
+    const compiled = compile(expression);
+    expect(compiled.evaluate(event).errors).toEqual([]);
+    expect(matchesCesql(compiled, event)).toBe(false);
+  });
+
+  it('reject a true result that comes with an error', () => {
+    // `NOT 10`: the implicit cast of 10 fails, yielding false, so the value is true plus a CastError.
+    const compiled = compile('NOT 10');
+    expect(compiled.evaluate(event)).toEqual({
+      value: true,
+      errors: [expect.objectContaining({ kind: 'cast' })],
+    });
+    expect(matchesCesql(compiled, event)).toBe(false);
+  });
+
+  it('reject events missing an addressed attribute, and do not leak errors into the next event', () => {
+    const compiled = compile("myext = 'x' OR type = 'dev.tributary.db.insert'");
+    const filter = cesqlFilter(compiled);
+    expect(filter(event)).toBe(false); // myext is missing: MissingAttributeError
+    expect(filter({ ...event, myext: 'y' })).toBe(true);
+    expect(filter({ ...event, myext: 'x' })).toBe(true);
+  });
+
+  it('reject on a missing function', () => {
+    const compiled = compile('NOPE(type)');
+    expect(compiled.warnings).toEqual([{ kind: 'missingFunction', message: 'unknown function NOPE' }]);
+    expect(matchesCesql(compiled, event)).toBe(false);
+  });
+
+  it('accept a CloudEvent instance of the SDK, extensions included', () => {
+    const ce = new CloudEvent({ ...event, seq: 7, replayed: false, data: { id: 1 } });
+    expect(matchesCesql(compile("table = 'users' AND seq > 5 AND NOT replayed"), ce)).toBe(true);
+    expect(matchesCesql(compile('EXISTS time AND NOT EXISTS subject'), ce)).toBe(true);
+    // data is not a context attribute; SDK methods are not attributes either
+    expect(matchesCesql(compile('EXISTS data OR EXISTS validate'), ce)).toBe(false);
+  });
+
+  it('evaluate returns a fresh error list per call', () => {
+    const compiled = compile('missing = 1');
+    const first = compiled.evaluate(event);
+    const second = compiled.evaluate(event);
+    expect(first.errors).toHaveLength(1);
+    expect(second.errors).toHaveLength(1);
+    expect(first.errors).not.toBe(second.errors);
+  });
+});
