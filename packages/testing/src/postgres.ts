@@ -34,10 +34,13 @@ export const POSTGRES_SETTINGS: Readonly<Record<string, string>> = {
   max_connections: '300',
 };
 
-/** Extra settings for throwaway test instances: durability is pointless for data deleted after the run. */
+/**
+ * Extra settings for throwaway test instances: crash safety is pointless for data deleted after the run.
+ * `synchronous_commit` stays on: with it off, a commit returns before its WAL is flushed, and logical decoding
+ * (walsender and `pg_logical_slot_get_changes`) only sees flushed WAL, so a change would show up late.
+ */
 export const POSTGRES_EPHEMERAL_SETTINGS: Readonly<Record<string, string>> = {
   fsync: 'off',
-  synchronous_commit: 'off',
   full_page_writes: 'off',
 };
 

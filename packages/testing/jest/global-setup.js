@@ -1,0 +1,28 @@
+// Jest globalSetup (referenced by jest.preset.js): starts the real services once per run, unless the env
+// already points at them (DATABASE_URL, KAFKA_BROKERS, MINIO_ENDPOINT) or TRIBUTARY_TEST_SERVICES=none.
+// In a multi-project run every project's globalSetup is called in this same process; only the first starts
+// anything. The connection details go to process.env, which the test workers inherit.
+import { tsImport } from 'tsx/esm/api';
+
+const STATE = Symbol.for('tributary.testing.services');
+
+export default async function globalSetup() {
+  globalThis[STATE] ??= { ready: undefined, running: undefined };
+  const state = globalThis[STATE];
+  state.ready ??= start(state);
+  await state.ready;
+}
+
+async function start(state) {
+  const { servicesToStart, startServices } = await tsImport('../src/services.ts', import.meta.url);
+  const names = servicesToStart(process.env);
+  if (names.length === 0) return;
+  const running = await startServices({ only: names });
+  state.running = running;
+  Object.assign(process.env, running.env);
+  // Jest killed by a signal never reaches globalTeardown: exit, so the process-exit hook of the starters
+  // SIGKILLs the services' process groups instead of orphaning them.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+  }
+}
