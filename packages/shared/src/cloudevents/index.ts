@@ -1,0 +1,34 @@
+export { CloudEvent } from 'cloudevents';
+export {
+  CE_BATCH_CONTENT_TYPE,
+  CE_JSON_CONTENT_TYPE,
+  isJsonContentType,
+  isTextContentType,
+  mediaType,
+} from './content-type.js';
+export { CloudEventDecodeError, InvalidCloudEventError } from './errors.js';
+export {
+  assertValidCloudEvent,
+  attributeIssues,
+  type CloudEventLike,
+  type CreateCloudEventInput,
+  cloudEventIssues,
+  createCloudEvent,
+  EXTENSION_NAME,
+  eventAttributes,
+} from './event.js';
+export { decodeHeaderValue, encodeHeaderValue } from './header-value.js';
+export {
+  decodeHttp,
+  decodeHttpEvent,
+  encodeHttpBatch,
+  encodeHttpBinary,
+  encodeHttpStructured,
+  type HttpContentMode,
+  type HttpHeadersInput,
+  type HttpMessage,
+  httpContentMode,
+  isCloudEventResponse,
+} from './http.js';
+export { toJsonFormat } from './json-format.js';
+export { fromKafkaMessage, type KafkaRecord, type KafkaRecordInput, toKafkaMessage } from './kafka.js';

@@ -1,0 +1,125 @@
+/**
+ * Kafka protocol binding (kafka-protocol-binding.md), binary content mode as the Knative Kafka Broker writes it:
+ * attributes as `ce_<name>` headers (UTF-8, no percent-encoding), `datacontenttype` as the `content-type`
+ * header, data as the record value (no data -> null value), and the `partitionkey` extension as the record key
+ * (§3.1 "Key Mapper"; the attribute stays in the headers too). Structured records are decoded as well.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { formatMode, isJsonContentType } from './content-type.js';
+import { CloudEventDecodeError } from './errors.js';
+import {
+  attributeIssues,
+  attributeString,
+  buildEvent,
+  type CloudEventLike,
+  encodeData,
+  hasForbiddenCharacter,
+} from './event.js';
+import { decodeData } from './http.js';
+import { fromJsonObject } from './json-format.js';
+
+export interface KafkaRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer>;
+  /** Record timestamp (ms since epoch, as a string, like kafkajs); unset = the producer's clock. */
+  timestamp?: string;
+}
+
+/** A consumed record as kafkajs (and most clients) hand it over. */
+export interface KafkaRecordInput {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Readonly<Record<string, Buffer | string | readonly (Buffer | string)[] | undefined>>;
+}
+
+/** Encodes `event` as a binary-mode Kafka record; `key` is the `partitionkey` extension (null when absent). */
+export function toKafkaMessage(event: CloudEventLike): KafkaRecord {
+  const headers: Record<string, Buffer> = {};
+  for (const name in event) {
+    if (name === 'data' || name === 'data_base64' || name === 'datacontenttype') continue;
+    const v = event[name];
+    if (v === undefined || v === null || typeof v === 'function') continue;
+    headers[`ce_${name}`] = Buffer.from(attributeString(v), 'utf8');
+  }
+  const encoded = encodeData(event);
+  const ct = encoded?.contentType ?? (event.datacontenttype as string | undefined);
+  if (ct !== undefined) headers['content-type'] = Buffer.from(ct, 'utf8');
+  const pk = event.partitionkey;
+  return {
+    key: pk === undefined || pk === null ? null : Buffer.from(attributeString(pk), 'utf8'),
+    value: encoded?.bytes ?? null,
+    headers,
+  };
+}
+
+function headerString(value: Buffer | string | readonly (Buffer | string)[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = Array.isArray(value) ? value[value.length - 1] : value;
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : (v as Buffer).toString('utf8');
+}
+
+function asBuffer(v: Buffer | string | null | undefined): Buffer | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+}
+
+/**
+ * Decodes a Kafka record into a validated CloudEvent (binary or structured mode). In binary mode a missing
+ * `partitionkey` is restored from the record key. Throws `CloudEventDecodeError`.
+ */
+export function fromKafkaMessage(record: KafkaRecordInput): CloudEvent<unknown> {
+  const headers = record.headers ?? {};
+  const ct = headerString(headers['content-type']);
+  const value = asBuffer(record.value);
+  const mode = formatMode(ct);
+  if (mode === 'structured') {
+    if (value === null || value.length === 0)
+      throw new CloudEventDecodeError(['structured record has no value']);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value.toString('utf8'));
+    } catch (err) {
+      throw new CloudEventDecodeError([
+        `structured record value is not valid JSON: ${(err as Error).message}`,
+      ]);
+    }
+    const r = fromJsonObject(parsed);
+    if (!r.event) throw new CloudEventDecodeError(r.issues);
+    return r.event;
+  }
+  if (mode !== undefined) throw new CloudEventDecodeError([`unsupported event format ${JSON.stringify(ct)}`]);
+
+  const attrs: Record<string, unknown> = {};
+  for (const name in headers) {
+    if (!name.startsWith('ce_') || name.length <= 3) continue;
+    const attr = name.slice(3);
+    if (attr === 'datacontenttype' && ct !== undefined) continue;
+    attrs[attr] = headerString(headers[name]);
+  }
+  if (ct !== undefined && ct !== '') attrs.datacontenttype = ct;
+  if (attrs.partitionkey === undefined && record.key !== null && record.key !== undefined) {
+    const key = typeof record.key === 'string' ? record.key : record.key.toString('utf8');
+    if (key !== '' && !key.includes('\uFFFD') && !hasForbiddenCharacter(key)) attrs.partitionkey = key;
+  }
+  const issues = attributeIssues(attrs).map((issue) =>
+    issue.startsWith('missing required attribute ') ? `${issue} (header ce_${issue.slice(27)})` : issue,
+  );
+  let data: unknown;
+  let raw: Buffer | undefined;
+  const contentType = attrs.datacontenttype as string | undefined;
+  if (value !== null && !(value.length === 0 && isJsonContentType(contentType))) {
+    const decoded = decodeData(value, contentType);
+    if (decoded.ok) {
+      data = decoded.data;
+      if (isJsonContentType(contentType)) raw = value;
+    } else if (contentType === undefined) {
+      data = value;
+    } else {
+      issues.push(decoded.issue);
+    }
+  }
+  if (issues.length > 0) throw new CloudEventDecodeError(issues);
+  return buildEvent(attrs, data, raw);
+}
