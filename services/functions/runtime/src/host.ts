@@ -1,0 +1,168 @@
+import { createServer, decodeHttp, encodeHttpBinary, type Logger } from '@tributary/shared';
+import { CloudEvent } from 'cloudevents';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Context, FunctionModule } from './types.js';
+
+export interface FunctionHostOptions {
+  name: string;
+  fn: FunctionModule;
+  logger: Logger;
+  registry?: Registry;
+  /** Seconds from process start to ready, reported as `function_cold_start_seconds`. */
+  coldStartSeconds?: number;
+}
+
+interface HostMetrics {
+  invocations: Counter<'function' | 'outcome'>;
+  latency: Histogram<'function' | 'outcome'>;
+  inFlight: Gauge<'function'>;
+  coldStart: Gauge<'function'>;
+}
+
+/**
+ * Builds (does not listen) the HTTP host of one function. `POST /` takes a CloudEvent in binary or
+ * structured mode and answers per DESIGN.md §5: a returned CloudEvent -> 200 binary reply; nothing -> 204;
+ * data failing the function's `schema` or a thrown non-retriable error -> 400 (the broker does not retry);
+ * anything else thrown -> 500 (the broker retries).
+ */
+export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
+  const { fn, name, logger } = opts;
+  let ready = false;
+  const app = createServer({
+    name: `function-${name}`,
+    logger,
+    registry: opts.registry,
+    readiness: () => ready,
+  });
+  const m = createMetrics(app.metrics);
+  if (opts.coldStartSeconds !== undefined) m.coldStart.set({ function: name }, opts.coldStartSeconds);
+
+  app.addHook('onReady', async () => {
+    ready = true;
+  });
+  app.addHook('preClose', async () => {
+    ready = false;
+  });
+
+  // Knative Functions health endpoints.
+  app.get('/health/liveness', async () => 'OK');
+  app.get('/health/readiness', async (_req, reply) =>
+    reply.status(ready ? 200 : 503).send(ready ? 'OK' : 'NOT READY'),
+  );
+
+  // Keep the raw body: decodeHttp needs the bytes for binary-mode data of any content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.post('/', async (req, reply) => {
+    let event: CloudEvent<unknown>;
+    try {
+      const events = decodeHttp(req.headers, (req.body as Buffer | undefined) ?? Buffer.alloc(0));
+      if (events.length !== 1) {
+        return reply
+          .status(400)
+          .send({ error: 'Bad Request', code: 'NOT_ONE_EVENT', message: 'expected exactly one CloudEvent' });
+      }
+      event = events[0]!;
+    } catch (err) {
+      m.invocations.inc({ function: name, outcome: 'invalid' });
+      return reply
+        .status(400)
+        .send({ error: 'Bad Request', code: 'INVALID_CLOUDEVENT', message: (err as Error).message });
+    }
+
+    if (fn.schema) {
+      const parsed = fn.schema.safeParse(event.data);
+      if (!parsed.success) {
+        m.invocations.inc({ function: name, outcome: 'invalid' });
+        return reply.status(400).send({
+          error: 'Bad Request',
+          code: 'SCHEMA_VALIDATION',
+          message: `event data does not match the schema of function ${name}`,
+          issues: parsed.error.issues.map((i) => ({
+            path: i.path.map(String).join('.'),
+            message: i.message,
+            code: i.code,
+          })),
+        });
+      }
+    }
+
+    const log = logger.child({ function: name, ceid: event.id, cetype: event.type, cesource: event.source });
+    const context: Context = {
+      log,
+      headers: req.headers,
+      method: req.method,
+      query: (req.query ?? {}) as Record<string, unknown>,
+      body: event.data,
+      cloudevent: event,
+      functionName: name,
+    };
+    const end = m.latency.startTimer({ function: name });
+    m.inFlight.inc({ function: name });
+    try {
+      const result = await fn.handle(context, event);
+      if (result === undefined || result === null) {
+        end({ outcome: 'ok' });
+        m.invocations.inc({ function: name, outcome: 'ok' });
+        return reply.status(204).send();
+      }
+      const replyEvent = result instanceof CloudEvent ? result : new CloudEvent(result as never);
+      const { headers, body } = encodeHttpBinary(replyEvent);
+      end({ outcome: 'reply' });
+      m.invocations.inc({ function: name, outcome: 'reply' });
+      return reply.status(200).headers(headers).send(body);
+    } catch (err) {
+      const e = err as Error & { retriable?: boolean; statusCode?: number; code?: string };
+      const nonRetriable = e?.retriable === false || e?.name === 'NonRetriableError';
+      const status = nonRetriable
+        ? e.statusCode && e.statusCode >= 400 && e.statusCode < 500
+          ? e.statusCode
+          : 400
+        : 500;
+      end({ outcome: nonRetriable ? 'rejected' : 'error' });
+      m.invocations.inc({ function: name, outcome: nonRetriable ? 'rejected' : 'error' });
+      if (nonRetriable) log.warn({ err: e.message }, 'handler rejected the event (no retry)');
+      else log.error({ err }, 'handler failed (the broker will retry)');
+      return reply.status(status).send({
+        error: nonRetriable ? 'Bad Request' : 'Internal Server Error',
+        code: e?.code ?? (nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR'),
+        message: e?.message ?? String(err),
+      });
+    } finally {
+      m.inFlight.dec({ function: name });
+    }
+  });
+  return app;
+}
+
+function createMetrics(registry: Registry): HostMetrics {
+  return {
+    invocations: new Counter({
+      name: 'function_invocations_total',
+      help: 'Function invocations by outcome (ok, reply, rejected, error, invalid)',
+      labelNames: ['function', 'outcome'],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'function_execution_seconds',
+      help: 'Handler execution time',
+      labelNames: ['function', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'function_in_flight',
+      help: 'Events being handled right now',
+      labelNames: ['function'],
+      registers: [registry],
+    }),
+    coldStart: new Gauge({
+      name: 'function_cold_start_seconds',
+      help: 'Seconds from process start until the function was ready to take events',
+      labelNames: ['function'],
+      registers: [registry],
+    }),
+  };
+}
