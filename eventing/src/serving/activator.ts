@@ -1,0 +1,130 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from '@tributary/shared';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createServingMetrics, FunctionPool, type RuntimeCommand } from './function-pool.js';
+import { loadServiceSpec, type ServiceSpec } from './service-spec.js';
+
+/** A `subscriber.ref` as Knative Triggers write it. */
+export interface ServiceRef {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface LocalServingOptions {
+  services: ServiceSpec[];
+  runtime: RuntimeCommand;
+  logger: Logger;
+  registry?: Registry;
+}
+
+export interface LocalServing {
+  /** The activator's HTTP server (not listening yet): `POST /<namespace>/<service>`. */
+  app: FastifyInstance;
+  pools: Map<string, FunctionPool>;
+  /** Starts min-scale instances. Call after the app listens. */
+  start(baseUrl: string): Promise<void>;
+  /** Resolves a Trigger's `subscriber.ref` to the activator URL of that Knative Service. */
+  resolve(ref: ServiceRef, defaultNamespace: string): string;
+  close(): Promise<void>;
+}
+
+/** Finds `<root>/<name>/service.yaml` for every function folder under root (e.g. services/functions). */
+export function discoverServices(root: string): ServiceSpec[] {
+  if (!existsSync(root)) return [];
+  const specs: ServiceSpec[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const file = join(root, name, 'service.yaml');
+    if (existsSync(file)) specs.push(loadServiceSpec(file));
+  }
+  return specs;
+}
+
+/**
+ * Knative Serving on one machine: an activator that routes `POST /<namespace>/<service>` to the
+ * service's FunctionPool, which starts processes on demand and scales them to zero when idle.
+ */
+export function createLocalServing(opts: LocalServingOptions): LocalServing {
+  const app = createServer({
+    name: 'activator',
+    logger: opts.logger,
+    registry: opts.registry,
+    bodyLimit: 10 * 1024 * 1024,
+  });
+  const metrics = createServingMetrics(app.metrics);
+  const pools = new Map<string, FunctionPool>();
+  for (const spec of opts.services) {
+    const key = `${spec.namespace}/${spec.name}`;
+    if (pools.has(key)) throw new Error(`two Knative Services named ${key}`);
+    pools.set(
+      key,
+      new FunctionPool(spec, opts.runtime, opts.logger.child({ component: 'serving' }), metrics),
+    );
+  }
+  let base: string | undefined;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post<{ Params: { namespace: string; name: string } }>('/:namespace/:name', async (req, reply) => {
+    const pool = pools.get(`${req.params.namespace}/${req.params.name}`);
+    if (!pool) {
+      return reply.status(404).send({
+        error: 'Not Found',
+        code: 'UNKNOWN_SERVICE',
+        message: `no Knative Service ${req.params.namespace}/${req.params.name}`,
+      });
+    }
+    const res = await pool.forward({
+      method: 'POST',
+      headers: req.headers,
+      body: (req.body as Buffer) ?? Buffer.alloc(0),
+    });
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined && !['connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(k))
+        reply.header(k, v);
+    }
+    return reply.status(res.status).send(res.body);
+  });
+  app.get('/services', async () =>
+    [...pools.values()].map((p) => ({
+      namespace: p.spec.namespace,
+      name: p.spec.name,
+      scale: p.scale,
+      inFlight: p.inFlight,
+      minScale: p.spec.minScale,
+      maxScale: p.spec.maxScale,
+      target: p.spec.target,
+      idleMs: p.spec.idleMs,
+    })),
+  );
+
+  return {
+    app,
+    pools,
+    async start(baseUrl: string) {
+      base = baseUrl.replace(/\/$/, '');
+      await Promise.all([...pools.values()].map((p) => p.start()));
+    },
+    resolve(ref: ServiceRef, defaultNamespace: string) {
+      if (ref.kind !== 'Service' || (ref.apiVersion && !ref.apiVersion.startsWith('serving.knative.dev/'))) {
+        throw new Error(
+          `subscriber.ref ${ref.apiVersion ?? ''} ${ref.kind}/${ref.name}: only Knative Services (serving.knative.dev/v1) run locally`,
+        );
+      }
+      const ns = ref.namespace ?? defaultNamespace;
+      if (!pools.has(`${ns}/${ref.name}`)) {
+        const known = [...pools.keys()].join(', ') || 'none';
+        throw new Error(`subscriber.ref Service ${ns}/${ref.name} not found (known services: ${known})`);
+      }
+      if (!base) throw new Error('local serving is not started yet');
+      return `${base}/${ns}/${ref.name}`;
+    },
+    async close() {
+      await Promise.all([...pools.values()].map((p) => p.close()));
+    },
+  };
+}

@@ -1,0 +1,9 @@
+export {
+  createLocalServing,
+  discoverServices,
+  type LocalServing,
+  type LocalServingOptions,
+  type ServiceRef,
+} from './activator.js';
+export { createServingMetrics, FunctionPool, type RuntimeCommand } from './function-pool.js';
+export { loadServiceSpec, parseDuration, type ServiceSpec } from './service-spec.js';
