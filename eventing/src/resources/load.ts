@@ -1,0 +1,382 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+import { compileTriggerFilter } from '../filters/compile.js';
+import { mergeDelivery, resolveDelivery } from './delivery.js';
+import { formatPath, type ResourceIssue, ResourceValidationError } from './errors.js';
+import {
+  type BrokerManifest,
+  brokerSchema,
+  type ConfigMapManifest,
+  configMapSchema,
+  type DestinationManifest,
+  type TriggerManifest,
+  triggerSchema,
+} from './schema.js';
+import type {
+  BrokerResource,
+  DeliveryOrder,
+  InitialOffset,
+  KafkaBrokerConfig,
+  LoadedResources,
+  ResourceLocation,
+  TriggerResource,
+} from './types.js';
+
+export const DELIVERY_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/delivery.order';
+export const INITIAL_OFFSET_ANNOTATION = 'tributary.dev/initial-offset';
+/** The Knative Kafka broker's ConfigMap name, used when a Broker names no `spec.config`. */
+export const KAFKA_BROKER_CONFIG = 'kafka-broker-config';
+export const DEFAULT_NAMESPACE = 'default';
+
+export function triggerGroupId(namespace: string, trigger: string): string {
+  return `knative-trigger-${namespace}-${trigger}`;
+}
+
+export interface SourceText {
+  /** Shown in errors; usually a path relative to the working directory. */
+  file: string;
+  text: string;
+}
+
+/**
+ * Loads Broker and Trigger YAML from files and/or folders (folders are read recursively for `.yaml` and
+ * `.yml`, skipping dot-folders and node_modules). Throws ResourceValidationError listing every problem.
+ */
+export async function loadResources(
+  paths: string | readonly string[],
+  cwd = process.cwd(),
+): Promise<LoadedResources> {
+  const files: string[] = [];
+  for (const p of typeof paths === 'string' ? [paths] : paths) {
+    const st = await stat(p).catch(() => undefined);
+    if (!st)
+      throw new ResourceValidationError([
+        { file: p, document: 0, path: '', message: 'no such file or folder' },
+      ]);
+    if (st.isDirectory()) files.push(...(await yamlFilesIn(p)));
+    else files.push(p);
+  }
+  const sources: SourceText[] = [];
+  for (const f of files) sources.push({ file: relative(cwd, f) || f, text: await readFile(f, 'utf8') });
+  return parseResources(sources);
+}
+
+async function yamlFilesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const full = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await yamlFilesIn(full)));
+    else if (/\.ya?ml$/i.test(e.name)) out.push(full);
+  }
+  return out;
+}
+
+interface Located<T> {
+  manifest: T;
+  location: ResourceLocation;
+}
+
+/** Parses YAML texts (multi-document) into validated resources. Synchronous; used by `loadResources`. */
+export function parseResources(sources: readonly SourceText[]): LoadedResources {
+  const issues: ResourceIssue[] = [];
+  const warnings: string[] = [];
+  const brokers: Located<BrokerManifest>[] = [];
+  const triggers: Located<TriggerManifest>[] = [];
+  const configMaps: Located<ConfigMapManifest>[] = [];
+
+  for (const { file, text } of sources) {
+    const docs = parseAllDocuments(text, { prettyErrors: false });
+    if (!Array.isArray(docs)) continue; // an empty stream
+    docs.forEach((doc, i) => {
+      const location = { file, document: i + 1 };
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+          const line = e.linePos?.[0]?.line;
+          issues.push({
+            ...location,
+            path: '',
+            message: `YAML syntax: ${e.message.split('\n')[0]}${line ? ` (line ${line})` : ''}`,
+          });
+        }
+        return;
+      }
+      const value: unknown = doc.toJS();
+      if (value === null || value === undefined) return; // empty document
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        issues.push({ ...location, path: '', message: 'expected a Kubernetes resource (a mapping)' });
+        return;
+      }
+      const kind = (value as { kind?: unknown }).kind;
+      const name = (value as { metadata?: { name?: unknown } }).metadata?.name;
+      const label = `${String(kind)} ${typeof name === 'string' ? name : '(unnamed)'}`;
+      const check = <S extends z.ZodType>(schema: S): z.output<S> | undefined => {
+        const res = schema.safeParse(value);
+        if (res.success) return res.data;
+        for (const iss of res.error.issues) {
+          issues.push({ ...location, resource: label, path: formatPath(iss.path), message: iss.message });
+        }
+        return undefined;
+      };
+      if (kind === 'Broker') {
+        const m = check(brokerSchema);
+        if (m) brokers.push({ manifest: m, location });
+      } else if (kind === 'Trigger') {
+        const m = check(triggerSchema);
+        if (m) triggers.push({ manifest: m, location });
+      } else if (kind === 'ConfigMap') {
+        const m = check(configMapSchema);
+        if (m) configMaps.push({ manifest: m, location });
+      }
+      // Other kinds (Knative Services, SinkBindings, ...) may share the folder; they are not ours.
+    });
+  }
+
+  const brokerResources = new Map<string, BrokerResource>();
+  for (const { manifest, location } of brokers) {
+    const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const name = manifest.metadata.name;
+    const key = `${namespace}/${name}`;
+    const resource = `Broker ${key}`;
+    const prev = brokerResources.get(key);
+    if (prev) {
+      issues.push({
+        ...location,
+        resource,
+        path: 'metadata.name',
+        message: `duplicate Broker (also in ${prev.location.file} document ${prev.location.document})`,
+      });
+      continue;
+    }
+    const delivery = manifest.spec?.delivery;
+    if (delivery) {
+      for (const d of resolveDelivery(delivery).issues) {
+        issues.push({ ...location, resource, path: `spec.delivery.${d.field}`, message: d.message });
+      }
+      checkDestination(delivery.deadLetterSink, 'spec.delivery.deadLetterSink', location, resource, issues);
+    }
+    const config = brokerConfig(manifest, namespace, configMaps, location, resource, issues, warnings);
+    brokerResources.set(key, {
+      namespace,
+      name,
+      annotations: manifest.metadata.annotations ?? {},
+      delivery,
+      config,
+      location,
+    });
+  }
+
+  const triggerResources = new Map<string, TriggerResource>();
+  for (const { manifest, location } of triggers) {
+    const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
+    const name = manifest.metadata.name;
+    const key = `${namespace}/${name}`;
+    const resource = `Trigger ${key}`;
+    const before = issues.length;
+    const prev = triggerResources.get(key);
+    if (prev) {
+      issues.push({
+        ...location,
+        resource,
+        path: 'metadata.name',
+        message: `duplicate Trigger (also in ${prev.location.file} document ${prev.location.document})`,
+      });
+      continue;
+    }
+    const spec = manifest.spec;
+    const broker = brokerResources.get(`${namespace}/${spec.broker}`);
+    if (!broker) {
+      const known = [...brokerResources.keys()].filter((k) => k.startsWith(`${namespace}/`));
+      issues.push({
+        ...location,
+        resource,
+        path: 'spec.broker',
+        message: `unknown broker "${spec.broker}" in namespace "${namespace}"${known.length ? ` (known: ${known.map((k) => k.split('/')[1]).join(', ')})` : ' (no Broker in this namespace)'}`,
+      });
+    }
+    const filterSpec = { filter: spec.filter, filters: spec.filters };
+    const filter = compileTriggerFilter(filterSpec);
+    for (const f of filter.issues)
+      issues.push({ ...location, resource, path: formatPath(f.path), message: f.message });
+
+    if (spec.delivery) {
+      for (const d of resolveDelivery(spec.delivery).issues) {
+        issues.push({ ...location, resource, path: `spec.delivery.${d.field}`, message: d.message });
+      }
+    }
+    checkDestination(spec.subscriber, 'spec.subscriber', location, resource, issues);
+    checkDestination(
+      spec.delivery?.deadLetterSink,
+      'spec.delivery.deadLetterSink',
+      location,
+      resource,
+      issues,
+    );
+
+    const annotations = manifest.metadata.annotations ?? {};
+    const deliveryOrder = annotationEnum<DeliveryOrder>(
+      annotations,
+      DELIVERY_ORDER_ANNOTATION,
+      ['ordered', 'unordered'],
+      'unordered',
+      location,
+      resource,
+      issues,
+    );
+    const initialOffset = annotationEnum<InitialOffset>(
+      annotations,
+      INITIAL_OFFSET_ANNOTATION,
+      ['earliest', 'latest'],
+      'latest',
+      location,
+      resource,
+      issues,
+    );
+    if (issues.length > before) continue;
+
+    const delivery = resolveDelivery(mergeDelivery(broker?.delivery, spec.delivery)).options;
+    triggerResources.set(key, {
+      namespace,
+      name,
+      broker: spec.broker,
+      annotations,
+      subscriber: spec.subscriber,
+      delivery,
+      deliveryOrder,
+      initialOffset,
+      filterSpec: {
+        ...(spec.filter ? { filter: spec.filter } : {}),
+        ...(spec.filters ? { filters: spec.filters } : {}),
+      },
+      filter,
+      groupId: triggerGroupId(namespace, name),
+      location,
+    });
+  }
+
+  if (issues.length > 0) {
+    // Report in file and document order (schema problems are found before cross-resource ones).
+    const order = new Map(sources.map((s, i) => [s.file, i]));
+    const sorted = issues
+      .map((issue, i) => ({ issue, i }))
+      .sort(
+        (a, b) =>
+          (order.get(a.issue.file) ?? 0) - (order.get(b.issue.file) ?? 0) ||
+          a.issue.document - b.issue.document ||
+          a.i - b.i,
+      )
+      .map((x) => x.issue);
+    throw new ResourceValidationError(sorted);
+  }
+  return {
+    brokers: [...brokerResources.values()],
+    triggers: [...triggerResources.values()],
+    files: sources.map((s) => s.file),
+    warnings,
+  };
+}
+
+function annotationEnum<T extends string>(
+  annotations: Record<string, string>,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+  location: ResourceLocation,
+  resource: string,
+  issues: ResourceIssue[],
+): T {
+  const v = annotations[key];
+  if (v === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  issues.push({
+    ...location,
+    resource,
+    path: `metadata.annotations["${key}"]`,
+    message: `expected ${allowed.map((a) => `"${a}"`).join(' or ')}, got "${v}"`,
+  });
+  return fallback;
+}
+
+/** A `uri` without a `ref` must be an absolute http(s) URL; with a `ref` it may be relative to it. */
+function checkDestination(
+  dest: DestinationManifest | undefined,
+  path: string,
+  location: ResourceLocation,
+  resource: string,
+  issues: ResourceIssue[],
+): void {
+  if (!dest?.uri) return;
+  if (dest.ref) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(dest.uri);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    issues.push({
+      ...location,
+      resource,
+      path: `${path}.uri`,
+      message: `"${dest.uri}" is not an absolute http(s) URL`,
+    });
+  }
+}
+
+function brokerConfig(
+  broker: BrokerManifest,
+  namespace: string,
+  configMaps: Located<ConfigMapManifest>[],
+  location: ResourceLocation,
+  resource: string,
+  issues: ResourceIssue[],
+  warnings: string[],
+): KafkaBrokerConfig {
+  const ref = broker.spec?.config;
+  const wanted = ref?.name ?? KAFKA_BROKER_CONFIG;
+  if (ref && ref.kind !== 'ConfigMap') {
+    warnings.push(`${resource}: spec.config refers to a ${ref.kind}; only a ConfigMap is read`);
+    return {};
+  }
+  const candidates = configMaps.filter((c) => c.manifest.metadata.name === wanted);
+  const found =
+    candidates.find(
+      (c) => (c.manifest.metadata.namespace ?? DEFAULT_NAMESPACE) === (ref?.namespace ?? namespace),
+    ) ?? candidates[0];
+  if (!found) {
+    if (ref) warnings.push(`${resource}: ConfigMap "${wanted}" is not in the folder; using defaults`);
+    return {};
+  }
+  const data = found.manifest.data ?? {};
+  const cfg: KafkaBrokerConfig = { configMap: wanted };
+  const int = (key: string, min: number): number | undefined => {
+    const v = data[key];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      issues.push({
+        ...found.location,
+        resource: `ConfigMap ${wanted}`,
+        path: `data["${key}"]`,
+        message: `expected an integer >= ${min}, got "${v}"`,
+      });
+      return undefined;
+    }
+    return n;
+  };
+  const partitions = int('default.topic.partitions', 1);
+  const replicationFactor = int('default.topic.replication.factor', 1);
+  if (partitions !== undefined) cfg.partitions = partitions;
+  if (replicationFactor !== undefined) cfg.replicationFactor = replicationFactor;
+  const servers = data['bootstrap.servers'];
+  if (servers)
+    cfg.bootstrapServers = servers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  void location;
+  return cfg;
+}
