@@ -169,3 +169,32 @@ describe('filters (SubscriptionsAPI dialects)', () => {
     expect(issuesOf({ cesql: '  ' })[0]?.message).toContain('empty');
   });
 });
+
+describe('cesql dialect', () => {
+  it('matches with CESQL semantics, missing attributes failing the filter', () => {
+    const p = compile([{ cesql: "type LIKE 'dev.tributary.db.%' AND subject = '42'" }]);
+    expect(p(event())).toBe(true);
+    expect(p(event({ subject: '7' }))).toBe(false);
+    const ext = compile([{ cesql: "bucket = 'photos'" }]);
+    expect(ext(event())).toBe(false);
+    expect(ext(event({ bucket: 'photos' }))).toBe(true);
+  });
+
+  it('nests inside not/any', () => {
+    const p = compile([{ any: [{ cesql: "subject = '1'" }, { not: { cesql: "source LIKE '/db/%'" } }] }]);
+    expect(p(event())).toBe(false);
+    expect(p(event({ source: '/storage/x' }))).toBe(true);
+  });
+
+  it('rejects invalid CESQL at compile time with a caret excerpt', () => {
+    const issues = issuesOf({ cesql: "type = 'a' AND (" });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toEqual(['spec', 'filters', 0, 'cesql']);
+    expect(issues[0]?.message).toMatch(/^invalid CESQL: .*\n.*\n\s*\^/);
+  });
+
+  it('rejects unknown functions and non-boolean expressions', () => {
+    expect(issuesOf({ cesql: 'NOPE(type)' })[0]?.message).toContain('invalid CESQL');
+    expect(issuesOf({ cesql: "'abc'" })[0]?.message).toContain('needs a boolean');
+  });
+});
