@@ -1,0 +1,240 @@
+import { createServer, type Logger } from '@tributary/shared';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { Webhook } from 'standardwebhooks';
+import type { Env } from './env.js';
+import { errorBody, HookHttpError } from './errors.js';
+import { buildHookEvent } from './events.js';
+import { HOOKS, type HookContext, type HookDefinition } from './hooks/index.js';
+import { createMetrics, type HookMetrics } from './metrics.js';
+import {
+  claimsPoolConfig,
+  EmailDomainPolicy,
+  LockoutPolicy,
+  loadPolicySettings,
+  PgLockoutStore,
+  type Policies,
+  type PolicySettings,
+  SqlClaimsSource,
+} from './policies/index.js';
+import { type EventPublisher, EventSink } from './publishing.js';
+import { HookVerifier, InvalidJsonError, SignatureError } from './signature.js';
+
+export interface AuthHooksOptions {
+  logger: Logger;
+  /** Parsed `AUTH_HOOK_SECRETS`. */
+  secrets: readonly Webhook[];
+  publisher: EventPublisher;
+  policies: Policies;
+  deliveryTimeoutMs: number;
+  publishBudgetMs: number;
+  maxPendingEvents: number;
+  replayCacheSize: number;
+  registry?: Registry;
+  readiness?: () => boolean | Promise<boolean>;
+}
+
+export interface AuthHooksApp {
+  app: FastifyInstance;
+  sink: EventSink;
+  metrics: HookMetrics;
+}
+
+/** Seconds Auth is told to wait before retrying a delivery hook (it retries at once on 503 + Retry-After). */
+const RETRY_AFTER_SECONDS = 1;
+
+type Outcome = 'ok' | 'rejected' | 'unauthorized' | 'invalid' | 'unavailable' | 'error';
+
+function formatIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Builds (does not listen) the auth-hooks server: `POST /hooks/<hook>` for the seven Supabase Auth hooks,
+ * plus `/healthz`, `/readyz`, `/metrics`.
+ */
+export function buildApp(opts: AuthHooksOptions): AuthHooksApp {
+  const logger = opts.logger;
+  const app = createServer({
+    name: 'auth-hooks',
+    logger,
+    ...(opts.registry ? { registry: opts.registry } : {}),
+    ...(opts.readiness ? { readiness: opts.readiness } : {}),
+  });
+  const metrics = createMetrics(app.metrics);
+  const sink = new EventSink({
+    publisher: opts.publisher,
+    logger: logger.child({ component: 'events' }),
+    metrics,
+    maxPending: opts.maxPendingEvents,
+  });
+  const verifier = new HookVerifier(opts.secrets, { replayCacheSize: opts.replayCacheSize });
+  const hookLogger = logger.child({ component: 'hooks' });
+  const ctx: HookContext = {
+    policies: opts.policies,
+    logger: hookLogger,
+    policyError: (policy) => metrics.policyErrors.inc({ policy }),
+  };
+
+  const handle = async (hook: HookDefinition<unknown>, req: FastifyRequest, reply: FastifyReply) => {
+    const stopTimer = metrics.duration.startTimer({ hook: hook.name });
+    let outcome: Outcome = 'error';
+    try {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      let json: unknown;
+      try {
+        json = verifier.verify(raw, req.headers);
+      } catch (err) {
+        if (err instanceof SignatureError) {
+          outcome = 'unauthorized';
+          metrics.signatureFailures.inc({ reason: err.reason });
+          req.log.warn({ hook: hook.name, reason: err.reason }, 'hook request refused: signature');
+          return reply.status(401).send(errorBody(401, err.message));
+        }
+        if (err instanceof InvalidJsonError) {
+          outcome = 'invalid';
+          return reply.status(400).send(errorBody(400, err.message));
+        }
+        throw err;
+      }
+      if (!json || typeof json !== 'object' || Array.isArray(json)) {
+        outcome = 'invalid';
+        return reply.status(400).send(errorBody(400, 'request body must be a JSON object'));
+      }
+      const parsed = hook.schema.safeParse(json);
+      if (!parsed.success) {
+        outcome = 'invalid';
+        const message = `invalid ${hook.name} payload: ${formatIssues(parsed.error.issues)}`;
+        req.log.warn({ hook: hook.name, message }, 'hook request refused: payload');
+        return reply.status(400).send(errorBody(400, message));
+      }
+
+      const result = await hook.handle(parsed.data, ctx);
+      const payload = json as Record<string, unknown>;
+      const event = buildHookEvent(hook, payload, raw, hook.subject(parsed.data), result.result);
+      if (hook.delivery) {
+        try {
+          await sink.deliver(hook.name, event, opts.deliveryTimeoutMs);
+        } catch (err) {
+          outcome = 'unavailable';
+          req.log.error(
+            { err, hook: hook.name, id: event.id },
+            'delivery request not accepted by the broker',
+          );
+          return reply
+            .status(503)
+            .header('retry-after', String(RETRY_AFTER_SECONDS))
+            .send(errorBody(503, 'The message could not be queued for delivery; try again.'));
+        }
+      } else {
+        await sink.publishSoon(hook.name, event, opts.publishBudgetMs);
+      }
+
+      if (result.kind === 'reject') {
+        outcome = 'rejected';
+        return reply.status(200).send(errorBody(result.httpCode, result.message));
+      }
+      outcome = 'ok';
+      return reply.status(200).send(result.body);
+    } catch (err) {
+      outcome = 'error';
+      const status = err instanceof HookHttpError && err.statusCode ? err.statusCode : 500;
+      req.log.error({ err, hook: hook.name }, 'hook failed');
+      return reply
+        .status(status)
+        .send(errorBody(status, status >= 500 ? 'internal error' : (err as Error).message));
+    } finally {
+      metrics.calls.inc({ hook: hook.name, outcome });
+      stopTimer();
+    }
+  };
+
+  void app.register(
+    async (scope) => {
+      // Signatures cover the exact bytes Auth sent: keep every body as a raw Buffer, whatever its type.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      scope.setErrorHandler((err: FastifyError, req, reply) => {
+        const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+        if (status >= 500) req.log.error({ err }, 'hook request failed');
+        void reply.status(status).send(errorBody(status, status >= 500 ? 'internal error' : err.message));
+      });
+      scope.setNotFoundHandler((req, reply) => {
+        void reply.status(404).send(errorBody(404, `no hook at ${req.method} ${req.url}`));
+      });
+      for (const hook of HOOKS) {
+        scope.post(`/${hook.name}`, (req, reply) => handle(hook, req, reply));
+      }
+    },
+    { prefix: '/hooks' },
+  );
+
+  return { app, sink, metrics };
+}
+
+/** The database-backed parts of the policies, created from settings; `close` ends the pools. */
+export interface PolicyResources {
+  policies: Policies;
+  close(): Promise<void>;
+}
+
+export async function createPolicies(
+  settings: PolicySettings,
+  databaseUrl: string | undefined,
+  logger: Logger,
+  schema = 'tributary_auth',
+): Promise<PolicyResources> {
+  const pools: pg.Pool[] = [];
+  const policies: Policies = { emailDomains: new EmailDomainPolicy(settings.emailDomains) };
+  const onPoolError = (err: Error) => logger.warn({ err }, 'idle Postgres connection failed');
+  try {
+    if (settings.claims) {
+      if (!databaseUrl) throw new Error('DATABASE_URL is required for the claims query');
+      const pool = new pg.Pool(claimsPoolConfig(databaseUrl, settings.claims.timeoutMs));
+      pool.on('error', onPoolError);
+      pools.push(pool);
+      policies.claims = {
+        source: new SqlClaimsSource(pool, settings.claims.sql, settings.claims.timeoutMs, logger),
+        failOpen: settings.claims.failOpen,
+      };
+    }
+    if (settings.passwordLockout || settings.mfaLockout) {
+      if (!databaseUrl) throw new Error('DATABASE_URL is required for the lockout');
+      const pool = new pg.Pool({
+        connectionString: databaseUrl,
+        max: 10,
+        // Lockout queries are single-row upserts; bound them well inside Auth's 5 s budget.
+        statement_timeout: 1000,
+        query_timeout: 1500,
+        connectionTimeoutMillis: 1000,
+        application_name: 'tributary-auth-hooks-lockout',
+      });
+      pool.on('error', onPoolError);
+      pools.push(pool);
+      const store = new PgLockoutStore(pool, schema);
+      await store.init();
+      if (settings.passwordLockout) {
+        policies.passwordLockout = new LockoutPolicy(store, 'password', settings.passwordLockout);
+      }
+      if (settings.mfaLockout) policies.mfaLockout = new LockoutPolicy(store, 'mfa', settings.mfaLockout);
+    }
+  } catch (err) {
+    await Promise.allSettled(pools.map((p) => p.end()));
+    throw err;
+  }
+  return {
+    policies,
+    close: async () => {
+      await Promise.allSettled(pools.map((p) => p.end()));
+    },
+  };
+}
+
+/** Loads policies from env (+ config file). Used by index.ts. */
+export async function createPoliciesFromEnv(env: Env, logger: Logger): Promise<PolicyResources> {
+  return createPolicies(loadPolicySettings(env), env.DATABASE_URL, logger, env.AUTH_HOOKS_SCHEMA);
+}

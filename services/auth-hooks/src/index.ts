@@ -1,0 +1,52 @@
+// Starts auth-hooks: Supabase Auth hooks -> answers + CloudEvents (README.md). Only starts; see app.ts.
+import { createLogger, createPublisher, Lifecycle, listen } from '@tributary/shared';
+import { buildApp, createPoliciesFromEnv } from './app.js';
+import { loadEnv } from './env.js';
+
+const env = loadEnv();
+const logger = createLogger({ name: 'auth-hooks', level: env.LOG_LEVEL });
+const lifecycle = new Lifecycle(logger);
+lifecycle.installSignalHandlers();
+
+try {
+  const publisher = createPublisher({
+    url: env.K_SINK,
+    ...(env.AUTH_HOOKS_BROKER_TOKEN ? { token: env.AUTH_HOOKS_BROKER_TOKEN } : {}),
+    mode: 'binary',
+    timeoutMs: env.AUTH_HOOKS_DELIVERY_TIMEOUT_MS,
+    retries: 0,
+  });
+  lifecycle.add('publisher', () => publisher.close());
+
+  const policies = await createPoliciesFromEnv(env, logger);
+  lifecycle.add('policies', () => policies.close());
+
+  const { app, sink } = buildApp({
+    logger,
+    secrets: env.AUTH_HOOK_SECRETS,
+    publisher,
+    policies: policies.policies,
+    deliveryTimeoutMs: env.AUTH_HOOKS_DELIVERY_TIMEOUT_MS,
+    publishBudgetMs: env.AUTH_HOOKS_PUBLISH_BUDGET_MS,
+    maxPendingEvents: env.AUTH_HOOKS_PUBLISH_MAX_PENDING,
+    replayCacheSize: env.AUTH_HOOKS_REPLAY_CACHE_SIZE,
+  });
+  // Closed after the HTTP server stopped taking requests: background events get a few seconds to land.
+  lifecycle.add('events', () => sink.drain(5000));
+  const address = await listen(app, { port: env.PORT, host: env.HOST, lifecycle });
+  logger.info(
+    {
+      address,
+      sink: env.K_SINK,
+      secrets: env.AUTH_HOOK_SECRETS.length,
+      claims: Boolean(policies.policies.claims),
+      passwordLockout: Boolean(policies.policies.passwordLockout),
+      emailDomains: policies.policies.emailDomains.enabled,
+    },
+    'auth-hooks listening',
+  );
+} catch (err) {
+  logger.fatal({ err }, 'auth-hooks failed to start');
+  await lifecycle.shutdown('start failed');
+  process.exit(1);
+}
