@@ -1,0 +1,25 @@
+export type { BatcherOptions } from './batcher.js';
+export {
+  createKafkaLog,
+  DEFAULT_APPEND_TIMEOUT_MS,
+  DEFAULT_PARTITIONS,
+  DEFAULT_REPLICATION_FACTOR,
+  KafkaBrokerLog,
+  type KafkaLogOptions,
+} from './kafka/kafka-log.js';
+export { brokerTopic, triggerGroupId } from './names.js';
+export { DEFAULT_SCHEMA as DEFAULT_POSTGRES_SCHEMA } from './postgres/migrations.js';
+export {
+  createPostgresLog,
+  PostgresBrokerLog,
+  type PostgresLogOptions,
+  type PostgresRetentionOptions,
+} from './postgres/postgres-log.js';
+export type {
+  BrokerLog,
+  BrokerRef,
+  LogRecord,
+  LogSubscription,
+  PartitionLag,
+  SubscribeOptions,
+} from './types.js';

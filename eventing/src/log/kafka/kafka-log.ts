@@ -1,0 +1,416 @@
+import { fromKafkaMessage, type Logger, TributaryError, toKafkaMessage } from '@tributary/shared';
+import type { CloudEvent } from 'cloudevents';
+import kafkajs, {
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+} from 'kafkajs';
+import { Registry } from 'prom-client';
+import { logMetrics } from '../../metrics/log.js';
+import { Batcher, type BatcherOptions } from '../batcher.js';
+import { brokerTopic } from '../names.js';
+import { PendingTimestamps } from '../pending-timestamps.js';
+import { asLogError, withTimeout } from '../timeout.js';
+import type {
+  BrokerLog,
+  BrokerRef,
+  LogRecord,
+  LogSubscription,
+  PartitionLag,
+  SubscribeOptions,
+} from '../types.js';
+import { kafkajsLogCreator } from './logging.js';
+
+const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+
+/**
+ * Partitions of a new broker topic. Knative's `kafka-broker-config` ConfigMap ships
+ * `default.topic.partitions: "10"`, so a topic created here matches one created by the Knative Kafka Broker.
+ */
+export const DEFAULT_PARTITIONS = 10;
+/** Replication factor of a new broker topic: 1 suits a single-node Kafka; clusters set 3 (as Knative's default). */
+export const DEFAULT_REPLICATION_FACTOR = 1;
+/**
+ * `max.message.bytes` of a new broker topic: room for one event at the ingress' 1 MiB body limit plus its
+ * `ce_` headers (Kafka's own default, 1 MiB + 12 bytes, is too tight for that).
+ */
+export const DEFAULT_TOPIC_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** An append that is not acknowledged within this time fails with a retriable error (the ingress answers 503). */
+export const DEFAULT_APPEND_TIMEOUT_MS = 10_000;
+
+export interface KafkaLogOptions {
+  /** Bootstrap servers, `host:port`. */
+  brokers: string[];
+  /** Partitions of topics this log creates (default {@link DEFAULT_PARTITIONS}). Existing topics are kept. */
+  partitions?: number;
+  replicationFactor?: number;
+  /** More topic configs for topics this log creates, e.g. `{ 'retention.ms': '604800000' }`. */
+  topicConfig?: Record<string, string>;
+  logger: Logger;
+  /** kafkajs client id (default `tributary-broker`). */
+  clientId?: string;
+  registry?: Registry;
+  /** Coalescing of concurrent appends into one produce request. */
+  batching?: BatcherOptions;
+  appendTimeoutMs?: number;
+  /** Consumer long-poll wait when a partition has no new records (default 500 ms). */
+  maxWaitTimeMs?: number;
+}
+
+interface Entry {
+  topic: string;
+  message: Message;
+}
+
+/**
+ * The Kafka broker log: one topic per broker (`knative-broker-<ns>-<name>`), CloudEvents Kafka binding in
+ * binary mode with `partitionkey` as the record key, an idempotent producer with acks=all, one consumer group
+ * per trigger with manually committed offsets. The layout is the Knative Kafka Broker's.
+ */
+export function createKafkaLog(options: KafkaLogOptions): KafkaBrokerLog {
+  return new KafkaBrokerLog(options);
+}
+
+export class KafkaBrokerLog implements BrokerLog {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+  private readonly producer: Producer;
+  private producerConnected: Promise<void> | undefined;
+  private admin: Promise<Admin> | undefined;
+  private readonly ensured = new Map<string, Promise<void>>();
+  private readonly batcher: Batcher<Entry>;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly metrics;
+  private closed = false;
+
+  constructor(private readonly options: KafkaLogOptions) {
+    this.logger = options.logger.child({ component: 'kafka-log' });
+    this.kafka = new KafkaClient({
+      clientId: options.clientId ?? 'tributary-broker',
+      brokers: options.brokers,
+      logLevel: logLevel.INFO,
+      logCreator: kafkajsLogCreator(this.logger),
+      connectionTimeout: 3000,
+      requestTimeout: 30_000,
+    });
+    // Idempotent: kafkajs then sends acks=-1 produce requests with sequence numbers, retries transient
+    // errors without duplicating or reordering, and keeps one produce request in flight per broker.
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, the Java client's key -> partition
+    });
+    this.metrics = logMetrics(options.registry ?? new Registry());
+    this.batcher = new Batcher<Entry>((entries) => this.write(entries), options.batching);
+  }
+
+  async ensureBroker(broker: BrokerRef): Promise<void> {
+    const topic = brokerTopic(broker);
+    let p = this.ensured.get(topic);
+    if (!p) {
+      p = this.createTopic(topic);
+      this.ensured.set(topic, p);
+      p.catch(() => this.ensured.delete(topic));
+    }
+    return p;
+  }
+
+  private async createTopic(topic: string): Promise<void> {
+    const admin = await this.getAdmin();
+    const configEntries = Object.entries({
+      'max.message.bytes': String(DEFAULT_TOPIC_MAX_MESSAGE_BYTES),
+      ...this.options.topicConfig,
+    }).map(([name, value]) => ({ name, value }));
+    try {
+      const created = await admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: this.options.partitions ?? DEFAULT_PARTITIONS,
+            replicationFactor: this.options.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
+            configEntries,
+          },
+        ],
+        waitForLeaders: true,
+      });
+      if (created) this.logger.info({ topic }, 'created broker topic');
+    } catch (err) {
+      if (kafkaErrorType(err) === 'TOPIC_ALREADY_EXISTS') return;
+      throw asLogError(err, `could not create topic ${topic}`);
+    }
+  }
+
+  async append(broker: BrokerRef, events: CloudEvent<unknown>[]): Promise<void> {
+    if (this.closed)
+      throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED', statusCode: 503 });
+    if (events.length === 0) return;
+    await this.ensureBroker(broker);
+    const topic = brokerTopic(broker);
+    let bytes = 0;
+    const entries = events.map((event) => {
+      const m = toKafkaMessage(event);
+      bytes += (m.value?.length ?? 0) + 64 * Object.keys(m.headers).length;
+      const message: Message = { key: m.key, value: m.value, headers: m.headers };
+      if (m.timestamp !== undefined) message.timestamp = String(m.timestamp);
+      return { topic, message };
+    });
+    await withTimeout(
+      this.batcher.add(entries, bytes),
+      this.options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS,
+      `append to ${topic}`,
+    );
+  }
+
+  private async write(entries: Entry[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const e of entries) {
+      const list = byTopic.get(e.topic);
+      if (list) list.push(e.message);
+      else byTopic.set(e.topic, [e.message]);
+    }
+    try {
+      await this.connectProducer();
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      this.metrics.writes.inc({ backend: 'kafka', outcome: 'ok' });
+      this.metrics.writeEvents.observe({ backend: 'kafka' }, entries.length);
+    } catch (err) {
+      this.metrics.writes.inc({ backend: 'kafka', outcome: 'error' });
+      throw asLogError(err, 'could not write to Kafka');
+    }
+  }
+
+  private connectProducer(): Promise<void> {
+    if (!this.producerConnected) {
+      this.producerConnected = this.producer.connect();
+      this.producerConnected.catch(() => {
+        this.producerConnected = undefined;
+      });
+    }
+    return this.producerConnected;
+  }
+
+  private getAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      const p = admin.connect().then(() => admin);
+      this.admin = p;
+      p.catch(() => {
+        this.admin = undefined;
+      });
+    }
+    return this.admin;
+  }
+
+  async subscribe(broker: BrokerRef, options: SubscribeOptions): Promise<LogSubscription> {
+    if (this.closed) throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED' });
+    await this.ensureBroker(broker);
+    const topic = brokerTopic(broker);
+    await this.initializeGroup(options.groupId, topic, options.initialOffset);
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 500,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+    });
+    const sub = new KafkaSubscription(
+      consumer,
+      topic,
+      options,
+      this.logger,
+      () => {
+        this.subscriptions.delete(sub);
+      },
+      () => this.metrics.undecodable.inc({ backend: 'kafka', group: options.groupId }),
+    );
+    await sub.start();
+    this.subscriptions.add(sub);
+    return sub;
+  }
+
+  /**
+   * Commits the starting position of partitions the group has never committed, before any consumer of the
+   * group runs (as Knative's Trigger controller does before the dispatcher starts). The position is then
+   * fixed at subscribe time: with `latest`, everything appended after `subscribe` resolves is delivered.
+   */
+  private async initializeGroup(
+    groupId: string,
+    topic: string,
+    initial: 'earliest' | 'latest',
+  ): Promise<void> {
+    const admin = await this.getAdmin();
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const missing = new Set(
+      (committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
+    );
+    if (missing.size === 0) return;
+    const ends = await admin.fetchTopicOffsets(topic);
+    const partitions = ends
+      .filter((p) => missing.has(p.partition))
+      .map((p) => ({ partition: p.partition, offset: initial === 'earliest' ? p.low : p.high }));
+    try {
+      await admin.setOffsets({ groupId, topic, partitions });
+      this.logger.info({ groupId, topic, initial }, 'initialized consumer group offsets');
+    } catch (err) {
+      // Another member of the group is running: it has initialized the group already.
+      this.logger.debug({ err, groupId }, 'consumer group offsets not initialized (group is active)');
+    }
+  }
+
+  async lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]> {
+    const topic = brokerTopic(broker);
+    const admin = await this.getAdmin();
+    const [[committed], ends] = await Promise.all([
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+      admin.fetchTopicOffsets(topic),
+    ]);
+    const committedBy = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    const tracker = [...this.subscriptions].find((s) => s.groupId === groupId && s.topic === topic)?.pending;
+    const now = Date.now();
+    return ends
+      .map((end) => {
+        const high = Number(end.high);
+        const low = Number(end.low);
+        const c = committedBy.get(end.partition) ?? -1;
+        const start = c < 0 ? low : Math.max(c, low);
+        const events = Math.max(0, high - start);
+        const oldest = events > 0 ? tracker?.oldestFrom(end.partition, start) : undefined;
+        return {
+          partition: end.partition,
+          events,
+          seconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
+        };
+      })
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+    await this.batcher.idle();
+    await Promise.allSettled([
+      this.producerConnected ? this.producer.disconnect() : Promise.resolve(),
+      this.admin?.then((a) => a.disconnect()),
+    ]);
+  }
+}
+
+class KafkaSubscription implements LogSubscription {
+  readonly pending = new PendingTimestamps();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    readonly topic: string,
+    private readonly options: SubscribeOptions,
+    private readonly logger: Logger,
+    private readonly onClose: () => void,
+    private readonly onUndecodable: () => void,
+  ) {}
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    // fromBeginning only matters for partitions without a committed offset, which initializeGroup avoids.
+    await this.consumer.subscribe({
+      topics: [this.topic],
+      fromBeginning: this.options.initialOffset === 'earliest',
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const records: LogRecord[] = [];
+        for (const m of batch.messages) {
+          const record = this.decode(batch.partition, m);
+          if (record) records.push(record);
+        }
+        if (records.length === 0) return;
+        for (const r of records) this.pending.add(r.partition, Number(r.offset), r.timestamp);
+        // The dispatcher may hold the promise to apply backpressure: keep the group membership alive.
+        const beat = setInterval(() => {
+          heartbeat().catch(() => {});
+        }, 3000);
+        try {
+          await this.options.onRecords(records);
+        } finally {
+          clearInterval(beat);
+        }
+      },
+    });
+  }
+
+  private decode(partition: number, m: KafkaMessage): LogRecord | undefined {
+    try {
+      const event = fromKafkaMessage({ key: m.key, value: m.value, headers: flattenHeaders(m.headers) });
+      return {
+        partition,
+        offset: m.offset,
+        key: m.key ? m.key.toString('utf8') : null,
+        event,
+        timestamp: Number(m.timestamp),
+      };
+    } catch (err) {
+      this.onUndecodable();
+      this.logger.warn(
+        { err, topic: this.topic, partition, offset: m.offset, groupId: this.groupId },
+        'skipping a record that is not a CloudEvent',
+      );
+      return undefined;
+    }
+  }
+
+  async commit(partition: number, nextOffset: string): Promise<void> {
+    try {
+      await this.consumer.commitOffsets([{ topic: this.topic, partition, offset: nextOffset }]);
+    } catch (err) {
+      throw asLogError(err, `could not commit ${this.groupId} ${this.topic}/${partition}@${nextOffset}`);
+    }
+    this.pending.commit(partition, Number(nextOffset));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.consumer.disconnect();
+      } finally {
+        this.onClose();
+      }
+    })();
+    return this.closing;
+  }
+}
+
+function flattenHeaders(headers: IHeaders | undefined): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  if (!headers) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    const v = Array.isArray(value) ? value[0] : value;
+    if (v === undefined) continue;
+    out[name] = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+  }
+  return out;
+}
+
+function kafkaErrorType(err: unknown): string | undefined {
+  if (err && typeof err === 'object') {
+    const e = err as { type?: unknown; errors?: unknown[] };
+    if (typeof e.type === 'string') return e.type;
+    if (Array.isArray(e.errors) && e.errors.length > 0) return kafkaErrorType(e.errors[0]);
+  }
+  return undefined;
+}

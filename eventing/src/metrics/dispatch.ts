@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/**
+ * Per-Trigger dispatch metrics. Every series carries `namespace`, `broker` and `trigger`;
+ * `destination` is `subscriber` or `dead_letter`.
+ */
+type TriggerLabels = 'namespace' | 'broker' | 'trigger';
+
+export interface DispatchMetrics {
+  /** Final outcome of each delivery (after retries), by HTTP status code (`error` = no response). */
+  dispatched: Counter<TriggerLabels | 'destination' | 'status_code'>;
+  /** Time from the first attempt to the final outcome, retries included. */
+  latency: Histogram<TriggerLabels | 'destination'>;
+  retries: Counter<TriggerLabels | 'destination'>;
+  deadLetters: Counter<TriggerLabels>;
+  /** Events that failed with no dead-letter sink configured (dropped, as Knative does). */
+  undelivered: Counter<TriggerLabels>;
+  /** Events the Trigger's filter did not match. */
+  filtered: Counter<TriggerLabels>;
+  inFlight: Gauge<TriggerLabels>;
+  /** Replies by result: `appended`, `ttl_exceeded`, `invalid`. */
+  replies: Counter<TriggerLabels | 'result'>;
+  lagEvents: Gauge<TriggerLabels | 'partition'>;
+  lagSeconds: Gauge<TriggerLabels | 'partition'>;
+}
+
+const cache = new WeakMap<Registry, DispatchMetrics>();
+
+/** The dispatch metrics registered in `registry` (created once per registry). */
+export function dispatchMetrics(registry: Registry): DispatchMetrics {
+  const existing = cache.get(registry);
+  if (existing) return existing;
+  const t = ['namespace', 'broker', 'trigger'] as const;
+  const registers = [registry];
+  const m: DispatchMetrics = {
+    dispatched: new Counter({
+      name: 'tributary_trigger_events_dispatched_total',
+      help: 'Events dispatched by a Trigger, by final HTTP status code (error = no response)',
+      labelNames: [...t, 'destination', 'status_code'],
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'tributary_trigger_dispatch_latency_seconds',
+      help: 'Time from the first delivery attempt to the final outcome, retries included',
+      labelNames: [...t, 'destination'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'tributary_trigger_retries_total',
+      help: 'Delivery retries',
+      labelNames: [...t, 'destination'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'tributary_trigger_dead_letters_total',
+      help: 'Events delivered to the dead-letter sink',
+      labelNames: [...t],
+      registers,
+    }),
+    undelivered: new Counter({
+      name: 'tributary_trigger_undelivered_total',
+      help: 'Events that failed delivery with no dead-letter sink configured (dropped)',
+      labelNames: [...t],
+      registers,
+    }),
+    filtered: new Counter({
+      name: 'tributary_trigger_events_filtered_total',
+      help: 'Events that did not match the Trigger filter',
+      labelNames: [...t],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'tributary_trigger_in_flight',
+      help: 'Events being delivered (including waiting between retries)',
+      labelNames: [...t],
+      registers,
+    }),
+    replies: new Counter({
+      name: 'tributary_trigger_replies_total',
+      help: 'Subscriber replies, by result (appended, ttl_exceeded, invalid)',
+      labelNames: [...t, 'result'],
+      registers,
+    }),
+    lagEvents: new Gauge({
+      name: 'tributary_trigger_lag_events',
+      help: 'Events stored but not yet committed by the Trigger, per partition',
+      labelNames: [...t, 'partition'],
+      registers,
+    }),
+    lagSeconds: new Gauge({
+      name: 'tributary_trigger_lag_seconds',
+      help: 'Age of the oldest uncommitted event, per partition',
+      labelNames: [...t, 'partition'],
+      registers,
+    }),
+  };
+  cache.set(registry, m);
+  return m;
+}

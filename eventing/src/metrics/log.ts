@@ -1,0 +1,41 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/** Metrics of the broker log backends (kafka, postgres), one set per prom-client registry. */
+export interface LogMetrics {
+  /** Events per backend write: how well concurrent appends are coalesced. */
+  writeEvents: Histogram<'backend'>;
+  /** Backend writes by outcome (`ok` / `error`). */
+  writes: Counter<'backend' | 'outcome'>;
+  /** Stored records that are not CloudEvents and were skipped by a subscription. */
+  undecodable: Counter<'backend' | 'group'>;
+}
+
+const byRegistry = new WeakMap<Registry, LogMetrics>();
+
+export function logMetrics(registry: Registry): LogMetrics {
+  let m = byRegistry.get(registry);
+  if (m) return m;
+  m = {
+    writeEvents: new Histogram({
+      name: 'tributary_broker_log_write_events',
+      help: 'Events per backend write (concurrent appends are coalesced into one write)',
+      labelNames: ['backend'] as const,
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers: [registry],
+    }),
+    writes: new Counter({
+      name: 'tributary_broker_log_writes_total',
+      help: 'Backend writes (Kafka produce requests / Postgres transactions) by outcome',
+      labelNames: ['backend', 'outcome'] as const,
+      registers: [registry],
+    }),
+    undecodable: new Counter({
+      name: 'tributary_broker_log_undecodable_records_total',
+      help: 'Stored records that are not valid CloudEvents, skipped by a subscription',
+      labelNames: ['backend', 'group'] as const,
+      registers: [registry],
+    }),
+  };
+  byRegistry.set(registry, m);
+  return m;
+}
