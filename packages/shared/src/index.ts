@@ -1,3 +1,4 @@
+export * from './catalog/index.js';
 export * from './cloudevents/index.js';
 export * from './config.js';
 export * from './errors.js';

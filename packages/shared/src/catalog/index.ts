@@ -1,0 +1,17 @@
+export * from './auth.js';
+export * from './db.js';
+export {
+  BUILTIN_SCHEMAS,
+  catalog,
+  EventCatalog,
+  type EventDataMap,
+  type EventType,
+  formatZodIssues,
+  isEventType,
+  type TypedCloudEvent,
+  type ValidateOptions,
+  type ValidationResult,
+  validateEvent,
+} from './registry.js';
+export * from './storage.js';
+export * from './types.js';
