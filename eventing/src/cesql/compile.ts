@@ -112,13 +112,11 @@ class Compiled implements CompiledCesql {
   test(event: CesqlEvent): boolean {
     // Evaluation is synchronous and never re-enters itself, so one scratch state per expression is safe.
     const state = this.#scratch;
-    state.errors.length = 0;
+    if (state.errors.length !== 0) state.errors.length = 0;
     try {
       return this.#fn(event, state) === true && state.errors.length === 0;
     } catch {
       return false;
-    } finally {
-      state.errors.length = 0;
     }
   }
 
