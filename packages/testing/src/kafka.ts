@@ -2,7 +2,7 @@
 // Maven Central jars. The jars are fetched once with Maven into the cache and reused afterwards.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -74,6 +74,7 @@ export async function ensureKafkaJars(log: Log = stderrLog): Promise<string> {
   mkdirSync(join(cacheDir(), 'kafka'), { recursive: true });
   const staging = mkdtempSync(join(cacheDir(), 'kafka', `.fetch-${KAFKA_VERSION}-`));
   try {
+    chmodSync(staging, 0o755); // mkdtemp makes it private; the cache is not secret
     writeFileSync(join(staging, 'pom.xml'), pom());
     const mvnLog = join(staging, 'mvn.log');
     await new Promise<void>((resolve, reject) => {
