@@ -50,10 +50,12 @@ export class SqlClaimsSource implements ClaimsSource {
 
   async claimsFor(userId: string): Promise<Record<string, unknown>> {
     let timer: NodeJS.Timeout | undefined;
+    // A little past statement_timeout, so Postgres normally cancels first and this only catches a stuck
+    // connection or a wait for a pooled one.
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new ClaimsQueryError(`claims query took longer than ${this.timeoutMs} ms`, undefined)),
-        this.timeoutMs,
+        this.timeoutMs + 50,
       );
     });
     try {
