@@ -67,15 +67,19 @@ export type CesqlCompileResult =
 
 /** Parses and compiles a CESQL v1 expression. Returns a parse error instead of throwing. */
 export function compileCesql(expression: string): CesqlCompileResult {
-  let ast: Node;
+  const warnings: CesqlEvaluationError[] = [];
+  let root: CompiledNode;
   try {
-    ast = parse(expression);
+    root = compileNode(parse(expression), warnings);
   } catch (err) {
     if (err instanceof CesqlParseError) return { ok: false, error: err };
+    // Parsing and compiling recurse once per nesting level (and per link of an AND/OR chain, which
+    // is right-associative); a pathological expression exhausts the stack rather than the heap.
+    if (err instanceof RangeError) {
+      return { ok: false, error: new CesqlParseError('expression is nested too deeply', expression, 0, 1) };
+    }
     throw err;
   }
-  const warnings: CesqlEvaluationError[] = [];
-  const root = compileNode(ast, warnings);
   return { ok: true, expression: new Compiled(expression, root, warnings) };
 }
 

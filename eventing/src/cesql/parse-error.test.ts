@@ -74,4 +74,18 @@ describe('CESQL parse errors', () => {
       expect(compileCesql(expression).ok).toBe(true);
     }
   });
+
+  it('reports absurdly deep nesting as a parse error instead of throwing', () => {
+    const err = parseError(`${'('.repeat(100_000)}1${')'.repeat(100_000)}`);
+    expect(err.reason).toBe('expression is nested too deeply');
+  });
+
+  it('still compiles long flat chains', () => {
+    const chain = Array.from({ length: 500 }, (_, i) => `type = 't${i}'`).join(' OR ');
+    const compiled = compileCesql(chain);
+    expect(compiled.ok && compiled.expression.evaluate({ type: 't499' })).toEqual({
+      value: true,
+      errors: [],
+    });
+  });
 });
