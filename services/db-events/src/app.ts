@@ -1,0 +1,99 @@
+/** Builds db-events (HTTP server, Postgres pool, sink, replication engine) without listening or connecting. */
+import { createServer, type Logger } from '@tributary/shared';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import type { Env } from './env.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { DbEvents } from './pipeline.js';
+import { HttpSink } from './sink/http.js';
+import { KafkaSink } from './sink/kafka.js';
+import type { Sink } from './sink/sink.js';
+
+export interface DbEventsApp {
+  server: FastifyInstance;
+  engine: DbEvents;
+  sink: Sink;
+  pool: pg.Pool;
+  metrics: Metrics;
+  /** Starts replication (in the background; reconnects on its own). */
+  start(): void;
+  /** Drains in-flight events to the sink, acknowledges them, then closes everything. */
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  logger: Logger;
+  /** Replace the sink (tests, benchmarks). */
+  sink?: Sink;
+}
+
+export function createSink(env: Env, logger: Logger, metrics: Metrics): Sink {
+  if (env.K_SINK) {
+    return new HttpSink({
+      url: env.K_SINK,
+      logger: logger.child({ component: 'sink' }),
+      onRejected: (event, reason) => {
+        metrics.rejected.inc();
+        logger.error(
+          { id: event.id, source: event.source, type: event.type, reason },
+          'sink refused event; skipped',
+        );
+      },
+    });
+  }
+  return new KafkaSink({
+    brokers: env.KAFKA_BROKERS,
+    topic: env.DB_EVENTS_KAFKA_TOPIC as string,
+    logger,
+  });
+}
+
+export function buildApp(env: Env, opts: BuildOptions): DbEventsApp {
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  const sink = opts.sink ?? createSink(env, opts.logger, metrics);
+  const pool = new pg.Pool({
+    connectionString: env.DATABASE_URL,
+    max: 2,
+    application_name: 'tributary-db-events',
+  });
+  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'idle Postgres connection failed'));
+  const engine = new DbEvents({
+    connectionString: env.DATABASE_URL,
+    slot: env.DB_EVENTS_SLOT,
+    publication: env.DB_EVENTS_PUBLICATION,
+    tables: env.DB_EVENTS_TABLES,
+    heartbeatMs: env.DB_EVENTS_HEARTBEAT_MS,
+    maxInFlight: env.DB_EVENTS_MAX_IN_FLIGHT,
+    batchSize: env.DB_EVENTS_BATCH_SIZE,
+    sink,
+    pool,
+    logger: opts.logger,
+    metrics,
+  });
+  const server = createServer({
+    name: 'db-events',
+    logger: opts.logger,
+    registry,
+    readiness: () => engine.connected,
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    engine,
+    sink,
+    pool,
+    metrics,
+    start: () => engine.start(),
+    close: () => {
+      closing ??= (async () => {
+        await server.close();
+        await engine.stop();
+        await sink.close();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,386 @@
+/**
+ * Turns decoded pgoutput messages into CloudEvents (DESIGN.md §3.1): row changes, truncates and outbox
+ * messages. Stateful: it remembers relations and the transaction being decoded, so every change can be
+ * emitted as soon as it arrives (ids use the commit LSN announced by Begin) and no transaction is held whole.
+ */
+import { CloudEvent } from 'cloudevents';
+import { formatLsn, type Lsn } from '../replication/lsn.js';
+import type { PgBegin, PgMessage, PgOutputMessage, PgRelation, Tuple } from './pgoutput.js';
+import { pgTimestampToIso } from './time.js';
+import { type Converter, type JsonValue, TypeRegistry } from './values.js';
+
+export const EVENT_TYPES = {
+  inserted: 'dev.tributary.db.row.inserted',
+  updated: 'dev.tributary.db.row.updated',
+  deleted: 'dev.tributary.db.row.deleted',
+  truncated: 'dev.tributary.db.table.truncated',
+  messageInvalid: 'dev.tributary.db.message.invalid',
+} as const;
+
+/** The prefix of transactional outbox messages: `pg_logical_emit_message(true, 'tributary', json)`. */
+export const OUTBOX_PREFIX = 'tributary';
+/** The prefix of db-events' own non-transactional heartbeat messages. */
+export const HEARTBEAT_PREFIX = 'tributary-heartbeat';
+
+export type ChangeOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
+
+export interface DbChangeData {
+  type: ChangeOp;
+  schema: string;
+  table: string;
+  record: Record<string, JsonValue> | null;
+  old_record: Record<string, JsonValue> | null;
+  commit_timestamp: string;
+  lsn: string;
+  txid: number;
+  unchanged_toast: string[];
+}
+
+export interface DecodedEvent {
+  event: CloudEvent<unknown>;
+  /** `<schema>.<table>` for changes, undefined for outbox messages. */
+  table?: string;
+  op?: ChangeOp | 'MESSAGE' | 'INVALID_MESSAGE';
+}
+
+interface Column {
+  name: string;
+  convert: Converter;
+  isKey: boolean;
+}
+
+export interface RelationInfo {
+  id: number;
+  schema: string;
+  table: string;
+  replicaIdentity: PgRelation['replicaIdentity'];
+  columns: Column[];
+  /** Indexes of the primary-key (or replica identity index) columns, in column order; empty if none. */
+  keyIndexes: number[];
+  source: string;
+  qualified: string;
+}
+
+export interface InvalidMessage {
+  lsn: Lsn;
+  error: string;
+  content: string;
+}
+
+export interface ChangeDecoderOptions {
+  database: string;
+  /** Called for each malformed outbox message (metric + log line); the invalid event is still emitted. */
+  onInvalidMessage?: (info: InvalidMessage) => void;
+}
+
+interface Transaction {
+  lsn: string;
+  xid: number;
+  time: string;
+  index: number;
+}
+
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const CORE_ATTRIBUTES = new Set([
+  'type',
+  'source',
+  'subject',
+  'id',
+  'data',
+  'time',
+  'datacontenttype',
+  'dataschema',
+]);
+
+export class ChangeDecoder {
+  readonly types = new TypeRegistry();
+  private readonly relations = new Map<number, RelationInfo>();
+  private tx: Transaction | undefined;
+  private readonly messagesSource: string;
+
+  constructor(private readonly options: ChangeDecoderOptions) {
+    this.messagesSource = `/db/${options.database}/messages`;
+  }
+
+  get inTransaction(): boolean {
+    return this.tx !== undefined;
+  }
+
+  relation(id: number): RelationInfo | undefined {
+    return this.relations.get(id);
+  }
+
+  /**
+   * Sets the columns that make up the subject for a relation whose Relation message does not say (REPLICA
+   * IDENTITY FULL flags every column, NOTHING none): its primary key, looked up in the catalog.
+   */
+  setPrimaryKey(relationId: number, columnNames: string[]): void {
+    const rel = this.relations.get(relationId);
+    if (!rel) return;
+    rel.keyIndexes = columnNames.map((n) => rel.columns.findIndex((c) => c.name === n)).filter((i) => i >= 0);
+  }
+
+  /** Decodes one message; returns the events it yields (possibly none). */
+  decode(msg: PgOutputMessage): DecodedEvent[] {
+    switch (msg.tag) {
+      case 'begin':
+        this.begin(msg);
+        return [];
+      case 'commit':
+        this.tx = undefined;
+        return [];
+      case 'relation':
+        this.addRelation(msg);
+        return [];
+      case 'type':
+        this.types.learn(msg.typeOid, msg.name);
+        return [];
+      case 'origin':
+        return [];
+      case 'insert': {
+        const rel = this.mustRelation(msg.relationId);
+        const toast: string[] = [];
+        const record = this.row(rel, msg.new, toast, false);
+        return [
+          this.change(rel, 'INSERT', EVENT_TYPES.inserted, record, null, toast, this.subject(rel, msg.new)),
+        ];
+      }
+      case 'update': {
+        const rel = this.mustRelation(msg.relationId);
+        const toast: string[] = [];
+        const record = this.row(rel, msg.new, toast, false);
+        let old: Record<string, JsonValue> | null = null;
+        if (msg.old) old = this.row(rel, msg.old, [], msg.oldKind === 'K');
+        else if (rel.replicaIdentity === 'd' || rel.replicaIdentity === 'i')
+          old = this.row(rel, msg.new, [], true);
+        return [
+          this.change(
+            rel,
+            'UPDATE',
+            EVENT_TYPES.updated,
+            record,
+            old,
+            toast,
+            this.subject(rel, msg.new, msg.old),
+          ),
+        ];
+      }
+      case 'delete': {
+        const rel = this.mustRelation(msg.relationId);
+        const old = this.row(rel, msg.old, [], msg.oldKind === 'K');
+        return [this.change(rel, 'DELETE', EVENT_TYPES.deleted, null, old, [], this.subject(rel, msg.old))];
+      }
+      case 'truncate':
+        return msg.relationIds.map((id) => {
+          const rel = this.mustRelation(id);
+          return this.change(rel, 'TRUNCATE', EVENT_TYPES.truncated, null, null, [], undefined);
+        });
+      case 'message':
+        return this.message(msg);
+    }
+  }
+
+  private begin(msg: PgBegin): void {
+    this.tx = {
+      lsn: formatLsn(msg.finalLsn),
+      xid: msg.xid,
+      time: pgTimestampToIso(msg.commitTime),
+      index: 0,
+    };
+  }
+
+  private addRelation(msg: PgRelation): void {
+    const columns = msg.columns.map((c) => ({
+      name: c.name,
+      convert: this.types.converter(c.typeOid),
+      isKey: c.isKey,
+    }));
+    const keyIndexes =
+      msg.replicaIdentity === 'd' || msg.replicaIdentity === 'i'
+        ? columns.flatMap((c, i) => (c.isKey ? [i] : []))
+        : // FULL flags every column, NOTHING none: the primary key is set later by setPrimaryKey.
+          (this.relations.get(msg.relationId)?.keyIndexes ?? []);
+    this.relations.set(msg.relationId, {
+      id: msg.relationId,
+      schema: msg.schema,
+      table: msg.name,
+      replicaIdentity: msg.replicaIdentity,
+      columns,
+      keyIndexes,
+      source: `/db/${this.options.database}/${msg.schema}/${msg.name}`,
+      qualified: `${msg.schema}.${msg.name}`,
+    });
+  }
+
+  private mustRelation(id: number): RelationInfo {
+    const rel = this.relations.get(id);
+    // pgoutput always sends a Relation before the first change of a relation on a connection.
+    if (!rel) throw new Error(`pgoutput: change for unknown relation ${id}`);
+    return rel;
+  }
+
+  /** A tuple as a record; unchanged TOAST columns are left out and named in `toast`. */
+  private row(rel: RelationInfo, tuple: Tuple, toast: string[], keyOnly: boolean): Record<string, JsonValue> {
+    const out: Record<string, JsonValue> = {};
+    const cols = rel.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const col = cols[i] as Column;
+      if (keyOnly && !col.isKey) continue;
+      const v = tuple[i];
+      if (v === undefined) {
+        if (i < tuple.length) toast.push(col.name);
+        continue;
+      }
+      out[col.name] = v === null ? null : col.convert(v);
+    }
+    return out;
+  }
+
+  private subject(rel: RelationInfo, tuple: Tuple, fallback?: Tuple): string | undefined {
+    const keys = rel.keyIndexes;
+    if (keys.length === 0) return undefined;
+    let s = '';
+    for (let k = 0; k < keys.length; k++) {
+      const i = keys[k] as number;
+      const v = tuple[i] ?? fallback?.[i];
+      if (k > 0) s += ',';
+      s += v ?? '';
+    }
+    return s;
+  }
+
+  private nextId(): { id: string; tx: Transaction } {
+    const tx = this.tx;
+    if (!tx) throw new Error('pgoutput: change outside a transaction');
+    const id = `${tx.lsn}-${tx.index}`;
+    tx.index++;
+    return { id, tx };
+  }
+
+  private change(
+    rel: RelationInfo,
+    op: ChangeOp,
+    type: string,
+    record: Record<string, JsonValue> | null,
+    old: Record<string, JsonValue> | null,
+    toast: string[],
+    subject: string | undefined,
+  ): DecodedEvent {
+    const { id, tx } = this.nextId();
+    const data: DbChangeData = {
+      type: op,
+      schema: rel.schema,
+      table: rel.table,
+      record,
+      old_record: old,
+      commit_timestamp: tx.time,
+      lsn: tx.lsn,
+      txid: tx.xid,
+      unchanged_toast: toast,
+    };
+    const attrs: Record<string, unknown> = {
+      specversion: '1.0',
+      id,
+      type,
+      source: rel.source,
+      time: tx.time,
+      datacontenttype: 'application/json',
+      schema: rel.schema,
+      table: rel.table,
+      lsn: tx.lsn,
+      txid: String(tx.xid),
+      partitionkey: subject === undefined ? rel.qualified : `${rel.qualified}/${subject}`,
+      data,
+    };
+    if (subject !== undefined) attrs.subject = subject;
+    // Built by us and correct by construction: skip the SDK's per-event schema validation.
+    return { event: new CloudEvent<unknown>(attrs, false), table: rel.qualified, op };
+  }
+
+  private message(msg: PgMessage): DecodedEvent[] {
+    if (msg.prefix !== OUTBOX_PREFIX) return [];
+    let id: string;
+    let tx: Transaction | undefined;
+    let time: string;
+    if (msg.transactional) {
+      const next = this.nextId();
+      id = next.id;
+      tx = next.tx;
+      time = tx.time;
+    } else {
+      id = `${formatLsn(msg.lsn)}-0`;
+      time = new Date().toISOString();
+    }
+    const text = msg.content.toString('utf8');
+    try {
+      return [{ event: this.outboxEvent(text, id, time), op: 'MESSAGE' }];
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.options.onInvalidMessage?.({ lsn: msg.lsn, error, content: text });
+      const event = new CloudEvent<unknown>(
+        {
+          id,
+          type: EVENT_TYPES.messageInvalid,
+          source: this.messagesSource,
+          time,
+          datacontenttype: 'application/json',
+          lsn: tx?.lsn ?? formatLsn(msg.lsn),
+          ...(tx ? { txid: String(tx.xid) } : {}),
+          data: { prefix: msg.prefix, content: text, error, lsn: formatLsn(msg.lsn), txid: tx?.xid ?? null },
+        },
+        false,
+      );
+      return [{ event, op: 'INVALID_MESSAGE' }];
+    }
+  }
+
+  /** `{type, source?, subject?, id?, data, ...extensions}` -> the app's CloudEvent; throws when malformed. */
+  private outboxEvent(text: string, id: string, time: string): CloudEvent<unknown> {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new Error('outbox message must be a JSON object');
+    }
+    const obj = parsed as Record<string, unknown>;
+    const problems: string[] = [];
+    if (typeof obj.type !== 'string' || obj.type === '') problems.push('"type" must be a non-empty string');
+    for (const k of ['source', 'subject', 'id', 'time', 'datacontenttype', 'dataschema']) {
+      if (obj[k] !== undefined && (typeof obj[k] !== 'string' || obj[k] === '')) {
+        problems.push(`"${k}" must be a non-empty string`);
+      }
+    }
+    const attrs: Record<string, unknown> = {
+      specversion: '1.0',
+      type: obj.type,
+      source: obj.source ?? this.messagesSource,
+      id: obj.id ?? id,
+      time: obj.time ?? time,
+      datacontenttype: obj.datacontenttype ?? 'application/json',
+    };
+    if (obj.subject !== undefined) attrs.subject = obj.subject;
+    if (obj.dataschema !== undefined) attrs.dataschema = obj.dataschema;
+    if (obj.data !== undefined) attrs.data = obj.data;
+    for (const [k, v] of Object.entries(obj)) {
+      if (CORE_ATTRIBUTES.has(k)) continue;
+      if (k === 'specversion') {
+        if (v !== '1.0') problems.push('"specversion" must be "1.0"');
+        continue;
+      }
+      if (!EXTENSION_NAME.test(k)) {
+        problems.push(`extension name "${k}" must match [a-z0-9]{1,20}`);
+        continue;
+      }
+      if (
+        typeof v !== 'string' &&
+        typeof v !== 'boolean' &&
+        !(typeof v === 'number' && Number.isInteger(v))
+      ) {
+        problems.push(`extension "${k}" must be a string, integer or boolean`);
+        continue;
+      }
+      attrs[k] = v;
+    }
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    // Strict: the SDK validates the app's attributes (e.g. `time` must be RFC 3339).
+    return new CloudEvent<unknown>(attrs, true);
+  }
+}

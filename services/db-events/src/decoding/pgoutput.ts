@@ -1,0 +1,208 @@
+/**
+ * Parser for the pgoutput logical decoding plugin's messages, protocol version 1 (no streaming of
+ * in-progress transactions): https://www.postgresql.org/docs/17/protocol-logicalrep-message-formats.html
+ */
+import type { Lsn } from '../replication/lsn.js';
+import { BufferReader } from './buffer-reader.js';
+
+export interface RelationColumn {
+  name: string;
+  typeOid: number;
+  typeMod: number;
+  /** Flag bit 1: the column is part of the replica identity (every column under REPLICA IDENTITY FULL). */
+  isKey: boolean;
+}
+
+/** `d` default (primary key), `n` nothing, `f` full, `i` index. */
+export type ReplicaIdentity = 'd' | 'n' | 'f' | 'i';
+
+export interface PgRelation {
+  tag: 'relation';
+  relationId: number;
+  schema: string;
+  name: string;
+  replicaIdentity: ReplicaIdentity;
+  columns: RelationColumn[];
+}
+
+/** One column of a TupleData: null, unchanged TOAST, or the value's text form. */
+export type TupleValue = null | undefined | string;
+/** `undefined` marks an unchanged TOASTed value (`u`), `null` SQL NULL (`n`). */
+export type Tuple = TupleValue[];
+
+export interface PgBegin {
+  tag: 'begin';
+  /** LSN of the commit record: the commit LSN, known before the changes arrive. */
+  finalLsn: Lsn;
+  /** µs since the Postgres epoch. */
+  commitTime: bigint;
+  xid: number;
+}
+
+export interface PgCommit {
+  tag: 'commit';
+  flags: number;
+  commitLsn: Lsn;
+  /** End of the commit record: confirming this position means the transaction is done. */
+  endLsn: Lsn;
+  commitTime: bigint;
+}
+
+export interface PgOrigin {
+  tag: 'origin';
+  originLsn: Lsn;
+  name: string;
+}
+
+export interface PgType {
+  tag: 'type';
+  typeOid: number;
+  schema: string;
+  name: string;
+}
+
+export interface PgInsert {
+  tag: 'insert';
+  relationId: number;
+  new: Tuple;
+}
+
+export interface PgUpdate {
+  tag: 'update';
+  relationId: number;
+  /** `K` key columns (replica identity changed) or `O` the whole old row (REPLICA IDENTITY FULL). */
+  oldKind: 'K' | 'O' | undefined;
+  old: Tuple | undefined;
+  new: Tuple;
+}
+
+export interface PgDelete {
+  tag: 'delete';
+  relationId: number;
+  oldKind: 'K' | 'O';
+  old: Tuple;
+}
+
+export interface PgTruncate {
+  tag: 'truncate';
+  cascade: boolean;
+  restartIdentity: boolean;
+  relationIds: number[];
+}
+
+export interface PgMessage {
+  tag: 'message';
+  transactional: boolean;
+  lsn: Lsn;
+  prefix: string;
+  content: Buffer;
+}
+
+export type PgOutputMessage =
+  | PgBegin
+  | PgCommit
+  | PgOrigin
+  | PgType
+  | PgRelation
+  | PgInsert
+  | PgUpdate
+  | PgDelete
+  | PgTruncate
+  | PgMessage;
+
+function readTuple(r: BufferReader): Tuple {
+  const n = r.int16();
+  const values: Tuple = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const kind = r.byte();
+    if (kind === 0x6e /* n */) values[i] = null;
+    else if (kind === 0x75 /* u */) values[i] = undefined;
+    else if (kind === 0x74 /* t */) values[i] = r.utf8(r.int32());
+    else if (kind === 0x62 /* b */) values[i] = r.bytes(r.int32()).toString('hex');
+    else throw new Error(`pgoutput: unknown tuple column kind 0x${kind.toString(16)}`);
+  }
+  return values;
+}
+
+/** Decodes one pgoutput message (the payload of an XLogData). */
+export function decodePgOutput(buf: Buffer): PgOutputMessage {
+  const r = new BufferReader(buf);
+  const tag = r.byte();
+  switch (tag) {
+    case 0x42 /* B */:
+      return { tag: 'begin', finalLsn: r.uint64(), commitTime: r.int64(), xid: r.uint32() };
+    case 0x43 /* C */:
+      return {
+        tag: 'commit',
+        flags: r.byte(),
+        commitLsn: r.uint64(),
+        endLsn: r.uint64(),
+        commitTime: r.int64(),
+      };
+    case 0x4f /* O */:
+      return { tag: 'origin', originLsn: r.uint64(), name: r.cstring() };
+    case 0x59 /* Y */:
+      return { tag: 'type', typeOid: r.uint32(), schema: r.cstring(), name: r.cstring() };
+    case 0x52 /* R */: {
+      const relationId = r.uint32();
+      const schema = r.cstring();
+      const name = r.cstring();
+      const replicaIdentity = String.fromCharCode(r.byte()) as ReplicaIdentity;
+      const n = r.int16();
+      const columns: RelationColumn[] = [];
+      for (let i = 0; i < n; i++) {
+        const flags = r.byte();
+        columns.push({
+          isKey: (flags & 1) === 1,
+          name: r.cstring(),
+          typeOid: r.uint32(),
+          typeMod: r.int32(),
+        });
+      }
+      return { tag: 'relation', relationId, schema, name, replicaIdentity, columns };
+    }
+    case 0x49 /* I */: {
+      const relationId = r.uint32();
+      r.byte(); // 'N'
+      return { tag: 'insert', relationId, new: readTuple(r) };
+    }
+    case 0x55 /* U */: {
+      const relationId = r.uint32();
+      let kind = r.byte();
+      let oldKind: 'K' | 'O' | undefined;
+      let old: Tuple | undefined;
+      if (kind === 0x4b /* K */ || kind === 0x4f /* O */) {
+        oldKind = kind === 0x4b ? 'K' : 'O';
+        old = readTuple(r);
+        kind = r.byte(); // 'N'
+      }
+      return { tag: 'update', relationId, oldKind, old, new: readTuple(r) };
+    }
+    case 0x44 /* D */: {
+      const relationId = r.uint32();
+      const oldKind = r.byte() === 0x4b ? 'K' : 'O';
+      return { tag: 'delete', relationId, oldKind, old: readTuple(r) };
+    }
+    case 0x54 /* T */: {
+      const n = r.int32();
+      const options = r.byte();
+      const relationIds: number[] = [];
+      for (let i = 0; i < n; i++) relationIds.push(r.uint32());
+      return {
+        tag: 'truncate',
+        cascade: (options & 1) !== 0,
+        restartIdentity: (options & 2) !== 0,
+        relationIds,
+      };
+    }
+    case 0x4d /* M */: {
+      const flags = r.byte();
+      const lsn = r.uint64();
+      const prefix = r.cstring();
+      const content = r.bytes(r.int32());
+      return { tag: 'message', transactional: (flags & 1) === 1, lsn, prefix, content };
+    }
+    default:
+      throw new Error(`pgoutput: unknown message type "${String.fromCharCode(tag)}" (0x${tag.toString(16)})`);
+  }
+}

@@ -1,0 +1,19 @@
+/** Library entry: the replication client, decoder and engine, for tests, benchmarks and embedding. */
+export { buildApp, createSink, type DbEventsApp } from './app.js';
+export {
+  ChangeDecoder,
+  type DbChangeData,
+  EVENT_TYPES,
+  HEARTBEAT_PREFIX,
+  OUTBOX_PREFIX,
+} from './decoding/changes.js';
+export { decodePgOutput, type PgOutputMessage } from './decoding/pgoutput.js';
+export { parseArray, TypeRegistry } from './decoding/values.js';
+export { type Env, envSchema, loadEnv } from './env.js';
+export { createMetrics, type Metrics } from './metrics.js';
+export { DbEvents, type DbEventsOptions } from './pipeline.js';
+export { ReplicationClient, type ReplicationClientOptions } from './replication/client.js';
+export { formatLsn, type Lsn, parseLsn } from './replication/lsn.js';
+export { HttpSink } from './sink/http.js';
+export { KafkaSink } from './sink/kafka.js';
+export type { Sink } from './sink/sink.js';

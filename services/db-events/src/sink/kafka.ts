@@ -1,0 +1,80 @@
+/**
+ * Kafka sink: writes straight to the broker's topic (`knative-broker-<namespace>-<broker>`) in the
+ * CloudEvents Kafka binding's binary mode, `partitionkey` as the record key, acks=all, idempotent producer —
+ * the layout the Knative Kafka Broker reads (DESIGN.md §4).
+ */
+import { toKafkaMessage } from '@tributary/shared';
+import type { CloudEvent } from 'cloudevents';
+import { Kafka, logLevel as KafkaLogLevel, type Message, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { chunkBySize, type Sink } from './sink.js';
+
+export interface KafkaSinkOptions {
+  brokers: string[];
+  topic: string;
+  clientId?: string;
+  /**
+   * Largest request we build, in bytes of keys + values + headers. Default 900 KiB: under the broker's
+   * default `message.max.bytes` (1 MiB) even when a whole request lands in one partition's record batch.
+   */
+  maxRequestBytes?: number;
+  logger?: Logger;
+}
+
+function messageSize(m: Message): number {
+  let n = (m.key as Buffer | null)?.length ?? 0;
+  n += (m.value as Buffer | null)?.length ?? 0;
+  for (const k in m.headers) n += k.length + ((m.headers[k] as Buffer).length ?? 0) + 8;
+  return n + 32;
+}
+
+export class KafkaSink implements Sink {
+  readonly kind = 'kafka';
+  private readonly producer: Producer;
+  private connected: Promise<void> | undefined;
+
+  constructor(private readonly options: KafkaSinkOptions) {
+    const log = options.logger?.child({ component: 'kafka' });
+    const kafka = new Kafka({
+      clientId: options.clientId ?? 'tributary-db-events',
+      brokers: options.brokers,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }) => {
+          const { message, ...rest } = entry;
+          if (level <= KafkaLogLevel.ERROR) log?.error(rest, message);
+          else log?.warn(rest, message);
+        },
+    });
+    // Idempotent with one request in flight: no duplicates from producer retries and order kept per partition.
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async connect(): Promise<void> {
+    this.connected ??= this.producer.connect().catch((err: unknown) => {
+      this.connected = undefined;
+      throw err;
+    });
+    await this.connected;
+  }
+
+  async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
+    await this.connect();
+    const messages: Message[] = events.map((e) => {
+      const r = toKafkaMessage(e);
+      return { key: r.key, value: r.value, headers: r.headers };
+    });
+    for (const chunk of chunkBySize(messages, messageSize, this.options.maxRequestBytes ?? 900 * 1024)) {
+      await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) await this.producer.disconnect();
+  }
+}
