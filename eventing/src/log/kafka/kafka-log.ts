@@ -121,7 +121,12 @@ export class KafkaBrokerLog implements BrokerLog {
   }
 
   private async createTopic(topic: string): Promise<void> {
-    const admin = await this.getAdmin();
+    let admin: Admin;
+    try {
+      admin = await this.getAdmin();
+    } catch (err) {
+      throw asKafkaError(err, 'could not connect to Kafka');
+    }
     const configEntries = Object.entries({
       'max.message.bytes': String(DEFAULT_TOPIC_MAX_MESSAGE_BYTES),
       ...this.options.topicConfig,
@@ -141,7 +146,7 @@ export class KafkaBrokerLog implements BrokerLog {
       if (created) this.logger.info({ topic }, 'created broker topic');
     } catch (err) {
       if (kafkaErrorType(err) === 'TOPIC_ALREADY_EXISTS') return;
-      throw asLogError(err, `could not create topic ${topic}`);
+      throw asKafkaError(err, `could not create topic ${topic}`);
     }
   }
 
@@ -149,7 +154,6 @@ export class KafkaBrokerLog implements BrokerLog {
     if (this.closed)
       throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED', statusCode: 503 });
     if (events.length === 0) return;
-    await this.ensureBroker(broker);
     const topic = brokerTopic(broker);
     let bytes = 0;
     const entries = events.map((event) => {
@@ -160,7 +164,10 @@ export class KafkaBrokerLog implements BrokerLog {
       return { topic, message };
     });
     await withTimeout(
-      this.batcher.add(entries, bytes),
+      (async () => {
+        await this.ensureBroker(broker);
+        await this.batcher.add(entries, bytes);
+      })(),
       this.options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS,
       `append to ${topic}`,
     );
@@ -183,7 +190,7 @@ export class KafkaBrokerLog implements BrokerLog {
       this.metrics.writeEvents.observe({ backend: 'kafka' }, entries.length);
     } catch (err) {
       this.metrics.writes.inc({ backend: 'kafka', outcome: 'error' });
-      throw asLogError(err, 'could not write to Kafka');
+      throw asKafkaError(err, 'could not write to Kafka');
     }
   }
 
@@ -378,7 +385,7 @@ class KafkaSubscription implements LogSubscription {
     try {
       await this.consumer.commitOffsets([{ topic: this.topic, partition, offset: nextOffset }]);
     } catch (err) {
-      throw asLogError(err, `could not commit ${this.groupId} ${this.topic}/${partition}@${nextOffset}`);
+      throw asKafkaError(err, `could not commit ${this.groupId} ${this.topic}/${partition}@${nextOffset}`);
     }
     this.pending.commit(partition, Number(nextOffset));
   }
@@ -413,4 +420,28 @@ function kafkaErrorType(err: unknown): string | undefined {
     if (Array.isArray(e.errors) && e.errors.length > 0) return kafkaErrorType(e.errors[0]);
   }
   return undefined;
+}
+
+/**
+ * kafkajs errors that mean "Kafka is unreachable or slow", which a retry can fix even when kafkajs itself
+ * gave up (`KafkaJSNumberOfRetriesExceeded` is marked non-retriable).
+ */
+const UNAVAILABLE = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+
+function asKafkaError(err: unknown, message: string) {
+  const name = err instanceof Error ? err.name : '';
+  if (UNAVAILABLE.has(name) && err && typeof err === 'object') {
+    return asLogError(Object.assign(err, { retriable: true }), message);
+  }
+  return asLogError(err, message);
 }

@@ -1,0 +1,61 @@
+import { errors as joseErrors, jwtVerify } from 'jose';
+
+export interface JwtAuthOptions {
+  /** HS256 secret (`BROKER_JWT_SECRET`), the same one PostgREST / Supabase sign their tokens with. */
+  jwtSecret: string;
+  /** Values of the `role` claim allowed to publish (default {@link DEFAULT_ALLOWED_ROLES}). */
+  allowedRoles?: readonly string[];
+}
+
+/**
+ * Roles that may publish when none are configured: Supabase's signed-in users and the service role, not
+ * `anon` (an anonymous key would let anyone publish).
+ */
+export const DEFAULT_ALLOWED_ROLES: readonly string[] = ['authenticated', 'service_role'];
+
+export type AuthResult =
+  | { ok: true; role: string }
+  | { ok: false; status: 401 | 403; code: string; message: string };
+
+/**
+ * Verifies `Authorization: Bearer <jwt>` as PostgREST does: HS256 signature with the shared secret, `exp` /
+ * `nbf` checked, and the `role` claim naming the database role. 401 when the token is missing or invalid,
+ * 403 when it is valid but its role is missing or not allowed.
+ */
+export function createJwtAuth(
+  options: JwtAuthOptions,
+): (authorization: string | undefined) => Promise<AuthResult> {
+  const key = new TextEncoder().encode(options.jwtSecret);
+  const allowed = new Set(options.allowedRoles ?? DEFAULT_ALLOWED_ROLES);
+  return async (authorization) => {
+    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+    if (!match) {
+      return {
+        ok: false,
+        status: 401,
+        code: 'UNAUTHORIZED',
+        message: authorization ? 'Authorization header is not a Bearer token' : 'missing Bearer token',
+      };
+    }
+    let role: unknown;
+    try {
+      const { payload } = await jwtVerify(match[1]!, key, { algorithms: ['HS256'] });
+      role = payload.role;
+    } catch (err) {
+      const message =
+        err instanceof joseErrors.JWTExpired
+          ? 'JWT expired'
+          : err instanceof joseErrors.JOSEError
+            ? `invalid JWT: ${err.message}`
+            : 'invalid JWT';
+      return { ok: false, status: 401, code: 'UNAUTHORIZED', message };
+    }
+    if (typeof role !== 'string' || role === '') {
+      return { ok: false, status: 403, code: 'FORBIDDEN', message: 'the token has no role claim' };
+    }
+    if (!allowed.has(role)) {
+      return { ok: false, status: 403, code: 'FORBIDDEN', message: `role "${role}" may not publish events` };
+    }
+    return { ok: true, role };
+  };
+}
