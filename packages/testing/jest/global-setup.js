@@ -17,12 +17,16 @@ async function start(state) {
   const { servicesToStart, startServices } = await tsImport('../src/services.ts', import.meta.url);
   const names = servicesToStart(process.env);
   if (names.length === 0) return;
+  // Jest killed by a signal (even while the services are still starting) never reaches globalTeardown:
+  // exit instead, so the starters' process-exit hook SIGKILLs the services' process groups.
+  for (const [signal, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ]) {
+    process.once(signal, () => process.exit(128 + number));
+  }
   const running = await startServices({ only: names });
   state.running = running;
   Object.assign(process.env, running.env);
-  // Jest killed by a signal never reaches globalTeardown: exit, so the process-exit hook of the starters
-  // SIGKILLs the services' process groups instead of orphaning them.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
-  }
 }

@@ -274,6 +274,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       stopSignal: 'SIGTERM',
       stopTimeoutMs: 30_000,
       background: options.background,
+      ...(persistent ? {} : { removeOnExit: dataDir }),
     });
     try {
       await waitUntilReady(service, () => brokerAnswers(brokers), options.timeoutMs ?? 120_000, 250);

@@ -157,6 +157,7 @@ export async function startMinio(options: StartMinioOptions = {}): Promise<Minio
       },
       logFile,
       background: options.background,
+      ...(persistent ? {} : { removeOnExit: dataDir }),
     });
     const endpoint = `http://127.0.0.1:${port}`;
     try {

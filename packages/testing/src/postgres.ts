@@ -58,6 +58,8 @@ export interface StartPostgresOptions {
   log?: Log;
   /** Readiness timeout. Default 60 s. */
   timeoutMs?: number;
+  /** The OS user Postgres runs as when this process is root (created if missing). Default `postgres`. */
+  osUser?: string;
 }
 
 export interface PostgresInstance {
@@ -93,28 +95,31 @@ function idOf(user: string): RunAs | undefined {
 }
 
 /**
- * Postgres refuses to run as root. When we are root, run it as the OS user `postgres`, creating that user
- * (as a system user without a home) if it does not exist, or as `nobody` if it cannot be created.
+ * Postgres refuses to run as root. When we are root, run it as the OS user `postgres` (or `user`), creating
+ * that user (a system user without a home) if it does not exist, or as `nobody` if it cannot be created.
  */
-function runAsUser(log: Log): RunAs | undefined {
+function runAsUser(log: Log, user: string): RunAs | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const existing = idOf('postgres');
+  const existing = idOf(user);
   if (existing) return existing;
   const created = spawnSync(
     'useradd',
-    ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'],
+    ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', user],
     { encoding: 'utf8' },
   );
   if (created.status === 0) {
-    log('postgres: created the OS user "postgres" (Postgres cannot run as root)');
-    const made = idOf('postgres');
+    log(`postgres: created the OS user "${user}" (Postgres cannot run as root)`);
+    const made = idOf(user);
     if (made) return made;
   }
   const nobody = idOf('nobody');
-  if (nobody) return nobody;
+  if (nobody) {
+    log(`postgres: no OS user "${user}" and useradd failed; running Postgres as "nobody"`);
+    return nobody;
+  }
   throw new Error(
-    'postgres: running as root, but there is no "postgres" OS user and useradd failed: ' +
-      `${created.stderr || created.error?.message}. Create a non-root user named postgres.`,
+    `postgres: running as root, but there is no "${user}" OS user and useradd failed: ` +
+      `${created.stderr || created.error?.message}. Create a non-root user named ${user}.`,
   );
 }
 
@@ -189,7 +194,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const pgdata = join(dataDir, 'pgdata');
   const logFile = join(dataDir, 'postgres.log');
   const bin = binDir();
-  const runAs = runAsUser(log);
+  const runAs = runAsUser(log, options.osUser ?? 'postgres');
 
   mkdirSync(dataDir, { recursive: true });
   if (runAs) {
@@ -224,6 +229,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       logFile,
       stopSignal: 'SIGINT', // "fast" shutdown: roll back open transactions, checkpoint, exit
       background: options.background,
+      ...(persistent ? {} : { removeOnExit: dataDir }),
       ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
     });
     try {

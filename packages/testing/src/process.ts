@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SpawnServiceOptions {
@@ -23,6 +23,8 @@ export interface SpawnServiceOptions {
    * SIGKILLed when this process exits without having called stop(), so no server is orphaned.
    */
   background?: boolean;
+  /** A throwaway data dir to delete in that process-exit hook too (not used with `background`). */
+  removeOnExit?: string;
 }
 
 export interface SpawnedService {
@@ -35,14 +37,18 @@ export interface SpawnedService {
   stop(): Promise<void>;
 }
 
-const exitHookPids = new Set<number>();
+/** Process groups (and their throwaway data dirs) to kill if this process exits without stopping them. */
+const exitHookPids = new Map<number, string | undefined>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const pid of exitHookPids) killGroup(pid, 'SIGKILL');
+    for (const pid of exitHookPids.keys()) killGroup(pid, 'SIGKILL');
+    for (const dir of exitHookPids.values()) {
+      if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
   });
 }
 
@@ -77,7 +83,7 @@ export function spawnService(options: SpawnServiceOptions): SpawnedService {
     child.unref();
   } else {
     installExitHook();
-    exitHookPids.add(pid);
+    exitHookPids.set(pid, options.removeOnExit);
     void exited.then(() => exitHookPids.delete(pid));
   }
   let stopping: Promise<void> | undefined;
