@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { validateEvent } from '@tributary/shared';
 import { decodeObjectKey, eventIdFor, eventTypeFor, STORAGE_EVENT_TYPES, toCloudEvent } from './mapping.js';
 import { parseNotificationBody, type S3Record } from './notification.js';
 
@@ -202,5 +203,21 @@ describe('eventIdFor', () => {
       eventIdFor(minioRecord({ versionId: 'v2' })),
     );
     expect(eventIdFor(minioRecord({ bucket: 'aaa' }))).not.toBe(eventIdFor(minioRecord({ bucket: 'bbb' })));
+  });
+});
+
+describe('catalog', () => {
+  it.each([
+    's3:ObjectCreated:Put',
+    's3:ObjectRemoved:Delete',
+    's3:BucketCreated:*',
+    's3:Scanner:ManyVersions',
+  ])('%s events pass the catalog schema of their type, also with Go nulls in the record', (eventName) => {
+    const record = minioRecord({ eventName, ...(eventName.startsWith('s3:Bucket') ? { key: '' } : {}) });
+    (record as Record<string, unknown>).requestParameters = null;
+    (record as Record<string, unknown>).source = null;
+    const ce = toCloudEvent(record);
+    expect(validateEvent(ce, { attributes: true, requireKnownType: true })).toEqual({ ok: true });
+    expect(ce.data?.record).not.toHaveProperty('requestParameters');
   });
 });

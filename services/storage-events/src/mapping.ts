@@ -1,18 +1,21 @@
 import { createHash } from 'node:crypto';
+import { EVENT_TYPES, type StorageEventData, storagePartitionKey, storageSource } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import type { S3Record } from './notification.js';
 
-/** DESIGN.md §3.2 types. */
+export type { StorageEventData } from '@tributary/shared';
+
+/** DESIGN.md §3.2 types (from the catalog in @tributary/shared). */
 export const STORAGE_EVENT_TYPES = {
-  objectCreated: 'dev.tributary.storage.object.created',
-  objectRemoved: 'dev.tributary.storage.object.removed',
-  objectAccessed: 'dev.tributary.storage.object.accessed',
-  objectRestored: 'dev.tributary.storage.object.restored',
-  objectTransitioned: 'dev.tributary.storage.object.transitioned',
-  objectReplication: 'dev.tributary.storage.object.replication',
-  bucketCreated: 'dev.tributary.storage.bucket.created',
-  bucketRemoved: 'dev.tributary.storage.bucket.removed',
-  other: 'dev.tributary.storage.event',
+  objectCreated: EVENT_TYPES.storageObjectCreated,
+  objectRemoved: EVENT_TYPES.storageObjectRemoved,
+  objectAccessed: EVENT_TYPES.storageObjectAccessed,
+  objectRestored: EVENT_TYPES.storageObjectRestored,
+  objectTransitioned: EVENT_TYPES.storageObjectTransitioned,
+  objectReplication: EVENT_TYPES.storageObjectReplication,
+  bucketCreated: EVENT_TYPES.storageBucketCreated,
+  bucketRemoved: EVENT_TYPES.storageBucketRemoved,
+  other: EVENT_TYPES.storageEvent,
 } as const;
 
 export type StorageEventType = (typeof STORAGE_EVENT_TYPES)[keyof typeof STORAGE_EVENT_TYPES];
@@ -96,19 +99,18 @@ export function eventIdFor(record: S3Record): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
-/** `data` of every storage event (DESIGN.md §3.2). */
-export interface StorageEventData {
-  bucket: string;
-  /** Decoded object key; empty for bucket events. */
-  key: string;
-  size: number | null;
-  eTag: string | null;
-  contentType: string | null;
-  versionId: string | null;
-  userMetadata: Record<string, string>;
-  eventName: string;
-  /** The original S3 record as MinIO sent it. */
-  record: S3Record;
+/**
+ * The record as MinIO sent it, less `null` members: Go marshals an absent map as `null` (e.g.
+ * `requestParameters` of scanner events), which the catalog schema reads as absent.
+ */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
+    return out;
+  }
+  return value;
 }
 
 /** Maps one S3 notification record to its CloudEvent (DESIGN.md §3.2). */
@@ -125,13 +127,13 @@ export function toCloudEvent(record: S3Record): CloudEvent<StorageEventData> {
     versionId: obj.versionId || null,
     userMetadata: obj.userMetadata ?? {},
     eventName: record.eventName,
-    record,
+    record: withoutNulls(record) as StorageEventData['record'],
   };
   return new CloudEvent<StorageEventData>({
     specversion: '1.0',
     id: eventIdFor(record),
     type: eventTypeFor(record.eventName),
-    source: `/storage/${bucket}`,
+    source: storageSource(bucket),
     // The subject must be non-empty when present; bucket events have no key.
     ...(key ? { subject: key } : {}),
     time: record.eventTime,
@@ -139,6 +141,6 @@ export function toCloudEvent(record: S3Record): CloudEvent<StorageEventData> {
     data,
     bucket,
     s3eventname: record.eventName,
-    partitionkey: `${bucket}/${key}`,
+    partitionkey: storagePartitionKey(bucket, key),
   });
 }
