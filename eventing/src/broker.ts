@@ -1,0 +1,165 @@
+import type { Logger } from '@tributary/shared';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import type { Dispatcher } from 'undici';
+import { TriggerDispatcher } from './dispatcher/dispatcher.js';
+import { createHttpAgent } from './dispatcher/http.js';
+import { createIngress, knownBrokers } from './ingress/app.js';
+import type { JwtAuthOptions } from './ingress/auth.js';
+import type { BrokerLog, BrokerRef } from './log/types.js';
+import { dispatchMetrics } from './metrics/dispatch.js';
+import { loadResources } from './resources/load.js';
+import { type DestinationResolver, noResolver, resolveDestination } from './resources/resolver.js';
+import type { LoadedResources, TriggerResource } from './resources/types.js';
+
+/**
+ * A broker process: the ingress and one dispatcher per Trigger for a folder of Knative YAML, over one
+ * log backend. Start order: resources are loaded and every destination resolved (so a bad folder fails
+ * before anything runs), the brokers' storage is ensured, dispatchers start, then the ingress listens.
+ * `close()` stops in reverse: ingress first (no new events), then dispatchers (commit progress).
+ * The log belongs to the caller, who closes it after.
+ */
+export interface StartBrokerOptions {
+  /** Folder(s) or file(s) of Broker/Trigger YAML; or give `resources`. */
+  configDir?: string | string[];
+  resources?: LoadedResources;
+  log: BrokerLog;
+  logger: Logger;
+  /** Ingress port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Resolves `subscriber.ref` / `deadLetterSink.ref`; the default refuses refs. */
+  resolver?: DestinationResolver;
+  registry?: Registry;
+  /** JWT auth at the ingress (BROKER_JWT_SECRET). */
+  auth?: JwtAuthOptions;
+  /** Per-dispatcher tuning. */
+  dispatch?: { maxInFlight?: number; lagIntervalMs?: number; closeGraceMs?: number };
+}
+
+export interface RunningBroker {
+  /** Base URL of the ingress, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  resources: LoadedResources;
+  dispatchers: TriggerDispatcher[];
+  registry: Registry;
+  /** Ingress URL of one broker: `<url>/<namespace>/<name>`. */
+  brokerUrl(ref: BrokerRef): string;
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
+  const logger = options.logger;
+  const resources =
+    options.resources ??
+    (options.configDir !== undefined
+      ? await loadResources(options.configDir)
+      : (() => {
+          throw new Error('startBroker needs configDir or resources');
+        })());
+  for (const w of resources.warnings) logger.warn(w);
+  const registry = options.registry ?? new Registry();
+  const metrics = dispatchMetrics(registry);
+  const resolver = options.resolver ?? noResolver;
+
+  const plans = [];
+  for (const t of resources.triggers) {
+    plans.push({
+      trigger: t,
+      subscriberUrl: await resolveDestination(t.subscriber, t.namespace, resolver),
+      deadLetterUrl: t.delivery.deadLetterSink
+        ? await resolveDestination(t.delivery.deadLetterSink, t.namespace, resolver)
+        : undefined,
+    });
+  }
+
+  const brokers: BrokerRef[] = resources.brokers.map((b) => ({ namespace: b.namespace, name: b.name }));
+  for (const b of brokers) await options.log.ensureBroker(b);
+
+  const agent: Dispatcher = createHttpAgent();
+  const dispatchers: TriggerDispatcher[] = [];
+  const stopDispatchers = async () => {
+    await Promise.allSettled(dispatchers.map((d) => d.close()));
+    await agent.close();
+  };
+  try {
+    for (const p of plans) {
+      const d = new TriggerDispatcher({
+        log: options.log,
+        broker: { namespace: p.trigger.namespace, name: p.trigger.broker },
+        trigger: dispatcherTrigger(p.trigger),
+        subscriberUrl: p.subscriberUrl,
+        deadLetterUrl: p.deadLetterUrl,
+        logger,
+        metrics,
+        agent,
+        ...options.dispatch,
+      });
+      await d.start();
+      dispatchers.push(d);
+    }
+  } catch (err) {
+    await stopDispatchers();
+    throw err;
+  }
+
+  const app = createIngress({
+    log: options.log,
+    brokers: knownBrokers(brokers),
+    logger,
+    registry,
+    ...(options.auth ? { auth: options.auth } : {}),
+  });
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+  } catch (err) {
+    await stopDispatchers();
+    throw err;
+  }
+  const port = (app.server.address() as { port: number }).port;
+  const url = address.replace('[::1]', 'localhost');
+  logger.info(
+    {
+      url,
+      brokers: brokers.map((b) => `${b.namespace}/${b.name}`),
+      triggers: dispatchers.length,
+      backend: options.log.kind,
+    },
+    `broker listening on ${url}`,
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    app,
+    resources,
+    dispatchers,
+    registry,
+    brokerUrl: (ref) => `${url}/${ref.namespace}/${ref.name}`,
+    close() {
+      closed ??= (async () => {
+        await app.close();
+        await stopDispatchers();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** The dispatcher's view of a loaded Trigger. */
+export function dispatcherTrigger(t: TriggerResource) {
+  return {
+    namespace: t.namespace,
+    name: t.name,
+    groupId: t.groupId,
+    initialOffset: t.initialOffset,
+    deliveryOrder: t.deliveryOrder,
+    delivery: t.delivery,
+    predicate: t.filter.predicate,
+  };
+}
