@@ -4,4 +4,5 @@ export * from './config.js';
 export * from './errors.js';
 export * from './lifecycle.js';
 export * from './logging.js';
+export * from './publisher/index.js';
 export * from './server.js';

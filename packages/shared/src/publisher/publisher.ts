@@ -1,0 +1,355 @@
+/**
+ * The publisher SDK: sends CloudEvents to a broker ingress (or any CloudEvents HTTP sink, e.g. `K_SINK`) over
+ * keep-alive HTTP (an undici `Pool`), retrying what can succeed later with exponential backoff and jitter.
+ *
+ * Retried, as the Knative data plane does: network errors, timeouts, 5xx, 404, 408, 409 and 429. Any other
+ * non-2xx answer is a rejection: `PublishRejectedError` carries the status and the response body (the
+ * broker's 400 says why the event is invalid). Once retries run out: `PublishFailedError` (retriable).
+ */
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import { InvalidCloudEventError } from '../cloudevents/errors.js';
+import { type CloudEventLike, cloudEventIssues } from '../cloudevents/event.js';
+import {
+  encodeHttpBatch,
+  encodeHttpBinary,
+  encodeHttpStructured,
+  type HttpMessage,
+} from '../cloudevents/http.js';
+import { NonRetriableError, TributaryError } from '../errors.js';
+import { redactUrl } from '../logging.js';
+
+export type PublishMode = 'binary' | 'structured' | 'batch';
+
+export interface PublisherOptions {
+  /** Where to POST events: the broker ingress `http://host/<namespace>/<broker>`, or `K_SINK`. */
+  url: string;
+  /** Bearer token for the `Authorization` header (a function is called per request, for rotating JWTs). */
+  token?: string | (() => string | Promise<string>);
+  /** HTTP content mode. Default `binary` (what Knative sends); `batch` sends arrays in one request. */
+  mode?: PublishMode;
+  /** Per-attempt timeout, from sending the request to reading the whole response. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Retries after the first attempt for retryable outcomes. Default 5. */
+  retries?: number;
+  /** First backoff delay; doubles per retry. Default 100 ms. */
+  minBackoffMs?: number;
+  /** Cap on one backoff delay (also caps a server's `Retry-After`). Default 10 000 ms. */
+  maxBackoffMs?: number;
+  /** Batch mode: most events per request; bigger arrays go in several requests, in order. Default 100. */
+  maxBatchSize?: number;
+  /** Keep-alive connections to the sink. Default 8. */
+  connections?: number;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Check each event's attributes before sending (throws `InvalidCloudEventError`). Default true. */
+  validate?: boolean;
+  /** Debug/warn logs for retries. */
+  logger?: Logger;
+}
+
+export interface PublishOptions {
+  /** Aborts the publish (in-flight request and backoff waits); it then rejects with `PublishFailedError`. */
+  signal?: AbortSignal;
+}
+
+export interface Publisher {
+  /**
+   * Sends one event or an array of events; resolves once the sink has accepted all of them (2xx). An array is
+   * published in order: one request per event in binary/structured mode, `maxBatchSize` per request in batch mode.
+   */
+  publish(events: CloudEventLike | readonly CloudEventLike[], options?: PublishOptions): Promise<void>;
+  /** Stops pending retries and closes the keep-alive connections (after in-flight requests finish). */
+  close(): Promise<void>;
+}
+
+/** The sink refused the event(s) with a non-retryable status (e.g. 400 invalid event, 401, 403, 413). */
+export class PublishRejectedError extends NonRetriableError {
+  readonly status: number;
+  /** The response body, as text (truncated to 64 KiB). */
+  readonly body: string;
+  readonly eventIds: readonly string[];
+
+  constructor(status: number, body: string, eventIds: readonly string[]) {
+    const detail = body.trim() === '' ? '' : `: ${body.trim().slice(0, 500)}`;
+    super(`sink rejected ${describeIds(eventIds)} with HTTP ${status}${detail}`, {
+      code: 'PUBLISH_REJECTED',
+      statusCode: status >= 400 && status < 500 ? status : 400,
+    });
+    this.status = status;
+    this.body = body;
+    this.eventIds = eventIds;
+  }
+}
+
+/** Every attempt failed with a retryable outcome (or the publish was aborted); retrying later may succeed. */
+export class PublishFailedError extends TributaryError {
+  /** Status of the last answer, when there was one. */
+  readonly status: number | undefined;
+  readonly body: string | undefined;
+  readonly attempts: number;
+  readonly eventIds: readonly string[];
+
+  constructor(
+    message: string,
+    details: {
+      status?: number;
+      body?: string;
+      attempts: number;
+      eventIds: readonly string[];
+      cause?: unknown;
+    },
+  ) {
+    super(message, { code: 'PUBLISH_FAILED', retriable: true, statusCode: 503, cause: details.cause });
+    this.status = details.status;
+    this.body = details.body;
+    this.attempts = details.attempts;
+    this.eventIds = details.eventIds;
+  }
+}
+
+function describeIds(ids: readonly string[]): string {
+  if (ids.length === 1) return `event ${ids[0]}`;
+  const shown = ids.slice(0, 3).join(', ');
+  return `${ids.length} events (${shown}${ids.length > 3 ? ', …' : ''})`;
+}
+
+/** Statuses worth retrying (Knative data plane: 5xx, 404, 408, 409, 429). */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
+}
+
+/** Exponential backoff with jitter: attempt 1 -> [min/2, min], doubling, capped at max. */
+export function backoffDelay(
+  retry: number,
+  minMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(maxMs, minMs * 2 ** Math.max(0, retry - 1));
+  return Math.round(exp / 2 + (random() * exp) / 2);
+}
+
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(header) ? header[0] : header;
+  if (v === undefined) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+async function readText(body: AsyncIterable<Buffer | Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < MAX_ERROR_BODY) {
+      const b = Buffer.from(chunk);
+      chunks.push(b);
+      size += b.length;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY).toString('utf8');
+}
+
+type Attempt =
+  | { kind: 'ok' }
+  | { kind: 'reject'; status: number; body: string }
+  | { kind: 'retry'; status?: number; body?: string; error?: unknown; retryAfter?: number };
+
+export function createPublisher(options: PublisherOptions): Publisher {
+  const target = new URL(options.url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new TypeError(`publisher url must be http(s), got ${redactUrl(options.url)}`);
+  }
+  const mode = options.mode ?? 'binary';
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retries = options.retries ?? 5;
+  const minBackoffMs = options.minBackoffMs ?? 100;
+  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+  const maxBatchSize = Math.max(1, options.maxBatchSize ?? 100);
+  const validate = options.validate ?? true;
+  const logger = options.logger;
+  const path = `${target.pathname}${target.search}`;
+  const sinkForLogs = redactUrl(options.url);
+
+  const pool = new Pool(target.origin, {
+    connections: options.connections ?? 8,
+    keepAliveTimeout: 30_000,
+    // Our own per-attempt timeout (AbortSignal) governs; these only stop a stuck socket sooner.
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const closing = new AbortController();
+  let closed = false;
+
+  async function headersFor(msg: HttpMessage): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { ...options.headers, ...msg.headers };
+    if (options.token !== undefined) {
+      const token = typeof options.token === 'function' ? await options.token() : options.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+    }
+    return headers;
+  }
+
+  async function attempt(msg: HttpMessage, signal: AbortSignal): Promise<Attempt> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = AbortSignal.any([timeout, signal]);
+    try {
+      const res = await pool.request({
+        method: 'POST',
+        path,
+        headers: await headersFor(msg),
+        body: msg.body,
+        signal: combined,
+      });
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) {
+        await res.body.dump();
+        return { kind: 'ok' };
+      }
+      const body = await readText(res.body);
+      if (isRetryableStatus(status)) {
+        return { kind: 'retry', status, body, retryAfter: retryAfterMs(res.headers['retry-after']) };
+      }
+      return { kind: 'reject', status, body };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (timeout.aborted) {
+        return {
+          kind: 'retry',
+          error: new TributaryError(`no answer within ${timeoutMs} ms`, {
+            code: 'PUBLISH_TIMEOUT',
+            cause: error,
+          }),
+        };
+      }
+      return { kind: 'retry', error };
+    }
+  }
+
+  async function send(msg: HttpMessage, ids: readonly string[], userSignal?: AbortSignal): Promise<void> {
+    const signal = userSignal ? AbortSignal.any([userSignal, closing.signal]) : closing.signal;
+    let last: Extract<Attempt, { kind: 'retry' }> | undefined;
+    for (let n = 0; n <= retries; n++) {
+      if (n > 0) {
+        const delay = Math.max(
+          backoffDelay(n, minBackoffMs, maxBackoffMs),
+          Math.min(last?.retryAfter ?? 0, maxBackoffMs),
+        );
+        logger?.debug(
+          { sink: sinkForLogs, retry: n, delayMs: delay, status: last?.status, err: last?.error },
+          'publish failed; retrying',
+        );
+        try {
+          await sleep(delay, signal);
+        } catch (reason) {
+          throw aborted(reason, n, ids, last);
+        }
+      }
+      let result: Attempt;
+      try {
+        result = await attempt(msg, signal);
+      } catch (reason) {
+        throw aborted(reason, n + 1, ids, last);
+      }
+      if (result.kind === 'ok') return;
+      if (result.kind === 'reject') throw new PublishRejectedError(result.status, result.body, ids);
+      last = result;
+    }
+    const what =
+      last?.status !== undefined
+        ? `HTTP ${last.status}`
+        : String((last?.error as Error | undefined)?.message ?? last?.error);
+    logger?.warn(
+      { sink: sinkForLogs, attempts: retries + 1, status: last?.status, err: last?.error },
+      'publish gave up',
+    );
+    throw new PublishFailedError(
+      `publishing ${describeIds(ids)} failed after ${retries + 1} attempts: ${what}`,
+      {
+        status: last?.status,
+        body: last?.body,
+        attempts: retries + 1,
+        eventIds: ids,
+        cause: last?.error,
+      },
+    );
+  }
+
+  function aborted(
+    reason: unknown,
+    attempts: number,
+    ids: readonly string[],
+    last: Extract<Attempt, { kind: 'retry' }> | undefined,
+  ): PublishFailedError {
+    const why = closed ? 'the publisher was closed' : 'the publish was aborted';
+    return new PublishFailedError(`publishing ${describeIds(ids)} stopped: ${why}`, {
+      status: last?.status,
+      body: last?.body,
+      attempts,
+      eventIds: ids,
+      cause: reason,
+    });
+  }
+
+  function check(events: readonly CloudEventLike[]): void {
+    if (!validate) return;
+    const issues: string[] = [];
+    events.forEach((e, i) => {
+      for (const issue of cloudEventIssues(e))
+        issues.push(events.length > 1 ? `event[${i}]: ${issue}` : issue);
+    });
+    if (issues.length > 0) throw new InvalidCloudEventError(issues);
+  }
+
+  return {
+    async publish(input, publishOptions = {}) {
+      if (closed) throw new PublishFailedError('the publisher is closed', { attempts: 0, eventIds: [] });
+      const events: readonly CloudEventLike[] = Array.isArray(input) ? input : [input as CloudEventLike];
+      if (events.length === 0) return;
+      check(events);
+      if (mode === 'batch') {
+        for (let i = 0; i < events.length; i += maxBatchSize) {
+          const chunk = events.slice(i, i + maxBatchSize);
+          await send(
+            encodeHttpBatch(chunk),
+            chunk.map((e) => String(e.id)),
+            publishOptions.signal,
+          );
+        }
+        return;
+      }
+      for (const event of events) {
+        const msg = mode === 'structured' ? encodeHttpStructured(event) : encodeHttpBinary(event);
+        await send(msg, [String(event.id)], publishOptions.signal);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      closing.abort(new Error('publisher closed'));
+      await pool.close();
+    },
+  };
+}
