@@ -1,5 +1,6 @@
 // Jest globalSetup (referenced by jest.preset.js): starts the real services once per run, unless the env
 // already points at them (DATABASE_URL, KAFKA_BROKERS, MINIO_ENDPOINT) or TRIBUTARY_TEST_SERVICES=none.
+// Services left running by `pnpm services:up` are reused (TRIBUTARY_REUSE_SERVICES=0 turns that off).
 // In a multi-project run every project's globalSetup is called in this same process; only the first starts
 // anything. The connection details go to process.env, which the test workers inherit.
 import { tsImport } from 'tsx/esm/api';
@@ -14,7 +15,11 @@ export default async function globalSetup() {
 }
 
 async function start(state) {
-  const { servicesToStart, startServices } = await tsImport('../src/services.ts', import.meta.url);
+  const { reuseSharedServices, servicesToStart, startServices } = await tsImport(
+    '../src/index.ts',
+    import.meta.url,
+  );
+  reuseSharedServices(process.env);
   const names = servicesToStart(process.env);
   if (names.length === 0) return;
   // Jest killed by a signal (even while the services are still starting) never reaches globalTeardown:

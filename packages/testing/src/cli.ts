@@ -3,8 +3,17 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from './paths.js';
-import { commandLine, isAlive, stopProcessGroup } from './process.js';
+import { isAlive, stopProcessGroup } from './process.js';
 import { SERVICE_NAMES, type ServiceName, startServices } from './services.js';
+import {
+  envFile,
+  isOurs,
+  lockFile,
+  readState,
+  STOP_SIGNALS,
+  type StateFile,
+  stateFile,
+} from './shared-services.js';
 
 const USAGE_UP = `usage: pnpm services:up [--only postgres,kafka,minio]
 
@@ -13,7 +22,8 @@ Kafka jars and MinIO binary, and writes their connection details to
   ${join(cacheDir(), 'services.env')}
 Use them from a shell with:
   set -a; . ${join(cacheDir(), 'services.env')}; set +a
-Tests started with these variables set reuse the services instead of starting their own.
+Tests reuse running services:up services instead of starting their own (the Jest setup reads
+services.pids.json; set TRIBUTARY_REUSE_SERVICES=0 to opt out).
 If the services are already running, prints their details and does nothing else.
 Stop them with \`pnpm services:down\`.`;
 
@@ -21,44 +31,6 @@ const USAGE_DOWN = `usage: pnpm services:down
 
 Stops the services started by \`pnpm services:up\` (clean shutdown, then SIGKILL for their process groups),
 deletes their data and removes ${join(cacheDir(), 'services.env')}.`;
-
-/** What `up` records so that `down` can stop exactly those processes. */
-interface StateFile {
-  startedAt: string;
-  dataRoot: string;
-  env: Record<string, string>;
-  services: { name: ServiceName; pid: number; dataDir: string; logFile: string }[];
-}
-
-const envFile = () => join(cacheDir(), 'services.env');
-const stateFile = () => join(cacheDir(), 'services.pids.json');
-const lockFile = () => join(cacheDir(), 'services.lock');
-
-/** Substrings of the command line that identify each server, so a recycled pid is never killed. */
-const COMMAND_MARKERS: Record<ServiceName, string> = {
-  postgres: 'postgres',
-  kafka: 'kafka.Kafka',
-  minio: 'minio',
-};
-const STOP_SIGNALS: Record<ServiceName, NodeJS.Signals> = {
-  postgres: 'SIGINT',
-  kafka: 'SIGTERM',
-  minio: 'SIGTERM',
-};
-
-function readState(): StateFile | undefined {
-  try {
-    return JSON.parse(readFileSync(stateFile(), 'utf8')) as StateFile;
-  } catch {
-    return undefined;
-  }
-}
-
-function isOurs(service: StateFile['services'][number]): boolean {
-  if (!isAlive(service.pid)) return false;
-  const cmd = commandLine(service.pid);
-  return cmd === undefined || cmd.includes(COMMAND_MARKERS[service.name]);
-}
 
 function printDetails(state: StateFile): void {
   console.log(`\nServices (started ${state.startedAt}; data and logs in ${state.dataRoot}):`);

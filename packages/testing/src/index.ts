@@ -42,3 +42,4 @@ export {
   servicesToStart,
   startServices,
 } from './services.js';
+export { reuseSharedServices, runningSharedServices } from './shared-services.js';

@@ -15,6 +15,13 @@ export const SERVICE_ENV: Readonly<Record<ServiceName, string>> = {
   minio: 'MINIO_ENDPOINT',
 };
 
+/** Every variable that describes a running service. */
+export const SERVICE_VARS: Readonly<Record<ServiceName, readonly string[]>> = {
+  postgres: ['DATABASE_URL'],
+  kafka: ['KAFKA_BROKERS'],
+  minio: ['MINIO_ENDPOINT', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY'],
+};
+
 /**
  * Which services a test run must start: all three unless `TRIBUTARY_TEST_SERVICES` says otherwise
  * (`none`, or a comma-separated subset such as `postgres,kafka`), minus those the env already points at.
