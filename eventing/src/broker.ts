@@ -6,6 +6,8 @@ import { TriggerDispatcher } from './dispatcher/dispatcher.js';
 import { createHttpAgent } from './dispatcher/http.js';
 import { createIngress, knownBrokers } from './ingress/app.js';
 import type { JwtAuthOptions } from './ingress/auth.js';
+import { createKafkaLog } from './log/kafka/kafka-log.js';
+import { createPostgresLog } from './log/postgres/postgres-log.js';
 import type { BrokerLog, BrokerRef } from './log/types.js';
 import { dispatchMetrics } from './metrics/dispatch.js';
 import { loadResources } from './resources/load.js';
@@ -161,5 +163,50 @@ export function dispatcherTrigger(t: TriggerResource) {
     deliveryOrder: t.deliveryOrder,
     delivery: t.delivery,
     predicate: t.filter.predicate,
+  };
+}
+
+export interface BrokerLogConfig {
+  /** KAFKA_BROKERS: chooses the kafka backend when set. */
+  kafkaBrokers?: string[] | undefined;
+  /** DATABASE_URL: the postgres backend, when no Kafka is configured. */
+  databaseUrl?: string | undefined;
+  logger: Logger;
+  registry?: Registry | undefined;
+  /** Topic layout from the Broker's `kafka-broker-config` ConfigMap. */
+  partitions?: number | undefined;
+  replicationFactor?: number | undefined;
+}
+
+/** The log backend DESIGN.md §4 prescribes: kafka when KAFKA_BROKERS is set, else postgres. */
+export function createBrokerLog(config: BrokerLogConfig): BrokerLog {
+  if (config.kafkaBrokers && config.kafkaBrokers.length > 0) {
+    return createKafkaLog({
+      brokers: config.kafkaBrokers,
+      logger: config.logger,
+      ...(config.registry ? { registry: config.registry } : {}),
+      ...(config.partitions ? { partitions: config.partitions } : {}),
+      ...(config.replicationFactor ? { replicationFactor: config.replicationFactor } : {}),
+    });
+  }
+  if (config.databaseUrl) {
+    return createPostgresLog({
+      databaseUrl: config.databaseUrl,
+      logger: config.logger,
+      ...(config.registry ? { registry: config.registry } : {}),
+    });
+  }
+  throw new Error('no broker backend: set KAFKA_BROKERS (kafka) or DATABASE_URL (postgres)');
+}
+
+/** Kafka topic settings for a folder: the first Broker's ConfigMap values. */
+export function topicSettings(resources: LoadedResources): {
+  partitions?: number;
+  replicationFactor?: number;
+} {
+  const cfg = resources.brokers.find((b) => b.config.partitions || b.config.replicationFactor)?.config ?? {};
+  return {
+    ...(cfg.partitions ? { partitions: cfg.partitions } : {}),
+    ...(cfg.replicationFactor ? { replicationFactor: cfg.replicationFactor } : {}),
   };
 }
