@@ -11,7 +11,7 @@
 //   function's own FunctionEvaluationError) does not stop it: it computes with the cast's zero value,
 //   e.g. `NOT 10` is `true` with a CastError (TCK not_operator).
 // The error list is shared by the whole evaluation; a node detects an operand's error by comparing
-// `state.errors.length` before and after evaluating it.
+// `state.count` before and after evaluating it; in filter mode (`test`) no error objects are built.
 import type { BinaryOperator, CesqlValue, Node } from './ast.js';
 import { type CesqlEvaluationError, CesqlParseError, evaluationError } from './errors.js';
 import { functionExists, type ParamType, resolveFunction } from './functions.js';
@@ -28,6 +28,7 @@ import {
   INT32_MIN,
   missingAttribute,
   REQUIRED_ATTRIBUTES,
+  raise,
   toBooleanValue,
   toIntegerValue,
   toStringValue,
@@ -87,7 +88,7 @@ class Compiled implements CompiledCesql {
   readonly resultType: CesqlType | 'any';
   readonly #fn: Evaluator;
   readonly #zero: CesqlValue;
-  readonly #scratch: EvalState = { errors: [] };
+  readonly #scratch: EvalState = { count: 0, errors: null };
 
   constructor(
     readonly expression: string,
@@ -101,24 +102,25 @@ class Compiled implements CompiledCesql {
   }
 
   evaluate(event: CesqlEvent): CesqlResult {
-    const state: EvalState = { errors: [] };
+    const errors: CesqlEvaluationError[] = [];
+    const state: EvalState = { count: 0, errors };
     let value: CesqlValue;
     try {
       value = this.#fn(event, state);
     } catch (err) {
       // Every operator and function is total; this only guards against engine bugs or hostile getters.
-      state.errors.push(evaluationError('generic', `evaluation failed: ${(err as Error)?.message ?? err}`));
+      raise(state, 'generic', `evaluation failed: ${(err as Error)?.message ?? err}`);
       value = this.#zero;
     }
-    return { value, errors: state.errors };
+    return { value, errors };
   }
 
   test(event: CesqlEvent): boolean {
     // Evaluation is synchronous and never re-enters itself, so one scratch state per expression is safe.
     const state = this.#scratch;
-    if (state.errors.length !== 0) state.errors.length = 0;
+    state.count = 0;
     try {
-      return this.#fn(event, state) === true && state.errors.length === 0;
+      return this.#fn(event, state) === true && state.count === 0;
     } catch {
       return false;
     }
@@ -135,6 +137,12 @@ interface CompiledNode {
   readonly type: CesqlType | 'any';
   /** The value, when the node is a literal. */
   readonly constant?: CesqlValue;
+  /**
+   * The attribute name, when the node reads an attribute (other than `data`). Operators on an
+   * attribute and a literal use it to read a string attribute inline, falling back to the general
+   * path for other types and for a missing attribute: one closure call per test instead of two.
+   */
+  readonly attribute?: string;
 }
 
 function compileNode(node: Node, warnings: CesqlEvaluationError[]): CompiledNode {
@@ -144,7 +152,11 @@ function compileNode(node: Node, warnings: CesqlEvaluationError[]): CompiledNode
       return { fn: () => value, type: typeOf(value), constant: value };
     }
     case 'attribute':
-      return { fn: attributeReader(node.name), type: 'any' };
+      return {
+        fn: attributeReader(node.name),
+        type: 'any',
+        ...(node.name === 'data' ? {} : { attribute: node.name }),
+      };
     case 'exists': {
       const name = node.name;
       // spec 3.4.4: EXISTS is always true for the REQUIRED attributes.
@@ -193,18 +205,18 @@ function compileNot(operand: CompiledNode): CompiledNode {
     return {
       type: 'boolean',
       fn: (ev, st) => {
-        const n = st.errors.length;
+        const n = st.count;
         const v = f(ev, st);
-        return st.errors.length === n ? !v : false;
+        return st.count === n ? !v : false;
       },
     };
   }
   return {
     type: 'boolean',
     fn: (ev, st) => {
-      const n = st.errors.length;
+      const n = st.count;
       const v = f(ev, st);
-      if (st.errors.length !== n) return false;
+      if (st.count !== n) return false;
       return !toBooleanValue(v, st);
     },
   };
@@ -215,9 +227,9 @@ function compileNegate(operand: CompiledNode): CompiledNode {
   return {
     type: 'integer',
     fn: (ev, st) => {
-      const n = st.errors.length;
+      const n = st.count;
       const v = f(ev, st);
-      if (st.errors.length !== n) return 0;
+      if (st.count !== n) return 0;
       return checked(-toIntegerValue(v, st), '-', st);
     },
   };
@@ -230,7 +242,7 @@ function compileNegate(operand: CompiledNode): CompiledNode {
  */
 function checked(r: number, op: string, st: EvalState): number {
   if (r > INT32_MAX || r < INT32_MIN) {
-    st.errors.push(evaluationError('math', `integer overflow in '${op}'`));
+    raise(st, 'math', `integer overflow in '${op}'`);
   }
   return r | 0;
 }
@@ -244,7 +256,7 @@ const INT_OPS: Record<'*' | '/' | '%' | '+' | '-', IntOp> = {
   '*': (x, y, st) => {
     const r = x * y;
     if (r > INT32_MAX || r < INT32_MIN) {
-      st.errors.push(evaluationError('math', `integer overflow in '*'`));
+      raise(st, 'math', `integer overflow in '*'`);
       return Math.imul(x, y);
     }
     return r | 0;
@@ -252,7 +264,7 @@ const INT_OPS: Record<'*' | '/' | '%' | '+' | '-', IntOp> = {
   // spec 3.4.2: division truncates toward 0; x / 0 and x % 0 are 0 with a MathError.
   '/': (x, y, st) => {
     if (y === 0) {
-      st.errors.push(evaluationError('math', 'division by zero'));
+      raise(st, 'math', 'division by zero');
       return 0;
     }
     return checked(Math.trunc(x / y), '/', st);
@@ -260,7 +272,7 @@ const INT_OPS: Record<'*' | '/' | '%' | '+' | '-', IntOp> = {
   // The remainder has the sign of x, as JavaScript's % does; `| 0` turns -0 into 0.
   '%': (x, y, st) => {
     if (y === 0) {
-      st.errors.push(evaluationError('math', 'modulo by zero'));
+      raise(st, 'math', 'modulo by zero');
       return 0;
     }
     return (x % y) | 0;
@@ -296,11 +308,11 @@ function compileBinary(op: BinaryOperator, left: CompiledNode, right: CompiledNo
       return {
         type: 'boolean',
         fn: (ev, st) => {
-          const n = st.errors.length;
+          const n = st.count;
           const a = l(ev, st);
-          if (st.errors.length !== n) return false;
+          if (st.count !== n) return false;
           const b = r(ev, st);
-          if (st.errors.length !== n) return false;
+          if (st.count !== n) return false;
           return rel(toIntegerValue(a, st), toIntegerValue(b, st));
         },
       };
@@ -312,11 +324,11 @@ function compileBinary(op: BinaryOperator, left: CompiledNode, right: CompiledNo
       return {
         type: 'integer',
         fn: (ev, st) => {
-          const n = st.errors.length;
+          const n = st.count;
           const a = l(ev, st);
-          if (st.errors.length !== n) return 0;
+          if (st.count !== n) return 0;
           const b = r(ev, st);
-          if (st.errors.length !== n) return 0;
+          if (st.count !== n) return 0;
           return intOp(toIntegerValue(a, st), toIntegerValue(b, st), st);
         },
       };
@@ -333,32 +345,32 @@ function compileLogic(op: 'AND' | 'OR' | 'XOR', left: CompiledNode, right: Compi
   const fn: Evaluator =
     op === 'AND'
       ? (ev, st) => {
-          const n = st.errors.length;
+          const n = st.count;
           const a = l(ev, st);
-          if (st.errors.length !== n) return false;
+          if (st.count !== n) return false;
           if (!(lb ? a : toBooleanValue(a, st))) return false;
-          const m = st.errors.length;
+          const m = st.count;
           const b = r(ev, st);
-          if (st.errors.length !== m) return false;
+          if (st.count !== m) return false;
           return rb ? b : toBooleanValue(b, st);
         }
       : op === 'OR'
         ? (ev, st) => {
-            const n = st.errors.length;
+            const n = st.count;
             const a = l(ev, st);
-            if (st.errors.length !== n) return false;
+            if (st.count !== n) return false;
             if (lb ? a : toBooleanValue(a, st)) return true;
-            const m = st.errors.length;
+            const m = st.count;
             const b = r(ev, st);
-            if (st.errors.length !== m) return false;
+            if (st.count !== m) return false;
             return rb ? b : toBooleanValue(b, st);
           }
         : (ev, st) => {
-            const n = st.errors.length;
+            const n = st.count;
             const a = l(ev, st);
-            if (st.errors.length !== n) return false;
+            if (st.count !== n) return false;
             const b = r(ev, st);
-            if (st.errors.length !== n) return false;
+            if (st.count !== n) return false;
             return (lb ? a : toBooleanValue(a, st)) !== (rb ? b : toBooleanValue(b, st));
           };
   return { type: 'boolean', fn };
@@ -377,34 +389,46 @@ function compileEquality(left: CompiledNode, right: CompiledNode, negated: boole
     const fn: Evaluator =
       typeof c === 'string'
         ? (ev, st) => {
-            const n = st.errors.length;
+            const n = st.count;
             const a = l(ev, st);
-            if (st.errors.length !== n) return false;
+            if (st.count !== n) return false;
             return ((typeof a === 'string' ? a : toStringValue(a)) === c) !== negated;
           }
         : typeof c === 'number'
           ? (ev, st) => {
-              const n = st.errors.length;
+              const n = st.count;
               const a = l(ev, st);
-              if (st.errors.length !== n) return false;
+              if (st.count !== n) return false;
               return ((typeof a === 'number' ? a : toIntegerValue(a, st)) === c) !== negated;
             }
           : (ev, st) => {
-              const n = st.errors.length;
+              const n = st.count;
               const a = l(ev, st);
-              if (st.errors.length !== n) return false;
+              if (st.count !== n) return false;
               return ((typeof a === 'boolean' ? a : toBooleanValue(a, st)) === c) !== negated;
             };
+    if (typeof c === 'string') {
+      const name = left.attribute;
+      if (name !== undefined) {
+        return {
+          type: 'boolean',
+          fn: (ev, st) => {
+            const raw = ev[name];
+            return typeof raw === 'string' ? (raw === c) !== negated : fn(ev, st);
+          },
+        };
+      }
+    }
     return { type: 'boolean', fn };
   }
   return {
     type: 'boolean',
     fn: (ev, st) => {
-      const n = st.errors.length;
+      const n = st.count;
       const a = l(ev, st);
-      if (st.errors.length !== n) return false;
+      if (st.count !== n) return false;
       const b = r(ev, st);
-      if (st.errors.length !== n) return false;
+      if (st.count !== n) return false;
       if (typeof a === typeof b) return (a === b) !== negated;
       return (castTo(typeOf(b), a, st) === b) !== negated;
     },
@@ -414,14 +438,20 @@ function compileEquality(left: CompiledNode, right: CompiledNode, negated: boole
 function compileLikeNode(operand: CompiledNode, pattern: string, negated: boolean): CompiledNode {
   const match = compileLike(pattern);
   const f = operand.fn;
+  const generic: Evaluator = (ev, st) => {
+    const n = st.count;
+    const v = f(ev, st);
+    if (st.count !== n) return false;
+    // spec 3.4.3: a non-String left operand is cast to String.
+    return match(typeof v === 'string' ? v : toStringValue(v)) !== negated;
+  };
+  const name = operand.attribute;
+  if (name === undefined) return { type: 'boolean', fn: generic };
   return {
     type: 'boolean',
     fn: (ev, st) => {
-      const n = st.errors.length;
-      const v = f(ev, st);
-      if (st.errors.length !== n) return false;
-      // spec 3.4.3: a non-String left operand is cast to String.
-      return match(typeof v === 'string' ? v : toStringValue(v)) !== negated;
+      const raw = ev[name];
+      return typeof raw === 'string' ? match(raw) !== negated : generic(ev, st);
     },
   };
 }
@@ -437,27 +467,34 @@ function compileIn(operand: CompiledNode, set: readonly CompiledNode[], negated:
   const literalSets: Partial<Record<CesqlType, ReadonlySet<CesqlValue>>> = {};
   if (set.every((s) => s.constant !== undefined)) {
     for (const type of ['string', 'integer', 'boolean'] as const) {
-      const probe: EvalState = { errors: [] };
+      const probe: EvalState = { count: 0, errors: null };
       const values = new Set(set.map((s) => castTo(type, s.constant!, probe)));
-      if (probe.errors.length === 0) literalSets[type] = values;
+      if (probe.count === 0) literalSets[type] = values;
     }
   }
+  const generic: Evaluator = (ev, st) => {
+    const n = st.count;
+    const x = f(ev, st);
+    if (st.count !== n) return false;
+    const type = typeOf(x);
+    const fast = literalSets[type];
+    if (fast !== undefined) return fast.has(x) !== negated;
+    for (let i = 0; i < fns.length; i++) {
+      const m = st.count;
+      const y = fns[i]!(ev, st);
+      if (st.count !== m) return false;
+      if ((typeof y === type ? y : castTo(type, y, st)) === x) return !negated;
+    }
+    return negated;
+  };
+  const name = operand.attribute;
+  const strings = literalSets.string;
+  if (name === undefined || strings === undefined) return { type: 'boolean', fn: generic };
   return {
     type: 'boolean',
     fn: (ev, st) => {
-      const n = st.errors.length;
-      const x = f(ev, st);
-      if (st.errors.length !== n) return false;
-      const type = typeOf(x);
-      const fast = literalSets[type];
-      if (fast !== undefined) return fast.has(x) !== negated;
-      for (let i = 0; i < fns.length; i++) {
-        const m = st.errors.length;
-        const y = fns[i]!(ev, st);
-        if (st.errors.length !== m) return false;
-        if ((typeof y === type ? y : castTo(type, y, st)) === x) return !negated;
-      }
-      return negated;
+      const raw = ev[name];
+      return typeof raw === 'string' ? strings.has(raw) !== negated : generic(ev, st);
     },
   };
 }
@@ -478,7 +515,7 @@ function compileCall(
     return {
       type: 'boolean',
       fn: (_ev, st) => {
-        st.errors.push(evaluationError('missingFunction', message));
+        raise(st, 'missingFunction', message);
         return false;
       },
     };
@@ -492,10 +529,10 @@ function compileCall(
   return {
     type: def.returns,
     fn: (ev, st) => {
-      const n = st.errors.length;
+      const n = st.count;
       for (let i = 0; i < fns.length; i++) {
         buffer[i] = fns[i]!(ev, st);
-        if (st.errors.length !== n) return zero;
+        if (st.count !== n) return zero;
       }
       for (let i = 0; i < fns.length; i++) {
         const t = types[i]!;

@@ -3,7 +3,6 @@
 // reports its own failures as FunctionEvaluationError / MathError while still returning a value of
 // its return type (spec 3.5.3).
 import type { CesqlValue } from './ast.js';
-import { evaluationError } from './errors.js';
 import {
   type CesqlType,
   codePointLength,
@@ -11,6 +10,7 @@ import {
   type EvalState,
   INT32_MAX,
   INT32_MIN,
+  raise,
   toStringValue,
 } from './values.js';
 
@@ -27,8 +27,7 @@ export interface FunctionDefinition {
   readonly run: (args: readonly CesqlValue[], state: EvalState) => CesqlValue;
 }
 
-const fnError = (state: EvalState, message: string) =>
-  state.errors.push(evaluationError('functionEvaluation', message));
+const fnError = (state: EvalState, message: string) => raise(state, 'functionEvaluation', message);
 
 const s = (v: CesqlValue | undefined) => v as string;
 const i = (v: CesqlValue | undefined) => v as number;
@@ -100,7 +99,7 @@ const BUILTINS: readonly FunctionDefinition[] = [
     returns: 'integer',
     run: ([x], st) => {
       if (i(x) === INT32_MIN) {
-        st.errors.push(evaluationError('math', `ABS(${INT32_MIN}) overflows; returning ${INT32_MAX}`));
+        raise(st, 'math', `ABS(${INT32_MIN}) overflows; returning ${INT32_MAX}`);
         return INT32_MAX;
       }
       return Math.abs(i(x));
@@ -122,7 +121,7 @@ const BUILTINS: readonly FunctionDefinition[] = [
       if (typeof x === 'boolean') return x;
       const lower = s(x).toLowerCase();
       if (lower === 'true' || lower === 'false') return lower === 'true';
-      st.errors.push(evaluationError('cast', `BOOL: cannot cast '${s(x)}' to a boolean`));
+      raise(st, 'cast', `BOOL: cannot cast '${s(x)}' to a boolean`);
       return false;
     },
   },

@@ -152,5 +152,9 @@ describe('CESQL attributes', () => {
     expect(evaluate('t = b', event)).toEqual(ok(true));
     expect(evaluate('b = t', event)).toEqual(ok(false)); // 'true' = 'TRUE'
     expect(evaluate("n IN ('4', '5')", event)).toEqual(ok(true));
+    expect(evaluate("s IN ('4', '5')", event)).toEqual(ok(true));
+    expect(evaluate("b IN ('true')", event)).toEqual(ok(true));
+    expect(evaluate("n = '5' AND b = 'true' AND s = '5'", event)).toEqual(ok(true));
+    expect(evaluate("n LIKE '5' AND b LIKE 't%' AND s NOT LIKE '6'", event)).toEqual(ok(true));
   });
 });

@@ -11,10 +11,20 @@ export const INT32_MAX = 2147483647;
  */
 export type CesqlEvent = Readonly<Record<string, unknown>>;
 
-/** Per-evaluation state: the error list (spec 3.3). A node detects an error raised while evaluating
- *  one of its operands by comparing `errors.length` before and after. */
+/**
+ * Per-evaluation state (spec 3.3): how many errors were raised so far, and the error list itself
+ * unless the caller only needs to know whether there were any (filter mode: no error objects or
+ * messages are built then). A node detects an error raised while evaluating one of its operands by
+ * comparing `count` before and after.
+ */
 export interface EvalState {
-  errors: CesqlEvaluationError[];
+  count: number;
+  errors: CesqlEvaluationError[] | null;
+}
+
+export function raise(state: EvalState, kind: CesqlEvaluationError['kind'], message: string): void {
+  state.count++;
+  state.errors?.push(evaluationError(kind, message));
 }
 
 /** A compiled node. */
@@ -72,7 +82,8 @@ export function attributeExists(event: CesqlEvent, name: string): boolean {
 }
 
 export function missingAttribute(state: EvalState, name: string): void {
-  state.errors.push(evaluationError('missingAttribute', `missing attribute '${name}'`));
+  if (state.errors === null) state.count++;
+  else raise(state, 'missingAttribute', `missing attribute '${name}'`);
 }
 
 // --- casts (spec 3.7) ------------------------------------------------------------------------
@@ -90,10 +101,11 @@ export function toIntegerValue(v: CesqlValue, state: EvalState): number {
   if (INTEGER_TEXT.test(v)) {
     const n = Number(v);
     if (n >= INT32_MIN && n <= INT32_MAX) return n === 0 ? 0 : n;
-    state.errors.push(evaluationError('cast', `cannot cast '${v}' to an integer: outside the 32-bit range`));
+    castFailed(state, `cannot cast '${v}' to an integer: outside the 32-bit range`);
     return 0;
   }
-  state.errors.push(evaluationError('cast', `cannot cast '${truncate(v)}' to an integer`));
+  if (state.errors === null) state.count++;
+  else castFailed(state, `cannot cast '${truncate(v)}' to an integer`);
   return 0;
 }
 
@@ -109,10 +121,12 @@ export function toBooleanValue(v: CesqlValue, state: EvalState): boolean {
     const lower = v.length === 4 || v.length === 5 ? v.toLowerCase() : '';
     if (lower === 'true') return true;
     if (lower === 'false') return false;
-    state.errors.push(evaluationError('cast', `cannot cast '${truncate(v)}' to a boolean`));
+    if (state.errors === null) state.count++;
+    else castFailed(state, `cannot cast '${truncate(v)}' to a boolean`);
     return false;
   }
-  state.errors.push(evaluationError('cast', `cannot implicitly cast integer ${v} to a boolean`));
+  if (state.errors === null) state.count++;
+  else castFailed(state, `cannot implicitly cast integer ${v} to a boolean`);
   return false;
 }
 
@@ -122,6 +136,10 @@ export function castTo(type: CesqlType, v: CesqlValue, state: EvalState): CesqlV
     : type === 'integer'
       ? toIntegerValue(v, state)
       : toBooleanValue(v, state);
+}
+
+function castFailed(state: EvalState, message: string): void {
+  raise(state, 'cast', message);
 }
 
 function truncate(s: string): string {
