@@ -1,11 +1,12 @@
 // End to end against a real MinIO server (a dedicated one: its webhook target env points at this test's
-// storage-events) and a broker: MinIO -> POST /webhooks/minio -> createPublisher -> broker ingress.
+// storage-events) and the real broker: MinIO -> POST /webhooks/minio -> createPublisher -> eventing ingress
+// -> log (Postgres; STORAGE_EVENTS_TEST_BROKER=kafka for the Kafka log) -> read back by a consumer group.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger, createPublisher } from '@tributary/shared';
-import { freePort, type MinioInstance, startMinio, uniqueBucket, waitFor } from '@tributary/testing';
+import { freePort, type MinioInstance, startMinio, testEnv, uniqueBucket, waitFor } from '@tributary/testing';
 import type { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
 import { Client } from 'minio';
@@ -13,7 +14,7 @@ import { buildApp, WEBHOOK_PATH } from './app.js';
 import type { StorageEventData } from './mapping.js';
 import { minioWebhookEnv } from './rules.js';
 import { setupBucketNotifications } from './setup.js';
-import { type RecordingBroker, startRecordingBroker } from './test-broker.js';
+import { type RecordingBroker, startIngressBroker } from './test-broker.js';
 
 const TOKEN = 'storage-events-test-token';
 const TARGET_ID = 'TRIBUTARY';
@@ -21,7 +22,7 @@ const TARGET_ID = 'TRIBUTARY';
 // up on that tick, so every wait allows several ticks.
 const DELIVERY_TIMEOUT_MS = 30_000;
 
-let broker: RecordingBroker;
+let broker: RecordingBroker & { close(): Promise<void> };
 let app: FastifyInstance;
 let appPort: number;
 let minio: MinioInstance;
@@ -55,7 +56,12 @@ async function startApp(): Promise<void> {
 }
 
 beforeAll(async () => {
-  broker = await startRecordingBroker();
+  const backend = process.env.STORAGE_EVENTS_TEST_BROKER === 'kafka' ? 'kafka' : 'postgres';
+  broker = await startIngressBroker(
+    backend === 'kafka'
+      ? { backend, kafkaBrokers: testEnv().kafkaBrokers }
+      : { backend, databaseUrl: testEnv().databaseUrl },
+  );
   appPort = await freePort();
   await startApp();
   queueDir = mkdtempSync(join(tmpdir(), 'tributary-minio-queue-'));
@@ -97,7 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await minio?.stop();
   await app?.close();
-  await broker?.stop();
+  await broker?.close();
   if (queueDir) rmSync(queueDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -306,7 +312,7 @@ describe('broker outages', () => {
     const refusedBefore = broker.refused;
 
     // 1. The broker answers 503: storage-events answers 5xx, MinIO keeps the event queued.
-    broker.setMode('unavailable');
+    await broker.setMode('unavailable');
     await client.putObject(b, 'during 503/one.txt', Buffer.from('1'));
     await waitFor(() => broker.refused >= refusedBefore + 2, {
       timeoutMs: DELIVERY_TIMEOUT_MS,
@@ -315,7 +321,7 @@ describe('broker outages', () => {
 
     // 2. The broker is not listening at all.
     await broker.stop();
-    broker.setMode('accept');
+    await broker.setMode('accept');
     await client.putObject(b, 'while down/two.txt', Buffer.from('2'));
     await client.removeObject(b, 'during 503/one.txt');
     // Let MinIO fail at least one more round against the closed port.

@@ -14,7 +14,8 @@ export interface RecordingBroker {
   readonly events: CloudEvent<unknown>[];
   /** Requests answered 503. */
   readonly refused: number;
-  setMode(mode: BrokerMode): void;
+  /** Resolves once requests get answers of that mode. */
+  setMode(mode: BrokerMode): Promise<void>;
   /** Stops listening (connections are refused); `start()` listens again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -62,7 +63,7 @@ export async function startRecordingBroker(path = '/default/default', port = 0):
     get refused() {
       return refused;
     },
-    setMode(m) {
+    async setMode(m) {
       mode = m;
     },
     async stop() {
@@ -74,6 +75,100 @@ export async function startRecordingBroker(path = '/default/default', port = 0):
     },
     async start() {
       if (!server) await listen(actualPort);
+    },
+  };
+}
+
+/**
+ * The real broker: the eventing ingress (`createIngress`) over a real log backend (Postgres by default,
+ * Kafka with `backend: 'kafka'`), read back through a consumer group as a Trigger would. "unavailable"
+ * swaps in an ingress whose log backend is unreachable, which answers 503 as the real one does then.
+ */
+export async function startIngressBroker(opts: {
+  backend?: 'postgres' | 'kafka';
+  databaseUrl?: string;
+  kafkaBrokers?: string[];
+  port?: number;
+}): Promise<RecordingBroker & { close(): Promise<void> }> {
+  // Imported from the eventing sources (its package index is not there yet), only by tests and benches.
+  const { createIngress, knownBrokers } = await import('../../../eventing/src/ingress/app.js');
+  const { createPostgresLog } = await import('../../../eventing/src/log/postgres/postgres-log.js');
+  const { createKafkaLog } = await import('../../../eventing/src/log/kafka/kafka-log.js');
+  const { collect } = await import('../../../eventing/src/log/testing.js');
+  const { createLogger } = await import('@tributary/shared');
+  const { freePort, uniqueName, uniqueSchema } = await import('@tributary/testing');
+
+  const logger = createLogger({ name: 'broker', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const ref = { namespace: 'default', name: uniqueName('storage') };
+  const backend = opts.backend ?? 'postgres';
+  const log =
+    backend === 'kafka'
+      ? createKafkaLog({ brokers: opts.kafkaBrokers ?? [], partitions: 1, logger })
+      : createPostgresLog({
+          databaseUrl: opts.databaseUrl,
+          schema: uniqueSchema('storage_broker'),
+          logger,
+          pollIntervalMs: 100,
+        });
+  const downLog =
+    backend === 'kafka'
+      ? createKafkaLog({ brokers: ['127.0.0.1:1'], logger, appendTimeoutMs: 500 })
+      : createPostgresLog({
+          databaseUrl: 'postgres://postgres:postgres@127.0.0.1:1/postgres',
+          logger,
+          appendTimeoutMs: 500,
+        });
+  await log.ensureBroker(ref);
+  const collector = await collect(log, ref, `knative-trigger-default-${uniqueName('t')}`, {
+    initialOffset: 'earliest',
+    autoCommit: true,
+  });
+  const port = opts.port ?? (await freePort());
+  const brokers = knownBrokers([ref]);
+  let mode: BrokerMode = 'accept';
+  let refused = 0;
+  let app: Awaited<ReturnType<typeof createIngress>> | undefined;
+  const listen = async () => {
+    const a = createIngress({ log: mode === 'accept' ? log : downLog, brokers, logger });
+    a.addHook('onResponse', async (_req, reply) => {
+      if (reply.statusCode === 503) refused++;
+    });
+    await a.listen({ port, host: '127.0.0.1' });
+    app = a;
+  };
+  const stop = async () => {
+    const a = app;
+    app = undefined;
+    await a?.close();
+  };
+  await listen();
+  return {
+    url: `http://127.0.0.1:${port}/${ref.namespace}/${ref.name}`,
+    port,
+    get events() {
+      return collector.records.map((r) => r.event);
+    },
+    get refused() {
+      return refused;
+    },
+    async setMode(m) {
+      if (m === mode) return;
+      mode = m;
+      // Re-listen with the ingress of that mode (if currently listening).
+      if (app) {
+        await stop();
+        await listen();
+      }
+    },
+    stop,
+    async start() {
+      if (!app) await listen();
+    },
+    async close() {
+      await stop();
+      await collector.close();
+      await log.close();
+      await downLog.close();
     },
   };
 }
