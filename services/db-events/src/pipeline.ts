@@ -360,6 +360,11 @@ export class DbEvents {
     return this.session !== undefined;
   }
 
+  /** Events read but not yet accepted by the sink. */
+  get inFlight(): number {
+    return this.session?.inFlight ?? 0;
+  }
+
   /** The flush LSN last reported to Postgres. */
   get acknowledgedLsn(): Lsn {
     return this.session ? maxLsn(this.session.ackedLsn, this.lastAckedLsn) : this.lastAckedLsn;
@@ -442,7 +447,8 @@ export class DbEvents {
     for (const w of this.connectedWaiters.splice(0)) w();
     void this.heartbeat();
     const err = await session.ended;
-    await session.settled();
+    // A batch still at the sink must settle before the next session sends anything (order, no overlap).
+    if (!this.stopped) await session.settled();
     this.lastAckedLsn = maxLsn(this.lastAckedLsn, session.ackedLsn);
     this.session = undefined;
     this.opts.metrics.connected.set(0);
