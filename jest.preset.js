@@ -21,6 +21,8 @@ export function project(displayName, rootDir, overrides = {}) {
     moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
     testMatch: ['<rootDir>/**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+    // Tests talk to real servers on a 2-core machine: allow for a loaded box. Not a performance bound.
+    testTimeout: 60_000,
     // Starts real Postgres/Kafka/MinIO once per run unless the env already points at them;
     // idempotent, so in a multi-project run only the first project's setup starts anything.
     globalSetup: new URL('./packages/testing/jest/global-setup.js', import.meta.url).pathname,

@@ -20,6 +20,8 @@ export interface LocalServingOptions {
   runtime: RuntimeCommand;
   logger: Logger;
   registry?: Registry;
+  /** How long a starting instance may take before its held requests fail with 503 (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export interface LocalServing {
@@ -62,7 +64,13 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
     if (pools.has(key)) throw new Error(`two Knative Services named ${key}`);
     pools.set(
       key,
-      new FunctionPool(spec, opts.runtime, opts.logger.child({ component: 'serving' }), metrics),
+      new FunctionPool(
+        spec,
+        opts.runtime,
+        opts.logger.child({ component: 'serving' }),
+        metrics,
+        opts.startTimeoutMs,
+      ),
     );
   }
   let base: string | undefined;

@@ -38,14 +38,14 @@ const serviceSchema = z.object({
   metadata: z.object({
     name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label'),
     namespace: z.string().optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).nullish(),
   }),
   spec: z
     .object({
       template: z
         .object({
           metadata: z
-            .object({ annotations: z.record(z.string(), z.string()).optional() })
+            .object({ annotations: z.record(z.string(), z.string()).nullish() })
             .passthrough()
             .optional(),
           spec: z

@@ -57,7 +57,7 @@ describe('file-indexer against real Postgres', () => {
         const res = await fetch(url, {
           method: 'POST',
           headers: msg.headers as Record<string, string>,
-          body: JSON.stringify(msg.body),
+          body: msg.body as string,
         });
         expect(res.status).toBe(204);
       }

@@ -24,7 +24,7 @@ describe('on-user-created over HTTP (Knative Functions style)', () => {
       const res = await fetch(url, {
         method: 'POST',
         headers: msg.headers as Record<string, string>,
-        body: JSON.stringify(msg.body),
+        body: msg.body as string,
       });
       expect(res.status).toBe(200);
       const reply = HTTP.toEvent({
@@ -46,7 +46,7 @@ describe('on-user-created over HTTP (Knative Functions style)', () => {
       const res2 = await fetch(url, {
         method: 'POST',
         headers: bad.headers as Record<string, string>,
-        body: JSON.stringify(bad.body),
+        body: bad.body as string,
       });
       expect(res2.status).toBe(400);
     } finally {

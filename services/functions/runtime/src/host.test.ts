@@ -21,7 +21,8 @@ const incoming = new CloudEvent({
 
 function binary(event: CloudEvent<unknown>) {
   const msg = HTTP.binary(event);
-  return { headers: msg.headers as Record<string, string>, payload: JSON.stringify(msg.body) };
+  const body = typeof msg.body === 'string' ? msg.body : JSON.stringify(msg.body);
+  return { headers: msg.headers as Record<string, string>, payload: body };
 }
 
 describe('function host', () => {
