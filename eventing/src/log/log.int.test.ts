@@ -174,6 +174,20 @@ describe.each(backends)('$name broker log', ({ name, create }) => {
     expect(ids(second.records)).toEqual(['e-4', 'e-5']);
   });
 
+  it('keeps the initial latest position of a new group across a restart before any commit', async () => {
+    const broker = newBroker();
+    const group = uniqueName('g');
+    await log.append(broker, [event(0, { partitionkey: 'x' })]);
+    const first = await collect(log, broker, group, { initialOffset: 'latest' });
+    await log.append(broker, [event(1, { partitionkey: 'x' })]);
+    expect(ids(await first.waitFor(1))).toEqual(['e-1']);
+    await first.close(); // nothing committed
+    await log.append(broker, [event(2, { partitionkey: 'x' })]);
+    const second = await collect(log, broker, group, { initialOffset: 'latest' });
+    expect(ids(await second.waitFor(2))).toEqual(['e-1', 'e-2']);
+    await second.close();
+  });
+
   it('reports lag in events and seconds per partition', async () => {
     const broker = newBroker();
     const group = uniqueName('g');

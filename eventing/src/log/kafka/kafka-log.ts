@@ -220,7 +220,12 @@ export class KafkaBrokerLog implements BrokerLog {
     if (this.closed) throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED' });
     await this.ensureBroker(broker);
     const topic = brokerTopic(broker);
-    await this.initializeGroup(options.groupId, topic, options.initialOffset);
+    let initial: Map<number, string>;
+    try {
+      initial = await this.initialPositions(options.groupId, topic, options.initialOffset);
+    } catch (err) {
+      throw asKafkaError(err, `could not read the offsets of ${options.groupId}`);
+    }
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
@@ -232,6 +237,7 @@ export class KafkaBrokerLog implements BrokerLog {
       consumer,
       topic,
       options,
+      initial,
       this.logger,
       () => {
         this.subscriptions.delete(sub);
@@ -244,32 +250,29 @@ export class KafkaBrokerLog implements BrokerLog {
   }
 
   /**
-   * Commits the starting position of partitions the group has never committed, before any consumer of the
-   * group runs (as Knative's Trigger controller does before the dispatcher starts). The position is then
-   * fixed at subscribe time: with `latest`, everything appended after `subscribe` resolves is delivered.
+   * Where partitions the group has never committed start, fixed now (at subscribe time) for `latest`, so
+   * everything appended after `subscribe` resolves is delivered; the subscription seeks there when it is
+   * assigned the partition and commits it, so the position survives a restart (as Knative's Trigger
+   * controller commits a new Trigger's initial offsets). `earliest` needs nothing: the consumer then starts
+   * at the log start (`fromBeginning`).
    */
-  private async initializeGroup(
+  private async initialPositions(
     groupId: string,
     topic: string,
     initial: 'earliest' | 'latest',
-  ): Promise<void> {
+  ): Promise<Map<number, string>> {
+    const positions = new Map<number, string>();
+    if (initial === 'earliest') return positions;
     const admin = await this.getAdmin();
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const [[committed], ends] = await Promise.all([
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+      admin.fetchTopicOffsets(topic),
+    ]);
     const missing = new Set(
       (committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
     );
-    if (missing.size === 0) return;
-    const ends = await admin.fetchTopicOffsets(topic);
-    const partitions = ends
-      .filter((p) => missing.has(p.partition))
-      .map((p) => ({ partition: p.partition, offset: initial === 'earliest' ? p.low : p.high }));
-    try {
-      await admin.setOffsets({ groupId, topic, partitions });
-      this.logger.info({ groupId, topic, initial }, 'initialized consumer group offsets');
-    } catch (err) {
-      // Another member of the group is running: it has initialized the group already.
-      this.logger.debug({ err, groupId }, 'consumer group offsets not initialized (group is active)');
-    }
+    for (const end of ends) if (missing.has(end.partition)) positions.set(end.partition, end.high);
+    return positions;
   }
 
   async lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]> {
@@ -314,11 +317,14 @@ export class KafkaBrokerLog implements BrokerLog {
 class KafkaSubscription implements LogSubscription {
   readonly pending = new PendingTimestamps();
   private closing: Promise<void> | undefined;
+  /** Commit of the initial positions of newly assigned partitions; records wait for it. */
+  private initialCommit: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly consumer: Consumer,
     readonly topic: string,
     private readonly options: SubscribeOptions,
+    private readonly initial: Map<number, string>,
     private readonly logger: Logger,
     private readonly onClose: () => void,
     private readonly onUndecodable: () => void,
@@ -329,8 +335,29 @@ class KafkaSubscription implements LogSubscription {
   }
 
   async start(): Promise<void> {
+    // GROUP_JOIN is emitted synchronously after the assignment and before the first fetch, so the seek
+    // applies to that fetch.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = payload.memberAssignment[this.topic] ?? [];
+      const seeks = assigned
+        .filter((p) => this.initial.has(p))
+        .map((partition) => ({ topic: this.topic, partition, offset: this.initial.get(partition)! }));
+      if (seeks.length === 0) return;
+      for (const s of seeks) this.consumer.seek(s);
+      // kafkajs drops commits until its runner is marked running, which happens right after the join
+      // resolves: commit on the next turn of the event loop.
+      this.initialCommit = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.consumer.commitOffsets(seeks))
+        .then(
+          () => {
+            for (const s of seeks) this.initial.delete(s.partition);
+          },
+          (err: unknown) =>
+            this.logger.warn({ err, groupId: this.groupId }, 'could not commit initial offsets'),
+        );
+    });
     await this.consumer.connect();
-    // fromBeginning only matters for partitions without a committed offset, which initializeGroup avoids.
+    // fromBeginning applies to partitions without a committed offset (earliest); latest ones are sought.
     await this.consumer.subscribe({
       topics: [this.topic],
       fromBeginning: this.options.initialOffset === 'earliest',
@@ -346,6 +373,7 @@ class KafkaSubscription implements LogSubscription {
           const record = this.decode(batch.partition, m);
           if (record) records.push(record);
         }
+        await this.initialCommit;
         if (records.length === 0) return;
         for (const r of records) this.pending.add(r.partition, Number(r.offset), r.timestamp);
         // The dispatcher may hold the promise to apply backpressure: keep the group membership alive.
