@@ -240,6 +240,33 @@ describe('HTTP structured mode', () => {
     ]);
   });
 
+  it('checks extension value types and forbidden characters', () => {
+    const ok = decodeHttpEvent(
+      { 'content-type': 'application/cloudevents+json' },
+      JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', count: 5, flag: true }),
+    );
+    expect(ok.count).toBe(5);
+    expect(ok.flag).toBe(true);
+    const err = decodeError(() =>
+      decodeHttp(
+        { 'content-type': 'application/cloudevents+json' },
+        JSON.stringify({
+          specversion: '1.0',
+          id: 'a\u0007b',
+          source: '/s',
+          type: 't',
+          count: 1.5,
+          big: 2 ** 31,
+        }),
+      ),
+    );
+    expect(err.issues).toEqual([
+      'attribute `id` contains a control character or an unpaired surrogate',
+      'extension `count` must be a 32-bit integer when it is a number, got 1.5',
+      'extension `big` must be a 32-bit integer when it is a number, got 2147483648',
+    ]);
+  });
+
   it('rejects a body that is not JSON', () => {
     const err = decodeError(() => decodeHttp({ 'content-type': 'application/cloudevents+json' }, '{'));
     expect(err.issues[0]).toMatch(/^structured mode body is not valid JSON/);
