@@ -13,8 +13,12 @@ try {
     url: env.K_SINK,
     ...(env.AUTH_HOOKS_BROKER_TOKEN ? { token: env.AUTH_HOOKS_BROKER_TOKEN } : {}),
     mode: 'binary',
+    // One quick retry (e.g. a reset keep-alive connection) inside the delivery deadline; longer outages are
+    // retried by Auth (send-email/sms answer 503) or by the background queue (other hooks).
     timeoutMs: env.AUTH_HOOKS_DELIVERY_TIMEOUT_MS,
-    retries: 0,
+    retries: 1,
+    minBackoffMs: 50,
+    logger: logger.child({ component: 'publisher' }),
   });
   lifecycle.add('publisher', () => publisher.close());
 

@@ -1,18 +1,16 @@
 // Test helpers: real Standard Webhooks signing, realistic Auth payloads and a local HTTP server that
-// records the CloudEvents it receives (standing in for the broker ingress, which is not committed yet).
+// records the CloudEvents it receives (the unit tests' stand-in for the broker; e2e.int.test.ts uses the real one).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as shared from '@tributary/shared';
 import {
   type CloudEvent,
   createLogger,
+  createPublisher,
   decodeHttp,
-  encodeHttpBinary,
-  TributaryError,
+  type Publisher,
 } from '@tributary/shared';
 import { Webhook } from 'standardwebhooks';
-import type { EventPublisher } from '../publishing.js';
 
 export const silentLogger = createLogger({ name: 'auth-hooks-test', level: 'silent' });
 
@@ -204,28 +202,7 @@ export class RecordingBroker {
   }
 }
 
-class BrokerStatusError extends TributaryError {}
-
-/**
- * The publisher from @tributary/shared when it is there; until then the same binary-mode POST written out
- * here (non-2xx -> error, retriable on 5xx).
- */
-export function publisherFor(url: string): EventPublisher & { close(): Promise<void> } {
-  const create = (shared as Record<string, unknown>).createPublisher as
-    | ((o: { url: string; mode: string; timeoutMs: number; retries: number }) => EventPublisher & {
-        close(): Promise<void>;
-      })
-    | undefined;
-  if (create) return create({ url, mode: 'binary', timeoutMs: 2000, retries: 0 });
-  return {
-    async publish(event) {
-      const { headers, body } = encodeHttpBinary(event);
-      const res = await fetch(url, { method: 'POST', headers, body });
-      await res.arrayBuffer();
-      if (!res.ok) {
-        throw new BrokerStatusError(`broker answered ${res.status}`, { retriable: res.status >= 500 });
-      }
-    },
-    async close() {},
-  };
+/** The publisher from @tributary/shared, single attempt, as auth-hooks uses it. */
+export function publisherFor(url: string): Publisher {
+  return createPublisher({ url, mode: 'binary', timeoutMs: 2000, retries: 0 });
 }
