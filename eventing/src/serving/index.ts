@@ -6,4 +6,4 @@ export {
   type ServiceRef,
 } from './activator.js';
 export { createServingMetrics, FunctionPool, type RuntimeCommand } from './function-pool.js';
-export { loadServiceSpec, parseDuration, type ServiceSpec } from './service-spec.js';
+export { loadServiceSpec, parseDuration as parseServiceDuration, type ServiceSpec } from './service-spec.js';

@@ -1,0 +1,11 @@
+// @tributary/eventing: the broker data plane (ingress, log backends, Trigger dispatch, filters, CESQL,
+// Knative resource loading) and local Knative Serving (activator + scale to zero).
+export * from './broker-entry.js';
+export * from './cesql/index.js';
+export * from './dispatcher/index.js';
+export * from './filters/index.js';
+export * from './ingress/index.js';
+export * from './log/index.js';
+// Defined in both log/ and resources/ (same value); the log's naming module is canonical.
+export { triggerGroupId } from './log/names.js';
+export * from './serving/index.js';
