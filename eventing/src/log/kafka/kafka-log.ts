@@ -290,7 +290,8 @@ export class KafkaBrokerLog implements BrokerLog {
         const high = Number(end.high);
         const low = Number(end.low);
         const c = committedBy.get(end.partition) ?? -1;
-        const start = c < 0 ? low : Math.max(c, low);
+        // A partition whose offsets are not known yet (-1) counts as empty.
+        const start = Math.max(c < 0 ? low : Math.max(c, low), 0);
         const events = Math.max(0, high - start);
         const oldest = events > 0 ? tracker?.oldestFrom(end.partition, start) : undefined;
         return {
