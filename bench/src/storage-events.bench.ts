@@ -1,0 +1,211 @@
+// storage-events end to end: notifications/s from MinIO through storage-events to the broker, against the
+// raw rate of the same MinIO posting to a bare webhook that only answers 200, in the same run.
+//   node --conditions=development --import tsx bench/src/storage-events.bench.ts
+// One dedicated MinIO with two webhook targets, both with a queue_dir as in production: BARE -> a bare HTTP
+// server; TRIBUTARY -> storage-events (in this process) -> broker. MinIO's queued sender posts one
+// notification at a time, so its rate is what a receiver can take. Each round PUTs the same number of small
+// objects (bounded concurrency) into one target's bucket while that receiver is not listening, so MinIO
+// queues every notification on disk; then the receiver starts listening and the clock runs from the first
+// arrival to the last (raw: POSTs at the bare webhook; end to end: CloudEvents accepted by the broker).
+// Rounds alternate raw / end to end; the ratio is the median of the per-round ratios.
+// End to end runs twice per round: to the real broker (the eventing ingress over the Postgres log, from
+// DATABASE_URL or a Postgres started for the run, each event read back through a consumer group), and to a
+// bare CloudEvents sink that decodes and answers 202 without storing (storage-events' own cost).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, createPublisher } from '@tributary/shared';
+import { buildApp, minioWebhookEnv, setupBucketNotifications, WEBHOOK_PATH } from '@tributary/storage-events';
+import { freePort, startMinio, startPostgres, uniqueBucket, waitFor } from '@tributary/testing';
+import type { FastifyInstance } from 'fastify';
+import { Client } from 'minio';
+// The storage-events tests' broker: eventing ingress + log + a consumer group collecting what was stored.
+import { startIngressBroker, startRecordingBroker } from '../../services/storage-events/src/test-broker.js';
+
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 2_000);
+const CONCURRENCY = 16;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const TOKEN = 'bench-token';
+const TIMEOUT_MS = 300_000;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  // Bare webhook: answers 200 to everything, counts POSTs. Listens only while measured.
+  let bareCount = 0;
+  const barePort = await freePort();
+  let bare: Server | undefined;
+  const startBare = async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        bareCount++;
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(barePort, '127.0.0.1', r));
+    bare = server;
+  };
+  const stopBare = async () => {
+    const server = bare;
+    bare = undefined;
+    server?.closeAllConnections();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  };
+
+  const postgres = process.env.DATABASE_URL ? undefined : await startPostgres();
+  const broker = await startIngressBroker({ databaseUrl: process.env.DATABASE_URL ?? postgres?.url });
+  const sink = await startRecordingBroker();
+  const publishers = { e2e: createPublisher({ url: broker.url }), sink: createPublisher({ url: sink.url }) };
+  const appPort = await freePort();
+  let app: FastifyInstance | undefined;
+  const startApp = async (to: 'e2e' | 'sink') => {
+    const publisher = publishers[to];
+    app = buildApp({
+      logger: createLogger({ name: 'storage-events', level: 'warn' }),
+      token: TOKEN,
+      sink: publisher,
+    });
+    await app.listen({ port: appPort, host: '127.0.0.1' });
+  };
+  const stopApp = async () => {
+    await app?.close();
+    app = undefined;
+  };
+
+  const queueDir = mkdtempSync(join(tmpdir(), 'bench-minio-queue-'));
+  const minio = await startMinio({
+    env: {
+      ...minioWebhookEnv({
+        targetId: 'TRIBUTARY',
+        endpoint: `http://127.0.0.1:${appPort}${WEBHOOK_PATH}`,
+        token: TOKEN,
+        queueDir,
+      }),
+      ...minioWebhookEnv({
+        targetId: 'BARE',
+        endpoint: `http://127.0.0.1:${barePort}/`,
+        token: TOKEN,
+        queueDir,
+      }),
+    },
+  });
+  try {
+    const url = new URL(minio.endpoint);
+    const client = new Client({
+      endPoint: url.hostname,
+      port: Number(url.port),
+      useSSL: false,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+    });
+    const rawBucket = uniqueBucket('bench-raw');
+    const e2eBucket = uniqueBucket('bench-e2e');
+    for (const [bucket, targetId] of [
+      [rawBucket, 'BARE'],
+      [e2eBucket, 'TRIBUTARY'],
+    ] as const) {
+      await client.makeBucket(bucket);
+      await setupBucketNotifications({
+        minio: client,
+        targetId,
+        rules: [{ bucket, prefix: '', suffix: '', events: ['s3:ObjectCreated:*'] }],
+      });
+    }
+    const body = Buffer.from('x'.repeat(64));
+    const uploadAll = async (bucket: string, round: number): Promise<number> => {
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < UPLOADS) {
+            const i = next++;
+            await client.putObject(bucket, `r${round}/obj-${i}.txt`, body, body.length);
+          }
+        }),
+      );
+      return performance.now() - started;
+    };
+    type Kind = 'raw' | 'e2e' | 'sink';
+    const counters: Record<Kind, () => number> = {
+      raw: () => bareCount,
+      e2e: () => broker.events.length,
+      sink: () => sink.events.length,
+    };
+    const run = async (kind: Kind, round: number) => {
+      const count = counters[kind];
+      const base = count();
+      const uploadMs = await uploadAll(
+        kind === 'raw' ? rawBucket : e2eBucket,
+        round * 3 + ['raw', 'e2e', 'sink'].indexOf(kind),
+      );
+      await (kind === 'raw' ? startBare() : startApp(kind));
+      await waitFor(() => count() > base, { timeoutMs: TIMEOUT_MS, intervalMs: 1 });
+      const first = performance.now();
+      await waitFor(() => count() - base >= UPLOADS, { timeoutMs: TIMEOUT_MS, intervalMs: 2 });
+      const drainMs = performance.now() - first;
+      await (kind === 'raw' ? stopBare() : stopApp());
+      const got = count() - base;
+      if (got !== UPLOADS) throw new Error(`${kind}: ${got} notifications for ${UPLOADS} PUTs`);
+      // From the first arrival to the last: UPLOADS - 1 intervals.
+      return { uploadMs, drainMs, rate: (UPLOADS - 1) / (drainMs / 1000) };
+    };
+
+    // Warm-up, not measured: each path once.
+    await startBare();
+    await client.putObject(rawBucket, 'warmup', body);
+    for (const to of ['e2e', 'sink'] as const) {
+      await startApp(to);
+      await client.putObject(e2eBucket, `warmup-${to}`, body);
+      await waitFor(() => counters[to]() >= 1, { timeoutMs: 30_000 });
+      await stopApp();
+    }
+    await waitFor(() => bareCount >= 1, { timeoutMs: 30_000 });
+    await stopBare();
+    const eventsBase = broker.events.length;
+
+    const rates: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
+    const ratios: number[] = [];
+    const sinkRatios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const results = {} as Record<Kind, Awaited<ReturnType<typeof run>>>;
+      for (const kind of ['raw', 'e2e', 'sink'] as const) {
+        results[kind] = await run(kind, round);
+        rates[kind].push(results[kind].rate);
+      }
+      ratios.push(results.e2e.rate / results.raw.rate);
+      sinkRatios.push(results.sink.rate / results.raw.rate);
+      const fmt = (k: Kind) =>
+        `${results[k].rate.toFixed(0)}/s (drained in ${results[k].drainMs.toFixed(0)} ms; PUTs ${results[k].uploadMs.toFixed(0)} ms)`;
+      console.log(
+        `round ${round + 1}: raw webhook ${fmt('raw')}; end-to-end to broker ${fmt('e2e')}; to bare sink ${fmt('sink')}`,
+      );
+    }
+    const measured = broker.events.slice(eventsBase);
+    const ids = new Set(measured.map((e) => e.id));
+    console.log(
+      `storage-events: ${UPLOADS} PUTs per measurement, concurrency ${CONCURRENCY}, ${ROUNDS} round(s), medians:\n` +
+        `  raw MinIO -> bare webhook (200):                      ${median(rates.raw).toFixed(0)} notifications/s\n` +
+        `  MinIO -> storage-events -> broker (ingress+Postgres):  ${median(rates.e2e).toFixed(0)} notifications/s  ratio ${median(ratios).toFixed(2)}\n` +
+        `  MinIO -> storage-events -> bare CloudEvents sink:      ${median(rates.sink).toFixed(0)} notifications/s  ratio ${median(sinkRatios).toFixed(2)}\n` +
+        `  broker events ${measured.length}, distinct ids ${ids.size}`,
+    );
+  } finally {
+    await minio.stop();
+    await stopApp();
+    await stopBare();
+    await publishers.e2e.close();
+    await publishers.sink.close();
+    await broker.close();
+    await sink.stop();
+    await postgres?.stop();
+    rmSync(queueDir, { recursive: true, force: true });
+  }
+}
+
+await main();
