@@ -1,0 +1,274 @@
+import { randomBytes } from 'node:crypto';
+import { TributaryError } from '@tributary/shared';
+import type { CloudEvent } from 'cloudevents';
+import { compileCesql } from '../cesql/index.js';
+import { KafkaBrokerLog } from '../log/kafka/kafka-log.js';
+import { PostgresBrokerLog } from '../log/postgres/postgres-log.js';
+import type { BrokerLog, BrokerRef, LogSubscription } from '../log/types.js';
+
+/** Prefix of the ephemeral consumer groups of `tailEvents` (never a Trigger's `knative-trigger-*`). */
+export const TAIL_GROUP_PREFIX = 'tributary-tail-';
+
+/**
+ * Events buffered for a slow reader before the log is asked to wait (backpressure: the subscription
+ * fetches the next records only once `onRecords` resolves).
+ */
+export const DEFAULT_TAIL_BUFFER = 1000;
+
+export interface TailOptions {
+  log: BrokerLog;
+  broker: BrokerRef;
+  /** A CESQL v1 expression; only events for which it is `true` (without errors) are yielded. */
+  filter?: string | undefined;
+  /** Where to start: `latest` (default, only events appended from now on) or `earliest` (the stored log). */
+  from?: 'latest' | 'earliest';
+  /** Stops the tail; the iterator then ends (no error). */
+  signal?: AbortSignal;
+  /** Events buffered before the log is paused (default {@link DEFAULT_TAIL_BUFFER}). */
+  bufferSize?: number;
+}
+
+/** `tailEvents` refused a filter that is not valid CESQL. `excerpt` has the line and carets. */
+export class TailFilterError extends TributaryError {
+  readonly excerpt: string;
+  readonly line: number;
+  readonly column: number;
+  constructor(message: string, details: { excerpt: string; line: number; column: number; cause?: unknown }) {
+    super(`invalid CESQL filter: ${message}\n${details.excerpt}`, {
+      code: 'TAIL_FILTER_INVALID',
+      retriable: false,
+      statusCode: 400,
+      cause: details.cause,
+    });
+    this.name = 'TailFilterError';
+    this.excerpt = details.excerpt;
+    this.line = details.line;
+    this.column = details.column;
+  }
+}
+
+/** Compiles a tail filter once; throws {@link TailFilterError} (with the caret excerpt) when invalid. */
+export function compileTailFilter(filter: string | undefined): ((e: CloudEvent<unknown>) => boolean) | null {
+  if (filter === undefined || filter.trim() === '') return null;
+  const res = compileCesql(filter);
+  if (!res.ok) {
+    const e = res.error;
+    throw new TailFilterError(e.message, { excerpt: e.excerpt, line: e.line, column: e.column, cause: e });
+  }
+  const compiled = res.expression;
+  const warning = compiled.warnings[0];
+  if (warning) {
+    throw new TailFilterError(warning.message, {
+      excerpt: `${filter}\n${'^'.repeat(filter.length)}`,
+      line: 1,
+      column: 1,
+    });
+  }
+  return (e) => compiled.test(e as unknown as Readonly<Record<string, unknown>>);
+}
+
+/** A fresh ephemeral consumer group name: `tributary-tail-<random>`. */
+export function tailGroupId(): string {
+  return `${TAIL_GROUP_PREFIX}${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Follows a broker's log like `kubectl logs -f`: an async iterator of the CloudEvents appended to the
+ * broker (from now on, or from the start with `from: 'earliest'`) that pass `filter`.
+ *
+ * It reads through an ephemeral consumer group `tributary-tail-<random>` that commits nothing, so it never
+ * moves a Trigger's position, and removes the group when the iterator ends (`signal` aborted, `break` out
+ * of a `for await`, or `return()`). An invalid filter throws {@link TailFilterError} before anything is
+ * subscribed. Works on both backends (Kafka: consumer group + admin deleteGroups; Postgres: a row in
+ * `subscriptions`, deleted at the end).
+ */
+export async function tailEvents(options: TailOptions): Promise<AsyncIterableIterator<CloudEvent<unknown>>> {
+  const predicate = compileTailFilter(options.filter);
+  const { log, broker, signal } = options;
+  const limit = options.bufferSize ?? DEFAULT_TAIL_BUFFER;
+  const groupId = tailGroupId();
+
+  const queue: CloudEvent<unknown>[] = [];
+  let done = false;
+  let wakeReader: (() => void) | undefined;
+  let wakeWriter: (() => void) | undefined;
+  const notifyReader = () => {
+    const w = wakeReader;
+    wakeReader = undefined;
+    w?.();
+  };
+  const notifyWriter = () => {
+    const w = wakeWriter;
+    wakeWriter = undefined;
+    w?.();
+  };
+
+  if (signal?.aborted) return emptyIterator();
+  await log.ensureBroker(broker);
+  if (log instanceof PostgresBrokerLog) await sweepStaleTailGroups(log).catch(() => {});
+  let subscription: LogSubscription;
+  try {
+    subscription = await log.subscribe(broker, {
+      groupId,
+      initialOffset: options.from ?? 'latest',
+      onRecords: async (records) => {
+        for (const r of records) {
+          if (predicate && !predicate(r.event)) continue;
+          queue.push(r.event);
+        }
+        if (queue.length > 0) notifyReader();
+        // Backpressure: hold the log until the reader has caught up (or the tail ends).
+        while (!done && queue.length >= limit) {
+          await new Promise<void>((resolve) => {
+            wakeWriter = resolve;
+          });
+        }
+      },
+    });
+  } catch (err) {
+    await deleteTailGroup(log, broker, groupId).catch(() => {});
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      done = true;
+      notifyWriter();
+      notifyReader();
+      signal?.removeEventListener('abort', onAbort);
+      try {
+        await subscription.close();
+      } finally {
+        // Best effort: a group left behind is swept by the next tail (Postgres) or expires (Kafka).
+        await deleteTailGroup(log, broker, groupId).catch(() => {});
+      }
+    })();
+    return closing;
+  };
+  const onAbort = () => {
+    void close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const iterator: AsyncIterableIterator<CloudEvent<unknown>> = {
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+    async next(): Promise<IteratorResult<CloudEvent<unknown>>> {
+      for (;;) {
+        const event = queue.shift();
+        if (event) {
+          if (queue.length < limit) notifyWriter();
+          return { value: event, done: false };
+        }
+        if (done) {
+          await closing;
+          return { value: undefined, done: true };
+        }
+        await new Promise<void>((resolve) => {
+          wakeReader = resolve;
+        });
+      }
+    },
+    async return(): Promise<IteratorResult<CloudEvent<unknown>>> {
+      await close();
+      queue.length = 0;
+      return { value: undefined, done: true };
+    },
+  };
+  return iterator;
+}
+
+function emptyIterator(): AsyncIterableIterator<CloudEvent<unknown>> {
+  const it: AsyncIterableIterator<CloudEvent<unknown>> = {
+    [Symbol.asyncIterator]: () => it,
+    next: async () => ({ value: undefined, done: true }),
+    return: async () => ({ value: undefined, done: true }),
+  };
+  return it;
+}
+
+/** A log that can drop a consumer group (a future `BrokerLog.deleteGroup` is used when present). */
+interface DeletesGroups {
+  deleteGroup(broker: BrokerRef, groupId: string): Promise<void>;
+}
+
+/**
+ * Removes the tail's consumer group so it leaves nothing behind: on Postgres its `subscriptions` row would
+ * otherwise hold back retention of the broker's events forever; on Kafka the group's committed offsets
+ * (the initial `latest` position) would linger until `offsets.retention.minutes`.
+ *
+ * BrokerLog has no such operation yet, so this reaches into the two known backends (their pool / client
+ * are private); a backend that gains `deleteGroup` is asked directly.
+ */
+export async function deleteTailGroup(log: BrokerLog, broker: BrokerRef, groupId: string): Promise<void> {
+  if (!groupId.startsWith(TAIL_GROUP_PREFIX)) throw new Error(`refusing to delete group ${groupId}`);
+  const custom = (log as unknown as Partial<DeletesGroups>).deleteGroup;
+  if (typeof custom === 'function') {
+    await custom.call(log, broker, groupId);
+    return;
+  }
+  if (log instanceof PostgresBrokerLog) {
+    const pool = (log as unknown as { pool: import('pg').Pool }).pool;
+    await pool.query(
+      `DELETE FROM ${log.schema}.subscriptions s USING ${log.schema}.brokers b
+        WHERE s.broker_id = b.id AND b.namespace = $1 AND b.name = $2 AND s.group_id = $3`,
+      [broker.namespace, broker.name, groupId],
+    );
+    return;
+  }
+  if (log instanceof KafkaBrokerLog) {
+    const getAdmin = (log as unknown as { getAdmin(): Promise<import('kafkajs').Admin> }).getAdmin;
+    const admin = await getAdmin.call(log);
+    // The group is empty once its only consumer disconnected; Kafka refuses to delete a non-empty group.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.deleteGroups([groupId]);
+        return;
+      } catch (err) {
+        const type = (err as { groups?: { errorCode?: number; error?: { type?: string } }[] }).groups?.[0]
+          ?.error?.type;
+        if (type === 'GROUP_ID_NOT_FOUND') return;
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
+  }
+}
+
+/**
+ * Postgres: deletes `tributary-tail-*` subscriptions left by a tail whose process died before it could clean
+ * up (they would hold back retention). A live tail's session holds the group's advisory lock (the same key
+ * the subscription takes), so only rows older than a minute whose lock is free are removed.
+ */
+async function sweepStaleTailGroups(log: PostgresBrokerLog): Promise<void> {
+  const pool = (log as unknown as { pool: import('pg').Pool }).pool;
+  const s = log.schema;
+  const { rows } = await pool.query<{ broker_id: number; group_id: string }>(
+    `SELECT broker_id, group_id FROM ${s}.subscriptions
+      WHERE group_id LIKE '${TAIL_GROUP_PREFIX}%' AND created_at < now() - interval '1 minute'`,
+  );
+  if (rows.length === 0) return;
+  const client = await pool.connect();
+  try {
+    for (const r of rows) {
+      const key = `${s}:${r.broker_id}:${r.group_id}`;
+      const { rows: got } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1), hashtext(reverse($1))) AS locked',
+        [key],
+      );
+      if (!got[0]?.locked) continue;
+      try {
+        await client.query(`DELETE FROM ${s}.subscriptions WHERE broker_id = $1 AND group_id = $2`, [
+          r.broker_id,
+          r.group_id,
+        ]);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext(reverse($1)))', [key]);
+      }
+    }
+  } finally {
+    client.release();
+  }
+}
