@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type CloudEvent,
@@ -119,6 +120,8 @@ export class TriggerDispatcher {
     this.ownsAgent = opts.agent === undefined;
     this.agent = opts.agent ?? createHttpAgent();
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 100);
+    // Every running request and retry wait listens to this one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get groupId(): string {

@@ -2,7 +2,9 @@ import { Agent, type Dispatcher, request } from 'undici';
 
 /**
  * One HTTP POST of an encoded event, on an undici keep-alive pool. Redirects are not followed (a 3xx is a
- * failed delivery, as in the Kafka broker). The whole exchange, body included, is bounded by `timeoutMs`.
+ * failed delivery, as in the Kafka broker). `timeoutMs` bounds the wait for the response headers and every
+ * wait for body data, like the Vert.x request timeout the Kafka broker uses (an idle timeout), without a
+ * timer or AbortSignal per request.
  */
 export interface HttpResult {
   status: number;
@@ -39,15 +41,15 @@ export class TransportError extends Error {
 }
 
 export async function postEvent(agent: Dispatcher, url: string, opts: PostOptions): Promise<HttpResult> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
   try {
     const res = await request(url, {
       method: 'POST',
       headers: opts.headers,
       body: opts.body,
       dispatcher: agent,
-      signal,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let body: Buffer = EMPTY;
     if (opts.readBody(res.statusCode, res.headers)) body = await readLimited(res.body, MAX_RESPONSE_BYTES);
@@ -55,7 +57,8 @@ export async function postEvent(agent: Dispatcher, url: string, opts: PostOption
     return { status: res.statusCode, headers: res.headers, body };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? err;
-    const timedOut = timeout.aborted;
+    const code = (err as { code?: string }).code;
+    const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
     const msg = timedOut
       ? `timed out after ${opts.timeoutMs} ms`
       : err instanceof Error

@@ -1,0 +1,167 @@
+// Trigger dispatch throughput: events/s one unordered Trigger delivers from the broker log to a local
+// subscriber that answers 202, against the raw rate of undici posting the same binary-mode events straight
+// to the same subscriber with the same concurrency, measured in the same run.
+//   node --conditions=development --import tsx bench/src/dispatch.bench.ts
+// Env: BENCH_EVENTS (default 20000), BENCH_ROUNDS (2), BENCH_BACKEND (kafka | postgres, default kafka).
+// Each round appends BENCH_EVENTS events to a fresh broker first, then starts the dispatcher; the clock runs
+// from the first delivery to the last, so consumer-group join time is not counted.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
+import { servicesToStart, startServices, uniqueName, uniqueSchema } from '@tributary/testing';
+import { TriggerDispatcher } from '../../eventing/src/dispatcher/dispatcher.js';
+import { createHttpAgent, postEvent } from '../../eventing/src/dispatcher/http.js';
+import { createKafkaLog } from '../../eventing/src/log/kafka/kafka-log.js';
+import { createPostgresLog } from '../../eventing/src/log/postgres/postgres-log.js';
+import type { BrokerLog } from '../../eventing/src/log/types.js';
+import { resolveDelivery } from '../../eventing/src/resources/delivery.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const BACKEND = (process.env.BENCH_BACKEND ?? 'kafka') as 'kafka' | 'postgres';
+const CONCURRENCY = 100;
+const logger = createLogger({ name: 'dispatch-bench', level: 'warn' });
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function makeEvents(prefix: string) {
+  return Array.from({ length: EVENTS }, (_, i) =>
+    createCloudEvent({
+      type: 'dev.tributary.bench',
+      source: '/bench/dispatch',
+      id: `${prefix}-${i}`,
+      partitionkey: `k${i % 64}`,
+      data: { i, payload: 'x'.repeat(200) },
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const wanted = servicesToStart().filter((s) => s === (BACKEND === 'kafka' ? 'kafka' : 'postgres'));
+  const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
+  const env = { ...process.env, ...(services?.env ?? {}) };
+
+  // The subscriber: answers 202, counts arrivals and stamps first/last.
+  let count = 0;
+  let first = 0;
+  let last = 0;
+  let target = 0;
+  let onDone: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const now = performance.now();
+      if (count === 0) first = now;
+      count++;
+      last = now;
+      res.writeHead(202).end();
+      if (count === target) onDone?.();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const reset = (n: number) => {
+    count = 0;
+    first = 0;
+    last = 0;
+    target = n;
+    return new Promise<void>((resolve) => {
+      onDone = resolve;
+    });
+  };
+
+  const log: BrokerLog =
+    BACKEND === 'kafka'
+      ? createKafkaLog({ brokers: (env.KAFKA_BROKERS ?? '').split(','), partitions: 10, logger })
+      : createPostgresLog({ databaseUrl: env.DATABASE_URL as string, schema: uniqueSchema('bench'), logger });
+
+  const raw: number[] = [];
+  const disp: number[] = [];
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Raw: undici (the dispatcher's own pool settings) straight to the subscriber, CONCURRENCY requests in flight.
+      const events = makeEvents(`raw${round}`);
+      const messages = events.map((e) => encodeHttpBinary(e));
+      const agent = createHttpAgent();
+      const done = reset(EVENTS);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < messages.length) {
+            const m = messages[next++] as { headers: Record<string, string>; body: Buffer };
+            await postEvent(agent, url, {
+              headers: { ...m.headers, prefer: 'reply' },
+              body: m.body,
+              timeoutMs: 600_000,
+              readBody: () => false,
+            });
+          }
+        }),
+      );
+      await done;
+      raw.push(EVENTS / ((last - first) / 1000));
+      await agent.close();
+
+      // Dispatch: the same number of events from the log through one unordered Trigger.
+      const broker = { namespace: 'bench', name: uniqueName('dispatch') };
+      await log.ensureBroker(broker);
+      const stored = makeEvents(`disp${round}`);
+      for (let i = 0; i < stored.length; i += 1000) await log.append(broker, stored.slice(i, i + 1000));
+      const finished = reset(EVENTS);
+      const dispatcher = new TriggerDispatcher({
+        log,
+        broker,
+        trigger: {
+          namespace: 'bench',
+          name: broker.name,
+          groupId: `knative-trigger-bench-${broker.name}`,
+          initialOffset: 'earliest',
+          deliveryOrder: 'unordered',
+          delivery: resolveDelivery({}).options,
+          predicate: () => true,
+        },
+        subscriberUrl: url,
+        logger,
+        maxInFlight: CONCURRENCY,
+        lagIntervalMs: 0,
+      });
+      await dispatcher.start();
+      await finished;
+      disp.push(EVENTS / ((last - first) / 1000));
+      await dispatcher.close();
+      console.log(
+        `round ${round}: raw ${Math.round(raw.at(-1) as number)} req/s, dispatch ${Math.round(disp.at(-1) as number)} deliveries/s`,
+      );
+    }
+  } finally {
+    await log.close();
+    server.close();
+    await services?.stop();
+  }
+  const r = median(raw);
+  const d = median(disp);
+  console.log(
+    JSON.stringify({
+      benchmark: 'dispatch',
+      backend: BACKEND,
+      events: EVENTS,
+      rounds: ROUNDS,
+      concurrency: CONCURRENCY,
+      raw_req_per_s: Math.round(r),
+      dispatch_per_s: Math.round(d),
+      ratio: Number((d / r).toFixed(3)),
+      target_per_s: 5000,
+      pass: d >= 5000,
+    }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,176 @@
+// Publish-to-delivery latency on the Kafka backend: events POSTed to the broker ingress at a fixed rate
+// (default 1,000/s, binary mode, keep-alive) until the Trigger's subscriber receives them, p50/p99, against
+// the raw latency of the same POSTs sent straight to the subscriber at the same rate in the same run.
+//   node --conditions=development --import tsx bench/src/latency.bench.ts
+// Env: BENCH_RATE (default 1000 events/s), BENCH_SECONDS (default 10), BENCH_BACKEND (kafka | postgres).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
+import { servicesToStart, startServices, uniqueName, uniqueSchema } from '@tributary/testing';
+import { startBroker } from '../../eventing/src/broker.js';
+import { createHttpAgent, postEvent } from '../../eventing/src/dispatcher/http.js';
+import { createKafkaLog } from '../../eventing/src/log/kafka/kafka-log.js';
+import { createPostgresLog } from '../../eventing/src/log/postgres/postgres-log.js';
+import type { BrokerLog } from '../../eventing/src/log/types.js';
+import { parseResources } from '../../eventing/src/resources/load.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BACKEND = (process.env.BENCH_BACKEND ?? 'kafka') as 'kafka' | 'postgres';
+const WARMUP_S = 1;
+const logger = createLogger({ name: 'latency-bench', level: 'warn' });
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)] as number;
+}
+
+async function main(): Promise<void> {
+  const wanted = servicesToStart().filter((s) => s === (BACKEND === 'kafka' ? 'kafka' : 'postgres'));
+  const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
+  const env = { ...process.env, ...(services?.env ?? {}) };
+
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const server = createServer((req, res) => {
+    const now = performance.now();
+    const id = String(req.headers['ce-id']);
+    req.resume();
+    req.on('end', () => {
+      const t0 = sentAt.get(id);
+      if (t0 !== undefined) {
+        latencies.push(now - t0);
+        sentAt.delete(id);
+      }
+      res.writeHead(202).end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const subUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+  const log: BrokerLog =
+    BACKEND === 'kafka'
+      ? createKafkaLog({ brokers: (env.KAFKA_BROKERS ?? '').split(','), partitions: 10, logger })
+      : createPostgresLog({
+          databaseUrl: env.DATABASE_URL as string,
+          schema: uniqueSchema('latency'),
+          logger,
+        });
+  const name = uniqueName('latency').replace(/_/g, '-');
+  const resources = parseResources([
+    {
+      file: 'bench.yaml',
+      text: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: ${name}, namespace: bench }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: all, namespace: bench }
+spec:
+  broker: ${name}
+  subscriber: { uri: "${subUrl}" }
+`,
+    },
+  ]);
+  const broker = await startBroker({ resources, log, logger, port: 0, dispatch: { lagIntervalMs: 0 } });
+  const ingressUrl = broker.brokerUrl({ namespace: 'bench', name });
+  const agent = createHttpAgent(64);
+
+  /** Sends RATE events/s for SECONDS (+ warm-up) to `url`; returns the latencies after the warm-up. */
+  async function run(label: string, url: string): Promise<number[]> {
+    latencies.length = 0;
+    sentAt.clear();
+    const total = RATE * (SECONDS + WARMUP_S);
+    const warm = RATE * WARMUP_S;
+    const start = performance.now();
+    const inflight: Promise<unknown>[] = [];
+    const keep: number[] = [];
+    let failures = 0;
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const id = `${label}-${i}`;
+      const msg = encodeHttpBinary(
+        createCloudEvent({
+          type: 'dev.tributary.bench',
+          source: '/bench/latency',
+          id,
+          partitionkey: `k${i % 32}`,
+          data: { i },
+        }),
+      );
+      if (i >= warm) sentAt.set(id, performance.now());
+      const p = postEvent(agent, url, {
+        headers: msg.headers,
+        body: msg.body,
+        timeoutMs: 30_000,
+        readBody: () => false,
+      })
+        .then((r) => {
+          if (r.status !== 202) failures++;
+        })
+        .catch(() => {
+          failures++;
+        });
+      inflight.push(p);
+      if (inflight.length > 2000) await Promise.all(inflight.splice(0, 1000));
+    }
+    await Promise.all(inflight);
+    const deadline = performance.now() + 30_000;
+    while (sentAt.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    keep.push(...latencies);
+    const achieved = total / ((performance.now() - start) / 1000);
+    if (failures > 0 || sentAt.size > 0)
+      console.log(`${label}: ${failures} failed posts, ${sentAt.size} undelivered`);
+    console.log(`${label}: offered ${RATE}/s, ${keep.length} measured, ~${Math.round(achieved)}/s overall`);
+    return keep.sort((a, b) => a - b);
+  }
+
+  try {
+    // A few events first so the consumer group is assigned before the clock starts.
+    const warm = encodeHttpBinary(
+      createCloudEvent({ type: 'dev.tributary.bench', source: '/bench/latency', id: 'hello' }),
+    );
+    await postEvent(agent, ingressUrl, {
+      headers: warm.headers,
+      body: warm.body,
+      timeoutMs: 30_000,
+      readBody: () => false,
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const raw = await run('raw', subUrl);
+    const e2e = await run('broker', ingressUrl);
+    const fmt = (x: number) => Number(x.toFixed(2));
+    console.log(
+      JSON.stringify({
+        benchmark: 'latency',
+        backend: BACKEND,
+        rate_per_s: RATE,
+        seconds: SECONDS,
+        raw_p50_ms: fmt(percentile(raw, 50)),
+        raw_p99_ms: fmt(percentile(raw, 99)),
+        p50_ms: fmt(percentile(e2e, 50)),
+        p99_ms: fmt(percentile(e2e, 99)),
+        max_ms: fmt(e2e.at(-1) ?? Number.NaN),
+        target_p99_ms: 50,
+        pass: percentile(e2e, 99) < 50,
+      }),
+    );
+  } finally {
+    await agent.close();
+    await broker.close();
+    await log.close();
+    server.close();
+    await services?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
