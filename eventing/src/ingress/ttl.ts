@@ -1,4 +1,4 @@
-import type { CloudEvent } from 'cloudevents';
+import { buildEvent, type CloudEvent, eventAttributes, recalledRawData } from '@tributary/shared';
 
 /** Extension that guards against event loops through the broker (Knative `broker.TTLAttribute`). */
 export const TTL_ATTRIBUTE = 'knativebrokerttl';
@@ -38,8 +38,10 @@ export function stampEvent(
   defaultTtl = DEFAULT_TTL,
 ): { event: CloudEvent<unknown>; ttl: number } {
   const ttl = nextTtl(event[TTL_ATTRIBUTE], defaultTtl);
-  return {
-    event: event.cloneWith({ [ARRIVAL_TIME_ATTRIBUTE]: now.toISOString(), [TTL_ATTRIBUTE]: ttl }, false),
-    ttl,
-  };
+  const attrs = eventAttributes(event);
+  attrs[ARRIVAL_TIME_ATTRIBUTE] = now.toISOString();
+  attrs[TTL_ATTRIBUTE] = ttl;
+  // A copy that keeps the request's data bytes (no re-serialization of JSON data) and skips the SDK's
+  // validation: the event was validated when decoded, and both extensions are valid.
+  return { event: buildEvent(attrs, event.data, recalledRawData(event)), ttl };
 }

@@ -10,12 +10,14 @@ export { CloudEventDecodeError, InvalidCloudEventError } from './errors.js';
 export {
   assertValidCloudEvent,
   attributeIssues,
+  buildEvent,
   type CloudEventLike,
   type CreateCloudEventInput,
   cloudEventIssues,
   createCloudEvent,
   EXTENSION_NAME,
   eventAttributes,
+  recalledRawData,
 } from './event.js';
 export { decodeHeaderValue, encodeHeaderValue } from './header-value.js';
 export {

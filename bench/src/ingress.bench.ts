@@ -1,0 +1,162 @@
+// Broker ingress throughput on the Kafka log: binary-mode 1 KiB events POSTed over keep-alive connections to
+// an ingress process, against bare kafkajs producers writing the same records (same topic config, acks=-1,
+// idempotent) measured in the same run, each on a fresh topic.
+//   node --conditions=development --import tsx bench/src/ingress.bench.ts
+// Env: BENCH_EVENTS (default 50000), BENCH_CONNECTIONS (default 32), KAFKA_BROKERS (else Kafka is started).
+//
+// Baselines (same records, same acks and idempotence, same concurrency of callers):
+//   - per-record: BENCH_CONNECTIONS concurrent callers each awaiting `producer.send` of one record, the way an
+//     app would write events straight to Kafka instead of POSTing them (the ratio the target refers to);
+//   - batched: `producer.sendBatch` of 1000 pre-grouped records, the producer's best case (for reference).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createCloudEvent, encodeHttpBinary, toKafkaMessage } from '@tributary/shared';
+import { freePort, servicesToStart, startServices, uniqueName } from '@tributary/testing';
+import kafkajs from 'kafkajs';
+import { Pool } from 'undici';
+import { stampEvent } from '../../eventing/src/ingress/ttl.js';
+import {
+  DEFAULT_PARTITIONS,
+  DEFAULT_TOPIC_MAX_MESSAGE_BYTES,
+} from '../../eventing/src/log/kafka/kafka-log.js';
+import { brokerTopic } from '../../eventing/src/log/names.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const WARMUP = 2000;
+const PAYLOAD = 'x'.repeat(1024 - 40); // JSON body of ~1 KiB
+
+const fixture = fileURLToPath(
+  new URL('../../eventing/src/ingress/testing/ingress-process.ts', import.meta.url),
+);
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+function events(prefix: string, n: number) {
+  return Array.from({ length: n }, (_, i) =>
+    createCloudEvent({
+      type: 'dev.tributary.bench',
+      source: '/bench/ingress',
+      id: `${prefix}-${i}`,
+      partitionkey: `k${i % 256}`,
+      data: { i, payload: PAYLOAD },
+    }),
+  );
+}
+
+/** Runs `total` jobs on `concurrency` workers; returns events/s. */
+async function drive(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < total; i = next++) await job(i);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+function startIngress(config: Record<string, unknown>): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', fixture, JSON.stringify(config)],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('LISTENING')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`ingress exited with ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const wanted = servicesToStart().filter((s) => s === 'kafka');
+  const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
+  const brokers = (services?.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKERS ?? '').split(',');
+  const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const createTopic = (topic: string) =>
+    admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: DEFAULT_PARTITIONS,
+          replicationFactor: 1,
+          configEntries: [{ name: 'max.message.bytes', value: String(DEFAULT_TOPIC_MAX_MESSAGE_BYTES) }],
+        },
+      ],
+    });
+
+  // Bare kafkajs, one record per send: the records the ingress would write (stamped with TTL and arrival).
+  const now = new Date();
+  const records = events('raw', EVENTS + WARMUP).map((e) => toKafkaMessage(stampEvent(e, now).event));
+  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  await producer.connect();
+  const rawTopic = uniqueName('bench_raw');
+  await createTopic(rawTopic);
+  const sendOne = (i: number) =>
+    producer.send({ topic: rawTopic, acks: -1, messages: [records[i]!] }).then(() => undefined);
+  await drive(WARMUP, CONNECTIONS, (i) => sendOne(EVENTS + i));
+  const perRecord = await drive(EVENTS, CONNECTIONS, sendOne);
+
+  // Bare kafkajs, batched: the producer's best case.
+  const batchTopic = uniqueName('bench_batch');
+  await createTopic(batchTopic);
+  const chunk = 1000;
+  const started = performance.now();
+  for (let i = 0; i < EVENTS; i += chunk) {
+    await producer.send({ topic: batchTopic, acks: -1, messages: records.slice(i, i + chunk) });
+  }
+  const batched = EVENTS / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+
+  // The ingress, in its own process, on a fresh broker topic with the same config.
+  const broker = { namespace: 'bench', name: uniqueName('ingress').replace(/_/g, '-') };
+  await createTopic(brokerTopic(broker));
+  const port = await freePort();
+  const child = await startIngress({
+    backend: 'kafka',
+    kafkaBrokers: brokers,
+    port,
+    broker,
+    partitions: DEFAULT_PARTITIONS,
+    catalog: true,
+  });
+  const bodies = events('http', EVENTS + WARMUP).map((e) => encodeHttpBinary(e));
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
+  const path = `/${broker.namespace}/${broker.name}`;
+  let rejected = 0;
+  const post = async (i: number) => {
+    const m = bodies[i]!;
+    const res = await pool.request({ path, method: 'POST', headers: m.headers, body: m.body });
+    await res.body.dump();
+    if (res.statusCode !== 202) rejected++;
+  };
+  await drive(WARMUP, CONNECTIONS, (i) => post(EVENTS + i));
+  const ingress = await drive(EVENTS, CONNECTIONS, post);
+  await pool.close();
+  child.kill('SIGTERM');
+
+  const offsets = await admin.fetchTopicOffsets(brokerTopic(broker));
+  const stored = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  await admin.disconnect();
+  await services?.stop();
+
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log(`events ${EVENTS} (+${WARMUP} warm-up) x ~1 KiB, ${CONNECTIONS} connections/callers, acks=-1`);
+  console.log(`ingress (HTTP binary, kafka log)   ${fmt(ingress)} events/s  (non-202: ${rejected})`);
+  console.log(`kafkajs per-record send            ${fmt(perRecord)} events/s`);
+  console.log(`kafkajs batched sends (1000)       ${fmt(batched)} events/s  (reference)`);
+  console.log(`ratio ingress / per-record kafkajs ${(ingress / perRecord).toFixed(2)}  (target >= 0.7)`);
+  console.log(`ratio ingress / batched kafkajs    ${(ingress / batched).toFixed(2)}`);
+  if (stored < EVENTS + WARMUP || rejected > 0) {
+    console.error(`FAIL: topic holds ${stored} records, expected ${EVENTS + WARMUP}; ${rejected} rejected`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
