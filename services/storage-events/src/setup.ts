@@ -3,6 +3,7 @@ import { Client } from 'minio';
 import type { Logger } from 'pino';
 import type { BucketRule } from './rules.js';
 
+export { loadSetupEnv, type SetupEnv } from './env.js';
 export type { BucketRule } from './rules.js';
 export { minioWebhookEnv, parseBucketRules, RuleSyntaxError } from './rules.js';
 
