@@ -90,6 +90,13 @@ interface Outcome {
 export class TriggerDispatcher {
   private readonly opts: TriggerDispatcherOptions;
   private readonly labels: { namespace: string; broker: string; trigger: string };
+  /** prom-client children for the per-event series (label hashing per event costs throughput). */
+  private readonly hot: {
+    inFlight?: { inc(): void; dec(): void };
+    filtered?: { inc(): void };
+    latency: Map<string, { observe(v: number): void }>;
+    dispatched: Map<string, { inc(): void }>;
+  } = { latency: new Map(), dispatched: new Map() };
   private readonly logger: Logger;
   private readonly agent: Dispatcher;
   private readonly ownsAgent: boolean;
@@ -120,6 +127,10 @@ export class TriggerDispatcher {
     this.ownsAgent = opts.agent === undefined;
     this.agent = opts.agent ?? createHttpAgent();
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 100);
+    if (opts.metrics) {
+      this.hot.inFlight = opts.metrics.inFlight.labels(this.labels);
+      this.hot.filtered = opts.metrics.filtered.labels(this.labels);
+    }
     // Every running request and retry wait listens to this one signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -189,7 +200,7 @@ export class TriggerDispatcher {
         matches = false;
       }
       if (!matches) {
-        this.opts.metrics?.filtered.inc(this.labels);
+        this.hot.filtered?.inc();
         this.markDone(token);
         continue;
       }
@@ -236,8 +247,7 @@ export class TriggerDispatcher {
   // --- one event ----------------------------------------------------------------------------------
 
   private async process(record: LogRecord, token: Token): Promise<void> {
-    const metrics = this.opts.metrics;
-    metrics?.inFlight.inc(this.labels);
+    this.hot.inFlight?.inc();
     try {
       await this.deliver(record);
       this.markDone(token);
@@ -247,7 +257,7 @@ export class TriggerDispatcher {
         this.logger.error({ err, partition: record.partition, offset: record.offset }, 'dispatch failed');
       }
     } finally {
-      metrics?.inFlight.dec(this.labels);
+      this.hot.inFlight?.dec();
       this.pending--;
       const w = this.capacityWaiters.shift();
       if (w) w();
@@ -422,12 +432,20 @@ export class TriggerDispatcher {
   private observe(destination: 'subscriber' | 'dead_letter', outcome: Outcome, startedMs: number): void {
     const m = this.opts.metrics;
     if (!m) return;
-    m.dispatched.inc({
-      ...this.labels,
-      destination,
-      status_code: outcome.result ? String(outcome.result.status) : 'error',
-    });
-    m.latency.observe({ ...this.labels, destination }, (performance.now() - startedMs) / 1000);
+    const code = outcome.result ? String(outcome.result.status) : 'error';
+    const key = `${destination}/${code}`;
+    let counter = this.hot.dispatched.get(key);
+    if (!counter) {
+      counter = m.dispatched.labels({ ...this.labels, destination, status_code: code });
+      this.hot.dispatched.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.hot.latency.get(destination);
+    if (!histogram) {
+      histogram = m.latency.labels({ ...this.labels, destination });
+      this.hot.latency.set(destination, histogram);
+    }
+    histogram.observe((performance.now() - startedMs) / 1000);
   }
 
   private ttlOf(event: CloudEvent<unknown>): number {
