@@ -13,6 +13,8 @@ export interface RuntimeCommand {
   args: string[];
   /** Extra env for every function process (e.g. K_SINK, DATABASE_URL). */
   env?: Record<string, string>;
+  /** Receives each line the function writes (its pino JSON logs); default: written to stdout. */
+  onOutput?: (line: string, service: string) => void;
 }
 
 interface Instance {
@@ -225,7 +227,8 @@ export class FunctionPool {
           resolveReady();
         } else {
           // Pass the function's own structured log lines through.
-          process.stdout.write(`${line}\n`);
+          if (this.runtime.onOutput) this.runtime.onOutput(line, this.spec.name);
+          else process.stdout.write(`${line}\n`);
         }
       });
       createInterface({ input: proc.stderr! }).on('line', (line) =>
