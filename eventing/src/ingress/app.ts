@@ -134,10 +134,10 @@ export async function ingressRoutes(
     return fail(reply, status, err.code ?? 'BAD_REQUEST', err.message);
   });
 
-  const publish = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+  // Auth and the broker lookup run on request, before the body is read: an unauthenticated client or a
+  // wrong URL cannot make the ingress buffer a large body.
+  const admit = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const params = req.params;
-    const ref: BrokerRef = { namespace: params.namespace, name: params.broker };
-
     if (auth) {
       const result = await auth(req.headers.authorization);
       if (!result.ok) {
@@ -151,11 +151,21 @@ export async function ingressRoutes(
         return fail(reply, result.status, result.code, result.message);
       }
     }
-
-    if (!(await brokers(ref))) {
+    if (!(await brokers({ namespace: params.namespace, name: params.broker }))) {
       count(params, '', 404);
-      return fail(reply, 404, 'BROKER_NOT_FOUND', `broker ${ref.namespace}/${ref.name} does not exist`);
+      return fail(
+        reply,
+        404,
+        'BROKER_NOT_FOUND',
+        `broker ${params.namespace}/${params.broker} does not exist`,
+      );
     }
+    return undefined;
+  };
+
+  const publish = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const params = req.params;
+    const ref: BrokerRef = { namespace: params.namespace, name: params.broker };
 
     let events: CloudEvent<unknown>[];
     try {
@@ -255,7 +265,7 @@ export async function ingressRoutes(
   };
 
   for (const url of ['/:namespace/:broker', '/:namespace/:broker/']) {
-    scope.post<{ Params: Params }>(url, publish);
+    scope.post<{ Params: Params }>(url, { onRequest: admit }, publish);
     scope.options(url, options_);
     scope.route<{ Params: Params }>({
       method: [...OTHER_METHODS],

@@ -323,6 +323,14 @@ describe.each(backends)('broker ingress on the $name log', ({ create, createDown
       expect(expired.json).toMatchObject({ message: 'JWT expired' });
     });
 
+    it('checks the token before reading the body: 401 even for a body over the limit', async () => {
+      const res = await post(authUrl, {
+        headers: { 'content-type': 'application/octet-stream', 'ce-id': 'x' },
+        body: Buffer.alloc(2 * 1024 * 1024),
+      });
+      expect(res.status).toBe(401);
+    });
+
     it('403 for a token without a role or with a role that is not allowed', async () => {
       const msg = encodeHttpBinary(event('auth-y'));
       const anon = await post(authUrl, msg, { authorization: `Bearer ${await sign({ role: 'anon' })}` });
