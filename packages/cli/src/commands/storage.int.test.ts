@@ -16,12 +16,21 @@ let client: Client;
 beforeAll(async () => {
   queueDir = mkdtempSync(join(tmpdir(), 'cli-storage-queue-'));
   minio = await startMinio({
-    env: minioWebhookEnv({
-      targetId: 'TRIBUTARY',
-      endpoint: 'http://127.0.0.1:9/webhooks/minio',
-      token: 'token',
-      queueDir,
-    }),
+    env: {
+      ...minioWebhookEnv({
+        targetId: 'TRIBUTARY',
+        endpoint: 'http://127.0.0.1:9/webhooks/minio',
+        token: 'token',
+        queueDir,
+      }),
+      // Another application's webhook: setup must leave its rules alone.
+      ...minioWebhookEnv({
+        targetId: 'OTHER',
+        endpoint: 'http://127.0.0.1:9/other',
+        token: 'other',
+        queueDir,
+      }),
+    },
   });
   const url = new URL(minio.endpoint);
   client = new Client({
@@ -52,6 +61,12 @@ describe('tributary storage setup', () => {
   it('configures bucket notifications once; a second run changes nothing', async () => {
     const bucket = uniqueBucket('cli');
     await client.makeBucket(bucket);
+    const otherRule = {
+      Queue: 'arn:minio:sqs::OTHER:webhook',
+      Event: ['s3:ObjectCreated:Put'],
+      Filter: { S3Key: { FilterRule: [{ Name: 'suffix', Value: '.csv' }] } },
+    };
+    await client.setBucketNotification(bucket, { QueueConfiguration: [otherRule] } as never);
     const env = {
       MINIO_ENDPOINT: minio.endpoint,
       MINIO_ACCESS_KEY: minio.accessKey,
@@ -70,10 +85,19 @@ describe('tributary storage setup', () => {
     const stored = JSON.stringify(await client.getBucketNotification(bucket));
     expect(stored).toContain('arn:minio:sqs::TRIBUTARY:webhook');
     expect(stored).toContain('images/');
+    expect(stored).toContain('arn:minio:sqs::OTHER:webhook');
+    expect(stored).toContain('.csv');
 
     // --bucket replaces the env rules.
     const third = await run(['storage', 'setup', '--bucket', `${bucket}:events=get`], env);
     expect(third.out).toEqual([`${bucket}: configured (s3:ObjectAccessed:*)`]);
+    const after = (await client.getBucketNotification(bucket)) as unknown as {
+      QueueConfiguration: { Queue: string; Event: string[] }[];
+    };
+    expect(after.QueueConfiguration.map((q) => [q.Queue, q.Event])).toEqual([
+      ['arn:minio:sqs::OTHER:webhook', ['s3:ObjectCreated:Put']],
+      ['arn:minio:sqs::TRIBUTARY:webhook', ['s3:ObjectAccessed:*']],
+    ]);
   });
 
   it('explains usage errors', async () => {
