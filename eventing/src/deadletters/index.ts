@@ -1,0 +1,15 @@
+// The dead-letter store: a deadLetterSink endpoint that keeps failed events in Postgres, with list/get/delete
+// and redrive back to the broker ingress.
+export { type DeadLetterRoutesOptions, deadLetterRoutes } from './routes.js';
+export {
+  createDeadLetterStore,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetterStatus,
+  DeadLetterStore,
+  type DeadLetterStoreOptions,
+  type DeadLetterSummary,
+  ERROR_EXTENSIONS,
+  type RedriveAllResult,
+  type RedriveResult,
+} from './store.js';
