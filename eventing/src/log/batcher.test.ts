@@ -1,0 +1,42 @@
+import { describe, expect, it } from '@jest/globals';
+import { Batcher } from './batcher.js';
+
+describe('Batcher', () => {
+  it('coalesces calls made while a write is in flight into the next write, keeping order', async () => {
+    const writes: number[][] = [];
+    let release: (() => void) | undefined;
+    const batcher = new Batcher<number>(async (items) => {
+      writes.push(items);
+      if (writes.length === 1) await new Promise<void>((r) => (release = r));
+    });
+    const first = batcher.add([0], 1);
+    await new Promise((r) => setImmediate(r));
+    const rest = [batcher.add([1, 2], 2), batcher.add([3], 1), batcher.add([4], 1)];
+    release!();
+    await Promise.all([first, ...rest]);
+    expect(writes).toEqual([[0], [1, 2, 3, 4]]);
+  });
+
+  it('splits at maxItems without splitting a call, and rejects every call of a failed write', async () => {
+    const writes: number[][] = [];
+    const batcher = new Batcher<number>(
+      async (items) => {
+        writes.push(items);
+        if (items.includes(99)) throw new Error('boom');
+      },
+      { maxItems: 3 },
+    );
+    const a = batcher.add([1, 2], 2);
+    const b = batcher.add([3, 4], 2);
+    const c = batcher.add([99], 1);
+    await expect(a).resolves.toBeUndefined();
+    await expect(b).rejects.toThrow('boom');
+    await expect(c).rejects.toThrow('boom');
+    expect(writes).toEqual([
+      [1, 2],
+      [3, 4, 99],
+    ]);
+    await batcher.idle();
+    expect(batcher.pending).toBe(0);
+  });
+});
