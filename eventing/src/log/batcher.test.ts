@@ -7,7 +7,11 @@ describe('Batcher', () => {
     let release: (() => void) | undefined;
     const batcher = new Batcher<number>(async (items) => {
       writes.push(items);
-      if (writes.length === 1) await new Promise<void>((r) => (release = r));
+      if (writes.length === 1) {
+        await new Promise<void>((r) => {
+          release = r;
+        });
+      }
     });
     const first = batcher.add([0], 1);
     await new Promise((r) => setImmediate(r));
