@@ -5,7 +5,7 @@ import { type Command, parseOptions, UsageError } from '../command.js';
 import { autoPorts, DEFAULT_PORTS, type DevPorts, REPO_ROOT, startDevPlatform } from '../dev/platform.js';
 import { formatLogLine } from '../dev/pretty.js';
 
-const usage = `usage: tributary dev [--data-dir <dir>] [--ports auto] [--json-logs]
+const usage = `usage: tributary dev [--data-dir <dir>] [--ports auto] [--config <dir>] [--json-logs]
 
 Runs the whole platform on this machine, no Kubernetes needed:
   embedded Postgres 17 (wal_level=logical, demo schema users/projects/files)
@@ -18,6 +18,8 @@ Options:
   --data-dir <dir>   where data, secrets and logs are kept across restarts (default: .tributary)
   --ports auto       pick free ports instead of the fixed defaults (broker 8080, db-events 8081,
                      storage-events 8082, auth-hooks 8083, functions 8090, postgres 54322, minio 9000)
+  -c, --config <dir> Broker/Trigger YAML to load (repeatable; default: eventing/config); each
+                     function's own trigger.yaml is added unless a Trigger of that name is loaded
   --json-logs        print the services' raw JSON log lines
   -h, --help         show this help
 
@@ -38,6 +40,7 @@ export const devCommand: Command = {
       'data-dir': { type: 'string' },
       ports: { type: 'string' },
       'json-logs': { type: 'boolean' },
+      config: { type: 'string', short: 'c', multiple: true },
     });
     if (values.ports !== undefined && values.ports !== 'auto')
       throw new UsageError('--ports takes only "auto"');
@@ -60,6 +63,7 @@ export const devCommand: Command = {
       logger,
       env: io.env,
       onServiceLine: print,
+      ...(values.config ? { configDirs: values.config.map((c) => resolve(c)) } : {}),
       progress: (l) => io.stderr(`tributary dev: ${l}`),
     });
     const width = Math.max(...platform.endpoints.map((e) => e.name.length));
