@@ -9,3 +9,5 @@ export * from './log/index.js';
 // Defined in both log/ and resources/ (same value); the log's naming module is canonical.
 export { triggerGroupId } from './log/names.js';
 export * from './serving/index.js';
+export * from './tail/index.js';
+export * from './deadletters/index.js';
