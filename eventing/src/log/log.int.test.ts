@@ -320,15 +320,25 @@ describe('postgres broker log specifics', () => {
   // row's lock, held until commit, so a live reader sees every event exactly in offset order.
   it('regression: concurrent appenders never make a live reader skip an event', async () => {
     const broker = newBroker();
+    // Many small transactions at once: every append is its own transaction (maxItems 1), 8 in flight per
+    // writer, 4 writers with their own pools.
     const writers = Array.from({ length: 4 }, () =>
-      createPostgresLog({ databaseUrl: env.databaseUrl, schema, logger, batching: { maxInFlight: 4 } }),
+      createPostgresLog({
+        databaseUrl: env.databaseUrl,
+        schema,
+        logger,
+        batching: { maxInFlight: 8, maxItems: 1 },
+      }),
     );
     const c = await collect(log, broker, uniqueName('live'), { initialOffset: 'earliest', autoCommit: true });
-    const perWriter = 150;
+    const perWriter = 200;
     await Promise.all(
       writers.map((w, wi) =>
         Promise.all(
-          Array.from({ length: perWriter }, (_, i) => w.append(broker, [event(i, { id: `w${wi}-${i}` })])),
+          Array.from({ length: 8 }, async (_, loop) => {
+            for (let i = loop; i < perWriter; i += 8)
+              await w.append(broker, [event(i, { id: `w${wi}-${i}` })]);
+          }),
         ),
       ),
     );
