@@ -1,11 +1,12 @@
 // Publish-to-delivery latency on the Kafka backend: events POSTed to the broker ingress at a fixed rate
 // (default 1,000/s, binary mode, keep-alive) until the Trigger's subscriber receives them, p50/p99, against
-// the raw latency of the same POSTs sent straight to the subscriber at the same rate in the same run.
+// the raw latency of the same POSTs sent straight to the subscriber at the same rate in the same run. A
+// third run appends the events to the log directly (no ingress), isolating the dispatch path.
 //   node --conditions=development --import tsx bench/src/latency.bench.ts
 // Env: BENCH_RATE (default 1000 events/s), BENCH_SECONDS (default 10), BENCH_BACKEND (kafka | postgres).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
+import { type CloudEvent, createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
 import { servicesToStart, startServices, uniqueName, uniqueSchema } from '@tributary/testing';
 import { startBroker } from '../../eventing/src/broker.js';
 import { createHttpAgent, postEvent } from '../../eventing/src/dispatcher/http.js';
@@ -52,7 +53,12 @@ async function main(): Promise<void> {
 
   const log: BrokerLog =
     BACKEND === 'kafka'
-      ? createKafkaLog({ brokers: (env.KAFKA_BROKERS ?? '').split(','), partitions: 10, logger })
+      ? createKafkaLog({
+          brokers: (env.KAFKA_BROKERS ?? '').split(','),
+          partitions: 10,
+          logger,
+          ...(env.BENCH_KAFKA_MAX_WAIT_MS ? { maxWaitTimeMs: Number(env.BENCH_KAFKA_MAX_WAIT_MS) } : {}),
+        })
       : createPostgresLog({
           databaseUrl: env.DATABASE_URL as string,
           schema: uniqueSchema('latency'),
@@ -79,8 +85,29 @@ spec:
   const ingressUrl = broker.brokerUrl({ namespace: 'bench', name });
   const agent = createHttpAgent(64);
 
-  /** Sends RATE events/s for SECONDS (+ warm-up) to `url`; returns the latencies after the warm-up. */
-  async function run(label: string, url: string): Promise<number[]> {
+  type Send = (
+    msg: { headers: Record<string, string>; body: Buffer },
+    event: CloudEvent<unknown>,
+  ) => Promise<boolean>;
+  const viaHttp =
+    (url: string): Send =>
+    async (msg) =>
+      (
+        await postEvent(agent, url, {
+          headers: msg.headers,
+          body: msg.body,
+          timeoutMs: 30_000,
+          readBody: () => false,
+        })
+      ).status === 202;
+  const brokerRef = { namespace: 'bench', name };
+  const viaLog: Send = async (_msg, event) => {
+    await log.append(brokerRef, [event]);
+    return true;
+  };
+
+  /** Sends RATE events/s for SECONDS (+ warm-up) with `send`; returns the latencies after the warm-up. */
+  async function run(label: string, send: Send): Promise<number[]> {
     latencies.length = 0;
     sentAt.clear();
     const total = RATE * (SECONDS + WARMUP_S);
@@ -94,24 +121,18 @@ spec:
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       const id = `${label}-${i}`;
-      const msg = encodeHttpBinary(
-        createCloudEvent({
-          type: 'dev.tributary.bench',
-          source: '/bench/latency',
-          id,
-          partitionkey: `k${i % 32}`,
-          data: { i },
-        }),
-      );
+      const event = createCloudEvent({
+        type: 'dev.tributary.bench',
+        source: '/bench/latency',
+        id,
+        partitionkey: `k${i % 32}`,
+        data: { i },
+      });
+      const msg = encodeHttpBinary(event);
       if (i >= warm) sentAt.set(id, performance.now());
-      const p = postEvent(agent, url, {
-        headers: msg.headers,
-        body: msg.body,
-        timeoutMs: 30_000,
-        readBody: () => false,
-      })
-        .then((r) => {
-          if (r.status !== 202) failures++;
+      const p = send(msg, event)
+        .then((ok) => {
+          if (!ok) failures++;
         })
         .catch(() => {
           failures++;
@@ -143,8 +164,9 @@ spec:
     });
     await new Promise((r) => setTimeout(r, 3000));
 
-    const raw = await run('raw', subUrl);
-    const e2e = await run('broker', ingressUrl);
+    const raw = await run('raw', viaHttp(subUrl));
+    const appended = await run('log-append', viaLog);
+    const e2e = await run('broker', viaHttp(ingressUrl));
     const fmt = (x: number) => Number(x.toFixed(2));
     console.log(
       JSON.stringify({
@@ -154,6 +176,8 @@ spec:
         seconds: SECONDS,
         raw_p50_ms: fmt(percentile(raw, 50)),
         raw_p99_ms: fmt(percentile(raw, 99)),
+        append_to_delivery_p50_ms: fmt(percentile(appended, 50)),
+        append_to_delivery_p99_ms: fmt(percentile(appended, 99)),
         p50_ms: fmt(percentile(e2e, 50)),
         p99_ms: fmt(percentile(e2e, 99)),
         max_ms: fmt(e2e.at(-1) ?? Number.NaN),
