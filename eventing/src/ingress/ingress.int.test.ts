@@ -158,6 +158,22 @@ describe.each(backends)('broker ingress on the $name log', ({ create, createDown
     expect(got[1]!.data).toEqual({ id: 'str-1' });
   });
 
+  it('202 for a binary-mode event without data (no content-type, empty body)', async () => {
+    const res = await post(url, {
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'no-data',
+        'ce-type': 'dev.tributary.test',
+        'ce-source': '/x',
+        'ce-partitionkey': 'nd',
+      },
+      body: '',
+    });
+    expect(res.status).toBe(202);
+    const records = (await readUntil('no-data')).filter((r) => r.key === 'nd');
+    expect(records.map((r) => r.event.data)).toEqual([undefined]);
+  });
+
   it('stamps knativearrivaltime and knativebrokerttl as the Knative MT broker does', async () => {
     const before = Date.now();
     expect((await post(url, encodeHttpBinary(event('ttl-none', { partitionkey: 'ttl' })))).status).toBe(202);
