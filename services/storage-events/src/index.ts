@@ -1,10 +1,18 @@
 // Starts storage-events: the MinIO webhook -> broker bridge (README.md). Only starts; see app.ts.
-import { createLogger, createPublisher, Lifecycle, listen } from '@tributary/shared';
+import { ConfigError, createLogger, createPublisher, Lifecycle, listen } from '@tributary/shared';
 import { buildApp } from './app.js';
-import { loadEnv } from './env.js';
+import { loadEnv, type ServiceEnv } from './env.js';
 import { startSetupLoop } from './setup-loop.js';
 
-const env = loadEnv();
+let env: ServiceEnv;
+try {
+  env = loadEnv();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  // No logger yet: the message names each bad variable.
+  process.stderr.write(`storage-events: ${err.message}\n`);
+  process.exit(1);
+}
 const logger = createLogger({ name: 'storage-events', level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();

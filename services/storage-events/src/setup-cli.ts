@@ -2,11 +2,18 @@
 // `node services/storage-events/dist/setup-cli.js`: configures MinIO bucket notifications once from the
 // environment (MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY, STORAGE_EVENTS_BUCKETS,
 // STORAGE_EVENTS_TARGET_ID) and prints what changed. `tributary storage setup` runs the same code.
-import { createLogger } from '@tributary/shared';
-import { loadSetupEnv } from './env.js';
+import { ConfigError, createLogger } from '@tributary/shared';
+import { loadSetupEnv, type SetupEnv } from './env.js';
 import { setupBucketNotifications } from './setup.js';
 
-const env = loadSetupEnv();
+let env: SetupEnv;
+try {
+  env = loadSetupEnv();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`storage setup: ${err.message}\n`);
+  process.exit(2);
+}
 const logger = createLogger({ name: 'storage-setup', level: env.LOG_LEVEL, destination: process.stderr });
 if (!env.MINIO_ENDPOINT || !env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) {
   logger.error('set MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY');
