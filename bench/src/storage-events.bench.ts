@@ -9,8 +9,9 @@
 // arrival to the last (raw: POSTs at the bare webhook; end to end: CloudEvents accepted by the broker).
 // Rounds alternate raw / end to end; the ratio is the median of the per-round ratios.
 // End to end runs twice per round: to the real broker (the eventing ingress over the Postgres log, from
-// DATABASE_URL or a Postgres started for the run, each event read back through a consumer group), and to a
-// bare CloudEvents sink that decodes and answers 202 without storing (storage-events' own cost).
+// DATABASE_URL or a Postgres started for the run; BENCH_BROKER=kafka for the Kafka log at KAFKA_BROKERS; each
+// event read back through a consumer group), and to a bare CloudEvents sink that decodes and answers 202
+// without storing (storage-events' own cost).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -58,8 +59,15 @@ async function main(): Promise<void> {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   };
 
-  const postgres = process.env.DATABASE_URL ? undefined : await startPostgres();
-  const broker = await startIngressBroker({ databaseUrl: process.env.DATABASE_URL ?? postgres?.url });
+  const kafka = process.env.BENCH_BROKER === 'kafka';
+  if (kafka && !process.env.KAFKA_BROKERS) throw new Error('BENCH_BROKER=kafka needs KAFKA_BROKERS');
+  const postgres = kafka || process.env.DATABASE_URL ? undefined : await startPostgres();
+  const broker = await startIngressBroker(
+    kafka
+      ? { backend: 'kafka', kafkaBrokers: process.env.KAFKA_BROKERS!.split(',') }
+      : { databaseUrl: process.env.DATABASE_URL ?? postgres?.url },
+  );
+  const brokerName = kafka ? 'ingress+Kafka log' : 'ingress+Postgres log';
   const sink = await startRecordingBroker();
   const publishers = { e2e: createPublisher({ url: broker.url }), sink: createPublisher({ url: sink.url }) };
   const appPort = await freePort();
@@ -191,7 +199,7 @@ async function main(): Promise<void> {
     console.log(
       `storage-events: ${UPLOADS} PUTs per measurement, concurrency ${CONCURRENCY}, ${ROUNDS} round(s), medians:\n` +
         `  raw MinIO -> bare webhook (200):                      ${median(rates.raw).toFixed(0)} notifications/s\n` +
-        `  MinIO -> storage-events -> broker (ingress+Postgres):  ${median(rates.e2e).toFixed(0)} notifications/s  ratio ${median(ratios).toFixed(2)}\n` +
+        `  MinIO -> storage-events -> broker (${brokerName}): ${median(rates.e2e).toFixed(0)} notifications/s  ratio ${median(ratios).toFixed(2)}\n` +
         `  MinIO -> storage-events -> bare CloudEvents sink:      ${median(rates.sink).toFixed(0)} notifications/s  ratio ${median(sinkRatios).toFixed(2)}\n` +
         `  broker events ${measured.length}, distinct ids ${ids.size}`,
     );
