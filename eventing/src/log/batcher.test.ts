@@ -43,4 +43,27 @@ describe('Batcher', () => {
     await batcher.idle();
     expect(batcher.pending).toBe(0);
   });
+
+  it('drops a queued call whose signal aborts before it is written', async () => {
+    const writes: number[][] = [];
+    let release: (() => void) | undefined;
+    const batcher = new Batcher<number>(async (items) => {
+      writes.push(items);
+      if (writes.length === 1) {
+        await new Promise<void>((r) => {
+          release = r;
+        });
+      }
+    });
+    const first = batcher.add([1], 1);
+    await new Promise((r) => setImmediate(r));
+    const controller = new AbortController();
+    const dropped = batcher.add([2], 1, controller.signal);
+    const kept = batcher.add([3], 1);
+    controller.abort(new Error('gave up'));
+    await expect(dropped).rejects.toThrow('gave up');
+    release!();
+    await Promise.all([first, kept]);
+    expect(writes).toEqual([[1], [3]]);
+  });
 });

@@ -38,10 +38,37 @@ export class Batcher<T> {
     this.maxInFlight = options.maxInFlight ?? 1;
   }
 
-  /** Resolves once every item of this call has been written (or rejects with the write's error). */
-  add(items: T[], bytes: number): Promise<void> {
+  /**
+   * Resolves once every item of this call has been written (or rejects with the write's error). When
+   * `signal` aborts while the call is still queued, it is dropped unwritten (its caller has given up, e.g.
+   * answered 503), so an append that timed out before being sent is never written behind the caller's back.
+   */
+  add(items: T[], bytes: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ items, bytes, resolve, reject });
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const entry: Pending<T> = { items, bytes, resolve, reject };
+      if (signal) {
+        const onAbort = () => {
+          const i = this.queue.indexOf(entry);
+          if (i >= 0) {
+            this.queue.splice(i, 1);
+            reject(signal.reason);
+          }
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.resolve = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        entry.reject = (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        };
+      }
+      this.queue.push(entry);
       this.schedule();
     });
   }

@@ -1,21 +1,29 @@
 import { TributaryError } from '@tributary/shared';
 
-/** Rejects with a retriable `LOG_TIMEOUT` error (503 at the ingress) when `p` takes longer than `ms`. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Runs `work` with a signal that aborts after `ms`, and rejects then with a retriable `LOG_TIMEOUT` error
+ * (503 at the ingress) without waiting for `work` to notice.
+ */
+export function withTimeout<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TributaryError(`${what} timed out after ${ms} ms`, {
-            code: 'LOG_TIMEOUT',
-            retriable: true,
-            statusCode: 503,
-          }),
-        ),
-      ms,
-    );
+    timer = setTimeout(() => {
+      const err = new TributaryError(`${what} timed out after ${ms} ms`, {
+        code: 'LOG_TIMEOUT',
+        retriable: true,
+        statusCode: 503,
+      });
+      controller.abort(err);
+      reject(err);
+    }, ms);
   });
+  const p = work(controller.signal);
+  p.catch(() => {}); // the race below reports it, or it lost to the timeout
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 

@@ -164,10 +164,10 @@ export class KafkaBrokerLog implements BrokerLog {
       return { topic, message };
     });
     await withTimeout(
-      (async () => {
+      async (signal) => {
         await this.ensureBroker(broker);
-        await this.batcher.add(entries, bytes);
-      })(),
+        await this.batcher.add(entries, bytes, signal);
+      },
       this.options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS,
       `append to ${topic}`,
     );

@@ -170,7 +170,7 @@ export class PostgresBrokerLog implements BrokerLog {
       return { key: m.key ? m.key.toString('utf8') : null, headers: h, value: m.value ?? null };
     });
     const timeoutMs = this.options.appendTimeoutMs ?? 10_000;
-    const work = (async () => {
+    const work = async (signal: AbortSignal) => {
       let id: number;
       try {
         id = await this.brokerId(broker);
@@ -182,8 +182,8 @@ export class PostgresBrokerLog implements BrokerLog {
         batcher = new Batcher((items) => this.write(id, items), this.options.batching);
         this.batchers.set(id, batcher);
       }
-      await batcher.add(records, bytes);
-    })();
+      await batcher.add(records, bytes, signal);
+    };
     await withTimeout(work, timeoutMs, `append to broker ${brokerKey(broker)}`);
   }
 
