@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { createLogger, createPublisher } from '@tributary/shared';
 import { buildApp, minioWebhookEnv, setupBucketNotifications, WEBHOOK_PATH } from '@tributary/storage-events';
 import { freePort, startMinio, startPostgres, uniqueBucket, waitFor } from '@tributary/testing';
-import type { FastifyInstance } from 'fastify';
 import { Client } from 'minio';
 // The storage-events tests' broker: eventing ingress + log + a consumer group collecting what was stored.
 import { startIngressBroker, startRecordingBroker } from '../../services/storage-events/src/test-broker.js';
@@ -71,7 +70,7 @@ async function main(): Promise<void> {
   const sink = await startRecordingBroker();
   const publishers = { e2e: createPublisher({ url: broker.url }), sink: createPublisher({ url: sink.url }) };
   const appPort = await freePort();
-  let app: FastifyInstance | undefined;
+  let app: ReturnType<typeof buildApp> | undefined;
   const startApp = async (to: 'e2e' | 'sink') => {
     const publisher = publishers[to];
     app = buildApp({
