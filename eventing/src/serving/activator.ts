@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createServingMetrics, FunctionPool, type RuntimeCommand } from './function-pool.js';
 import { loadServiceSpec, type ServiceSpec } from './service-spec.js';
+import { StemCells } from './stem-cells.js';
 
 /** A `subscriber.ref` as Knative Triggers write it. */
 export interface ServiceRef {
@@ -22,12 +23,19 @@ export interface LocalServingOptions {
   registry?: Registry;
   /** How long a starting instance may take before its held requests fail with 503 (default 60 s). */
   startTimeoutMs?: number;
+  /**
+   * Prewarmed function-less runtime processes kept ready for cold starts (default 1; 0 = every cold
+   * start spawns Node.js from scratch). See StemCells.
+   */
+  prewarm?: number;
 }
 
 export interface LocalServing {
   /** The activator's HTTP server (not listening yet): `POST /<namespace>/<service>`. */
   app: FastifyInstance;
   pools: Map<string, FunctionPool>;
+  /** Prewarmed runtime processes, when enabled. */
+  stemCells: StemCells | undefined;
   /** Starts min-scale instances. Call after the app listens. */
   start(baseUrl: string): Promise<void>;
   /** Resolves a Trigger's `subscriber.ref` to the activator URL of that Knative Service. */
@@ -59,6 +67,11 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
   });
   const metrics = createServingMetrics(app.metrics);
   const pools = new Map<string, FunctionPool>();
+  const prewarm = opts.prewarm ?? 1;
+  const stemCells =
+    prewarm > 0 && opts.services.length > 0
+      ? new StemCells(opts.runtime, opts.logger.child({ component: 'serving' }), prewarm)
+      : undefined;
   for (const spec of opts.services) {
     const key = `${spec.namespace}/${spec.name}`;
     if (pools.has(key)) throw new Error(`two Knative Services named ${key}`);
@@ -70,6 +83,7 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
         opts.logger.child({ component: 'serving' }),
         metrics,
         opts.startTimeoutMs,
+        stemCells,
       ),
     );
   }
@@ -113,8 +127,10 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
   return {
     app,
     pools,
+    stemCells,
     async start(baseUrl: string) {
       base = baseUrl.replace(/\/$/, '');
+      stemCells?.fill();
       await Promise.all([...pools.values()].map((p) => p.start()));
     },
     resolve(ref: ServiceRef, defaultNamespace: string) {
@@ -133,6 +149,7 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
     },
     async close() {
       await Promise.all([...pools.values()].map((p) => p.close()));
+      await stemCells?.close();
     },
   };
 }

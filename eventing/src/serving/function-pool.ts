@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Pool } from 'undici';
 import type { ServiceSpec } from './service-spec.js';
+import type { StemCells } from './stem-cells.js';
 
 /** How to start a function host process (the @tributary/function-runtime main). */
 export interface RuntimeCommand {
@@ -105,6 +106,7 @@ export class FunctionPool {
     private readonly logger: Logger,
     private readonly metrics?: ServingMetrics,
     private readonly startTimeoutMs = 60_000,
+    private readonly stemCells?: StemCells,
   ) {
     this.label = { service: `${spec.namespace}/${spec.name}` };
   }
@@ -178,19 +180,22 @@ export class FunctionPool {
   private spawnInstance(cold: boolean): Instance {
     const id = this.nextId++;
     const started = process.hrtime.bigint();
-    const proc = spawn(this.runtime.execPath ?? process.execPath, this.runtime.args, {
-      env: {
-        ...process.env,
-        ...this.runtime.env,
-        ...this.spec.env,
-        FUNCTION_PATH: this.spec.functionPath,
-        FUNCTION_NAME: this.spec.name,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        K_SERVICE: this.spec.name,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const functionEnv = {
+      ...this.spec.env,
+      FUNCTION_PATH: this.spec.functionPath,
+      FUNCTION_NAME: this.spec.name,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      K_SERVICE: this.spec.name,
+    };
+    const stem = this.stemCells?.take();
+    const proc =
+      stem ??
+      spawn(this.runtime.execPath ?? process.execPath, this.runtime.args, {
+        env: { ...process.env, ...this.runtime.env, ...functionEnv },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+    if (stem) stem.send({ type: 'load', env: functionEnv });
     const inst: Instance = {
       id,
       proc,
@@ -205,31 +210,29 @@ export class FunctionPool {
         reject(new Error(`did not become ready within ${this.startTimeoutMs} ms`));
         this.stopInstance(inst);
       }, this.startTimeoutMs);
-      const lines = createInterface({ input: proc.stdout! });
-      lines.on('line', (line) => {
-        let rec: { msg?: string; address?: string; level?: string } | undefined;
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          log.info({ out: line }, 'function output');
-          return;
+      // The runtime reports its address over IPC once it listens (independent of its log level).
+      const onMessage = (m: { type?: string; address?: string }) => {
+        if (inst.url || m?.type !== 'ready' || !m.address) return;
+        proc.off('message', onMessage);
+        inst.url = m.address;
+        inst.pool = new Pool(m.address, { connections: 64, pipelining: 1 });
+        clearTimeout(timer);
+        const secs = Number(process.hrtime.bigint() - started) / 1e9;
+        if (cold) {
+          this.metrics?.coldStarts.inc(this.label);
+          this.metrics?.coldStartSeconds.observe(this.label, secs);
         }
-        if (!inst.url && rec?.msg === 'function ready' && rec.address) {
-          inst.url = rec.address;
-          inst.pool = new Pool(rec.address, { connections: 64, pipelining: 1 });
-          clearTimeout(timer);
-          const secs = Number(process.hrtime.bigint() - started) / 1e9;
-          if (cold) {
-            this.metrics?.coldStarts.inc(this.label);
-            this.metrics?.coldStartSeconds.observe(this.label, secs);
-          }
-          log.info({ url: inst.url, startMs: Math.round(secs * 1000), cold }, 'instance ready');
-          resolveReady();
-        } else {
-          // Pass the function's own structured log lines through.
-          if (this.runtime.onOutput) this.runtime.onOutput(line, this.spec.name);
-          else process.stdout.write(`${line}\n`);
-        }
+        log.info(
+          { url: inst.url, startMs: Math.round(secs * 1000), cold, prewarmed: stem !== undefined },
+          'instance ready',
+        );
+        resolveReady();
+      };
+      proc.on('message', onMessage);
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        // Pass the function's own structured log lines through.
+        if (this.runtime.onOutput) this.runtime.onOutput(line, this.spec.name);
+        else process.stdout.write(`${line}\n`);
       });
       createInterface({ input: proc.stderr! }).on('line', (line) =>
         log.warn({ err: line }, 'function stderr'),

@@ -7,3 +7,4 @@ export {
 } from './activator.js';
 export { createServingMetrics, FunctionPool, type RuntimeCommand } from './function-pool.js';
 export { loadServiceSpec, parseDuration as parseServiceDuration, type ServiceSpec } from './service-spec.js';
+export { StemCells } from './stem-cells.js';
