@@ -6,7 +6,8 @@
 // one publication, and two pgoutput slots created at the same WAL position before the writes, so both readers
 // drain exactly the same WAL. Raw: `pg_recvlogical` (proto_version 1, the same publication, messages on)
 // writing to /dev/null until --endpos. db-events: the engine with its Kafka sink (acks=all, idempotent) to a
-// fresh topic, clocked from start until the sink has accepted the last change. Rate = rows / seconds.
+// fresh topic, clocked from start until the sink has accepted the last change. Rate = rows / seconds. A third
+// slot is drained by db-events with a sink that accepts at once (a diagnostic: decoding without Kafka).
 //
 // Latency: a writer commits single-row transactions at BENCH_LATENCY_RATE/s (default 2,000) for
 // BENCH_LATENCY_SECONDS while db-events streams them to Kafka; per change, commit timestamp (Postgres) to the
@@ -140,9 +141,11 @@ async function main(): Promise<void> {
     const { schema, topic } = await prepare('bench_dbe');
     const raw = `${schema}_raw`;
     const dbe = `${schema}_dbe`;
-    // Both slots start at the same position, before any of the writes.
-    await db.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [raw]);
-    await db.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [dbe]);
+    const bare = `${schema}_bare`;
+    // All slots start at the same position, before any of the writes.
+    for (const slot of [raw, dbe, bare]) {
+      await db.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+    }
     const w0 = performance.now();
     await db.query(`CALL ${schema}.fill($1, $2)`, [ROWS, payload]);
     const writeSec = (performance.now() - w0) / 1000;
@@ -204,7 +207,21 @@ async function main(): Promise<void> {
     const dbeSec = (performance.now() - d0) / 1000;
     await engine.stop();
     await kafkaSink.close();
-    await cleanup(schema, topic, [raw, dbe]);
+
+    // Diagnostic: db-events with a sink that accepts at once (decoding and acknowledgement without Kafka).
+    const nullSink = new MeasuringSink({ kind: 'kafka', send: async () => {}, close: async () => {} });
+    const bareDone = new Promise<void>((r) => {
+      nullSink.onAccepted = () => {
+        if (nullSink.accepted >= ROWS) r();
+      };
+    });
+    const bareEngine = await engineFor(schema, bare, nullSink);
+    const b0 = performance.now();
+    bareEngine.start();
+    await bareDone;
+    const bareSec = (performance.now() - b0) / 1000;
+    await bareEngine.stop();
+    await cleanup(schema, topic, [raw, dbe, bare]);
 
     const rawRate = ROWS / rawSec;
     const dbeRate = ROWS / dbeSec;
@@ -217,6 +234,8 @@ async function main(): Promise<void> {
       raw_pg_recvlogical_per_s: Math.round(rawRate),
       db_events_kafka_per_s: Math.round(dbeRate),
       ratio: Number((dbeRate / rawRate).toFixed(2)),
+      db_events_null_sink_per_s: Math.round(ROWS / bareSec),
+      null_sink_ratio: Number((ROWS / bareSec / rawRate).toFixed(2)),
       target_ratio: 0.5,
       pass: dbeRate / rawRate >= 0.5,
     };
