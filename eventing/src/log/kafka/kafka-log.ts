@@ -132,6 +132,9 @@ export class KafkaBrokerLog implements BrokerLog {
       ...this.options.topicConfig,
     }).map(([name, value]) => ({ name, value }));
     try {
+      // An existing topic (a restart, or one the Knative Kafka Broker created) is used as it is; checking
+      // first avoids kafkajs logging the TOPIC_ALREADY_EXISTS answer as an error.
+      if ((await admin.listTopics()).includes(topic)) return;
       const created = await admin.createTopics({
         topics: [
           {
