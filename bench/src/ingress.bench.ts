@@ -4,13 +4,14 @@
 //   node --conditions=development --import tsx bench/src/ingress.bench.ts
 // Env: BENCH_EVENTS (default 50000), BENCH_CONNECTIONS (default 32), KAFKA_BROKERS (else Kafka is started).
 //
+// Also printed for reference: the ingress in batch mode (100 events per request).
 // Baselines (same records, same acks and idempotence, same concurrency of callers):
 //   - per-record: BENCH_CONNECTIONS concurrent callers each awaiting `producer.send` of one record, the way an
 //     app would write events straight to Kafka instead of POSTing them (the ratio the target refers to);
 //   - batched: `producer.sendBatch` of 1000 pre-grouped records, the producer's best case (for reference).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createCloudEvent, encodeHttpBinary, toKafkaMessage } from '@tributary/shared';
+import { createCloudEvent, encodeHttpBatch, encodeHttpBinary, toKafkaMessage } from '@tributary/shared';
 import { freePort, servicesToStart, startServices, uniqueName } from '@tributary/testing';
 import kafkajs from 'kafkajs';
 import { Pool } from 'undici';
@@ -24,6 +25,7 @@ import { brokerTopic } from '../../eventing/src/log/names.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WARMUP = 2000;
+const BATCH = 100;
 const PAYLOAD = 'x'.repeat(1024 - 40); // JSON body of ~1 KiB
 
 const fixture = fileURLToPath(
@@ -138,6 +140,18 @@ async function main(): Promise<void> {
   };
   await drive(WARMUP, CONNECTIONS, (i) => post(EVENTS + i));
   const ingress = await drive(EVENTS, CONNECTIONS, post);
+
+  // For reference: batch mode, BATCH events per request (the same events again, new ids).
+  const batches: { headers: Record<string, string>; body: Buffer }[] = [];
+  const again = events('batch', EVENTS);
+  for (let i = 0; i < EVENTS; i += BATCH) batches.push(encodeHttpBatch(again.slice(i, i + BATCH)));
+  const batchRate =
+    (await drive(batches.length, Math.min(CONNECTIONS, 8), async (i) => {
+      const m = batches[i]!;
+      const res = await pool.request({ path, method: 'POST', headers: m.headers, body: m.body });
+      await res.body.dump();
+      if (res.statusCode !== 202) rejected++;
+    })) * BATCH;
   await pool.close();
   child.kill('SIGTERM');
 
@@ -149,12 +163,15 @@ async function main(): Promise<void> {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`events ${EVENTS} (+${WARMUP} warm-up) x ~1 KiB, ${CONNECTIONS} connections/callers, acks=-1`);
   console.log(`ingress (HTTP binary, kafka log)   ${fmt(ingress)} events/s  (non-202: ${rejected})`);
+  console.log(`ingress (HTTP batch mode, ${BATCH}/request) ${fmt(batchRate)} events/s  (reference)`);
   console.log(`kafkajs per-record send            ${fmt(perRecord)} events/s`);
   console.log(`kafkajs batched sends (1000)       ${fmt(batched)} events/s  (reference)`);
   console.log(`ratio ingress / per-record kafkajs ${(ingress / perRecord).toFixed(2)}  (target >= 0.7)`);
   console.log(`ratio ingress / batched kafkajs    ${(ingress / batched).toFixed(2)}`);
-  if (stored < EVENTS + WARMUP || rejected > 0) {
-    console.error(`FAIL: topic holds ${stored} records, expected ${EVENTS + WARMUP}; ${rejected} rejected`);
+  if (stored < 2 * EVENTS + WARMUP || rejected > 0) {
+    console.error(
+      `FAIL: topic holds ${stored} records, expected ${2 * EVENTS + WARMUP}; ${rejected} rejected`,
+    );
     process.exitCode = 1;
   }
 }
