@@ -44,26 +44,29 @@ describe('Batcher', () => {
     expect(batcher.pending).toBe(0);
   });
 
-  it('drops a queued call whose signal aborts before it is written', async () => {
+  it('drops a queued call whose deadline passes before it is written', async () => {
     const writes: number[][] = [];
     let release: (() => void) | undefined;
-    const batcher = new Batcher<number>(async (items) => {
-      writes.push(items);
-      if (writes.length === 1) {
-        await new Promise<void>((r) => {
-          release = r;
-        });
-      }
-    });
-    const first = batcher.add([1], 1);
+    const batcher = new Batcher<number>(
+      async (items) => {
+        writes.push(items);
+        if (writes.length === 1) {
+          await new Promise<void>((r) => {
+            release = r;
+          });
+        }
+      },
+      {},
+      () => new Error('gave up'),
+    );
+    const first = batcher.add([1], 1, 50); // in flight when its deadline passes: rejected, still written
     await new Promise((r) => setImmediate(r));
-    const controller = new AbortController();
-    const dropped = batcher.add([2], 1, controller.signal);
+    const dropped = batcher.add([2], 1, 50);
     const kept = batcher.add([3], 1);
-    controller.abort(new Error('gave up'));
     await expect(dropped).rejects.toThrow('gave up');
+    await expect(first).rejects.toThrow('gave up');
     release!();
-    await Promise.all([first, kept]);
+    await kept;
     expect(writes).toEqual([[1], [3]]);
   });
 });

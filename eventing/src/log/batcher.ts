@@ -16,15 +16,23 @@ export interface BatcherOptions {
 interface Pending<T> {
   items: T[];
   bytes: number;
+  /** ms since epoch after which the caller gets `timeoutError`; 0 = never. */
+  deadline: number;
+  settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
+/** How often deadlines are checked: a timed-out call is answered at most this late. */
+const SWEEP_MS = 100;
+
 export class Batcher<T> {
-  private readonly queue: Pending<T>[] = [];
+  private queue: Pending<T>[] = [];
+  private readonly writing = new Set<Pending<T>[]>();
   private inFlight = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly maxItems: number;
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
@@ -32,6 +40,8 @@ export class Batcher<T> {
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
     options: BatcherOptions = {},
+    /** The error a call gets when its deadline passes. */
+    private readonly timeoutError: () => Error = () => new Error('timed out'),
   ) {
     this.maxItems = options.maxItems ?? 2000;
     this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
@@ -39,36 +49,34 @@ export class Batcher<T> {
   }
 
   /**
-   * Resolves once every item of this call has been written (or rejects with the write's error). When
-   * `signal` aborts while the call is still queued, it is dropped unwritten (its caller has given up, e.g.
-   * answered 503), so an append that timed out before being sent is never written behind the caller's back.
+   * Resolves once every item of this call has been written, or rejects with the write's error, or with
+   * `timeoutError()` once `timeoutMs` passed. A call that times out while still queued is dropped unwritten
+   * (its caller has given up, e.g. answered 503); one whose write is already in flight may still land.
+   * Deadlines are checked by one sweeping timer, not a timer per call.
    */
-  add(items: T[], bytes: number, signal?: AbortSignal): Promise<void> {
+  add(items: T[], bytes: number, timeoutMs = 0): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const entry: Pending<T> = { items, bytes, resolve, reject };
-      if (signal) {
-        const onAbort = () => {
-          const i = this.queue.indexOf(entry);
-          if (i >= 0) {
-            this.queue.splice(i, 1);
-            reject(signal.reason);
-          }
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        entry.resolve = () => {
-          signal.removeEventListener('abort', onAbort);
+      const entry: Pending<T> = {
+        items,
+        bytes,
+        deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0,
+        settled: false,
+        resolve: () => {
+          if (entry.settled) return;
+          entry.settled = true;
           resolve();
-        };
-        entry.reject = (err) => {
-          signal.removeEventListener('abort', onAbort);
+        },
+        reject: (err) => {
+          if (entry.settled) return;
+          entry.settled = true;
           reject(err);
-        };
-      }
+        },
+      };
       this.queue.push(entry);
+      if (entry.deadline > 0 && !this.sweeper) {
+        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+        this.sweeper.unref();
+      }
       this.schedule();
     });
   }
@@ -83,6 +91,25 @@ export class Batcher<T> {
     while (this.queue.length > 0 || this.inFlight > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const expired = (p: Pending<T>) => p.deadline > 0 && p.deadline <= now;
+    if (this.queue.some(expired)) {
+      const keep: Pending<T>[] = [];
+      for (const p of this.queue) {
+        if (expired(p)) p.reject(this.timeoutError());
+        else keep.push(p);
+      }
+      this.queue = keep;
+    }
+    for (const batch of this.writing) for (const p of batch) if (expired(p)) p.reject(this.timeoutError());
+    if (this.queue.length === 0 && this.writing.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+    this.notifyIdle();
   }
 
   private schedule(): void {
@@ -114,6 +141,7 @@ export class Batcher<T> {
         bytes += next.bytes;
       }
       this.inFlight++;
+      this.writing.add(taken);
       const items = taken.length === 1 ? taken[0]!.items : taken.flatMap((p) => p.items);
       this.write(items)
         .then(
@@ -126,11 +154,17 @@ export class Batcher<T> {
         )
         .finally(() => {
           this.inFlight--;
+          this.writing.delete(taken);
           if (this.queue.length > 0) this.schedule();
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const w of waiters) w();
+          this.notifyIdle();
         });
     }
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }

@@ -1,29 +1,21 @@
 import { TributaryError } from '@tributary/shared';
 
-/**
- * Runs `work` with a signal that aborts after `ms`, and rejects then with a retriable `LOG_TIMEOUT` error
- * (503 at the ingress) without waiting for `work` to notice.
- */
-export function withTimeout<T>(
-  work: (signal: AbortSignal) => Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  const controller = new AbortController();
+/** The retriable `LOG_TIMEOUT` error (503 at the ingress) of an append that took longer than `ms`. */
+export function logTimeoutError(what: string, ms: number): TributaryError {
+  return new TributaryError(`${what} timed out after ${ms} ms`, {
+    code: 'LOG_TIMEOUT',
+    retriable: true,
+    statusCode: 503,
+  });
+}
+
+/** Rejects with {@link logTimeoutError} when `p` takes longer than `ms` (without waiting for `p`). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new TributaryError(`${what} timed out after ${ms} ms`, {
-        code: 'LOG_TIMEOUT',
-        retriable: true,
-        statusCode: 503,
-      });
-      controller.abort(err);
-      reject(err);
-    }, ms);
+    timer = setTimeout(() => reject(logTimeoutError(what, ms)), ms);
   });
-  const p = work(controller.signal);
-  p.catch(() => {}); // the race below reports it, or it lost to the timeout
+  p.catch(() => {}); // reported by the race below, or it lost to the timeout
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 

@@ -14,7 +14,7 @@ import { logMetrics } from '../../metrics/log.js';
 import { Batcher, type BatcherOptions } from '../batcher.js';
 import { brokerTopic } from '../names.js';
 import { PendingTimestamps } from '../pending-timestamps.js';
-import { asLogError, withTimeout } from '../timeout.js';
+import { asLogError, logTimeoutError, withTimeout } from '../timeout.js';
 import type {
   BrokerLog,
   BrokerRef,
@@ -83,6 +83,8 @@ export class KafkaBrokerLog implements BrokerLog {
   private producerConnected: Promise<void> | undefined;
   private admin: Promise<Admin> | undefined;
   private readonly ensured = new Map<string, Promise<void>>();
+  /** Topics known to exist: appends to them skip the ensure step. */
+  private readonly ready = new Set<string>();
   private readonly batcher: Batcher<Entry>;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly metrics;
@@ -106,7 +108,12 @@ export class KafkaBrokerLog implements BrokerLog {
       createPartitioner: Partitioners.DefaultPartitioner, // murmur2, the Java client's key -> partition
     });
     this.metrics = logMetrics(options.registry ?? new Registry());
-    this.batcher = new Batcher<Entry>((entries) => this.write(entries), options.batching);
+    const timeoutMs = options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS;
+    this.batcher = new Batcher<Entry>(
+      (entries) => this.write(entries),
+      options.batching,
+      () => logTimeoutError('append to Kafka', timeoutMs),
+    );
   }
 
   async ensureBroker(broker: BrokerRef): Promise<void> {
@@ -115,7 +122,10 @@ export class KafkaBrokerLog implements BrokerLog {
     if (!p) {
       p = this.createTopic(topic);
       this.ensured.set(topic, p);
-      p.catch(() => this.ensured.delete(topic));
+      p.then(
+        () => this.ready.add(topic),
+        () => this.ensured.delete(topic),
+      );
     }
     return p;
   }
@@ -166,14 +176,9 @@ export class KafkaBrokerLog implements BrokerLog {
       if (m.timestamp !== undefined) message.timestamp = String(m.timestamp);
       return { topic, message };
     });
-    await withTimeout(
-      async (signal) => {
-        await this.ensureBroker(broker);
-        await this.batcher.add(entries, bytes, signal);
-      },
-      this.options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS,
-      `append to ${topic}`,
-    );
+    const timeoutMs = this.options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS;
+    if (!this.ready.has(topic)) await withTimeout(this.ensureBroker(broker), timeoutMs, `append to ${topic}`);
+    await this.batcher.add(entries, bytes, timeoutMs);
   }
 
   private async write(entries: Entry[]): Promise<void> {

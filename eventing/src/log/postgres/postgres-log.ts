@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { type LogMetrics, logMetrics } from '../../metrics/log.js';
 import { Batcher, type BatcherOptions } from '../batcher.js';
 import { brokerKey } from '../names.js';
-import { asLogError, withTimeout } from '../timeout.js';
+import { asLogError, logTimeoutError, withTimeout } from '../timeout.js';
 import type {
   BrokerLog,
   BrokerRef,
@@ -79,7 +79,7 @@ export class PostgresBrokerLog implements BrokerLog {
   private readonly logger: Logger;
   private ready: Promise<void> | undefined;
   private readonly brokerIds = new Map<string, Promise<number>>();
-  private readonly batchers = new Map<number, Batcher<StoredRecord>>();
+  private readonly batcherByKey = new Map<string, Batcher<StoredRecord>>();
   private readonly subscriptions = new Set<PostgresSubscription>();
   private readonly metrics: LogMetrics;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -170,21 +170,26 @@ export class PostgresBrokerLog implements BrokerLog {
       return { key: m.key ? m.key.toString('utf8') : null, headers: h, value: m.value ?? null };
     });
     const timeoutMs = this.options.appendTimeoutMs ?? 10_000;
-    const work = async (signal: AbortSignal) => {
+    const key = brokerKey(broker);
+    let batcher = this.batcherByKey.get(key);
+    if (!batcher) {
       let id: number;
       try {
-        id = await this.brokerId(broker);
+        id = await withTimeout(this.brokerId(broker), timeoutMs, `append to broker ${key}`);
       } catch (err) {
-        throw asPgError(err, `could not create broker ${brokerKey(broker)}`);
+        throw asPgError(err, `could not create broker ${key}`);
       }
-      let batcher = this.batchers.get(id);
+      batcher = this.batcherByKey.get(key);
       if (!batcher) {
-        batcher = new Batcher((items) => this.write(id, items), this.options.batching);
-        this.batchers.set(id, batcher);
+        batcher = new Batcher(
+          (items) => this.write(id, items),
+          this.options.batching,
+          () => logTimeoutError(`append to broker ${key}`, timeoutMs),
+        );
+        this.batcherByKey.set(key, batcher);
       }
-      await batcher.add(records, bytes, signal);
-    };
-    await withTimeout(work, timeoutMs, `append to broker ${brokerKey(broker)}`);
+    }
+    await batcher.add(records, bytes, timeoutMs);
   }
 
   /**
@@ -312,7 +317,7 @@ export class PostgresBrokerLog implements BrokerLog {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await Promise.allSettled([...this.batchers.values()].map((b) => b.idle()));
+    await Promise.allSettled([...this.batcherByKey.values()].map((b) => b.idle()));
     if (this.ownsPool) await this.pool.end();
   }
 }
