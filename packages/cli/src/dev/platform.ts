@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import {
   type BrokerLog,
   createBrokerLog,
+  createDeadLetterStore,
   createLocalServing,
+  deadLetterRoutes,
   discoverServices,
   type LoadedResources,
   type LocalServing,
@@ -13,7 +15,7 @@ import {
   startBroker,
   topicSettings,
 } from '@tributary/eventing';
-import { Lifecycle, type Logger, redactUrl } from '@tributary/shared';
+import { createServer, Lifecycle, type Logger, redactUrl } from '@tributary/shared';
 import { freePort, minioBinary, startMinio, startPostgres } from '@tributary/testing';
 import { Client as MinioClient } from 'minio';
 import pg from 'pg';
@@ -29,6 +31,7 @@ export interface DevPorts {
   storageEvents: number;
   authHooks: number;
   activator: number;
+  deadLetters: number;
   postgres: number;
   minio: number;
 }
@@ -40,6 +43,7 @@ export const DEFAULT_PORTS: DevPorts = {
   storageEvents: 8082,
   authHooks: 8083,
   activator: 8090,
+  deadLetters: 8091,
   postgres: 54322,
   minio: 9000,
 };
@@ -306,14 +310,35 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
         functions.map((f) => `${f.name} (min ${f.minScale}, max ${f.maxScale})`).join(', ') || 'none found',
     });
 
-    // 5. The broker: ingress + one dispatcher per Trigger.
+    // 5. The dead-letter store: on Kubernetes the Broker's deadLetterSink is a KafkaSink; locally any
+    //    non-Service sink ref lands in Postgres (tributary_broker.dead_letters), browsable and redrivable.
+    const deadLetters = createDeadLetterStore({ databaseUrl, logger, ingress: brokerBase });
+    const dlqApp = createServer({ name: 'dead-letters', logger, bodyLimit: 2 * 1024 * 1024 });
+    await dlqApp.register(deadLetterRoutes, { store: deadLetters });
+    const dlqUrl = await dlqApp.listen({ port: ports.deadLetters, host: '127.0.0.1' });
+    lifecycle.add('dead-letters', async () => {
+      await dlqApp.close();
+      await deadLetters.close();
+    });
+    endpoints.push({
+      name: 'dead-letters',
+      url: `${dlqUrl}/api/dead-letters`,
+      note: 'every deadLetterSink that is not a function',
+    });
+
+    // 6. The broker: ingress + one dispatcher per Trigger.
     const broker = await startBroker({
       resources,
       log,
       logger,
       port: ports.broker,
       host: '127.0.0.1',
-      resolver: { resolve: (ref) => serving.resolve(ref, ref.namespace) },
+      resolver: {
+        resolve: (ref) =>
+          ref.kind === 'Service'
+            ? serving.resolve(ref, ref.namespace)
+            : `${dlqUrl}/dead-letters/${ref.namespace}/default`,
+      },
     });
     lifecycle.add('broker', () => broker.close());
     const brokerUrl = broker.brokerUrl({ namespace: 'default', name: 'default' });
@@ -323,7 +348,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       note: `${resources.triggers.length} triggers: ${resources.triggers.map((t) => t.name).join(', ')}`,
     });
 
-    // 6. The event sources, each its own process configured by env alone.
+    // 7. The event sources, each its own process configured by env alone.
     const common = { LOG_LEVEL: env.LOG_LEVEL ?? 'info', HOST: '127.0.0.1', K_SINK: brokerUrl };
     const specs: { name: string; dir: string; port: number; env: Record<string, string> }[] = [
       {
@@ -416,6 +441,7 @@ export async function autoPorts(): Promise<DevPorts> {
     storageEvents: await freePort(),
     authHooks: await freePort(),
     activator: await freePort(),
+    deadLetters: await freePort(),
     postgres: await freePort(),
     minio: await freePort(),
   };
