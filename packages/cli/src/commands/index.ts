@@ -1,7 +1,19 @@
 import type { Command } from '../command.js';
 import { brokerCommand } from './broker.js';
 import { devCommand } from './dev.js';
+import { newCommand } from './new.js';
+import { publishCommand } from './publish.js';
 import { storageCommand } from './storage.js';
+import { tailCommand } from './tail.js';
+import { validateCommand } from './validate.js';
 
 /** Every `tributary` subcommand, in the order `tributary --help` lists them. Add new ones here. */
-export const commands: readonly Command[] = [devCommand, brokerCommand, storageCommand];
+export const commands: readonly Command[] = [
+  devCommand,
+  brokerCommand,
+  storageCommand,
+  validateCommand,
+  publishCommand,
+  tailCommand,
+  newCommand,
+];
