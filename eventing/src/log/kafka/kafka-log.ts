@@ -315,7 +315,12 @@ export class KafkaBrokerLog implements BrokerLog {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await this.batcher.idle();
+    // Let queued and in-flight appends finish, but not forever (Kafka may be down).
+    await withTimeout(
+      this.batcher.idle(),
+      this.options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS,
+      'close',
+    ).catch(() => this.logger.warn('closing with appends still in flight'));
     await Promise.allSettled([
       this.producerConnected ? this.producer.disconnect() : Promise.resolve(),
       this.admin?.then((a) => a.disconnect()),

@@ -317,7 +317,11 @@ export class PostgresBrokerLog implements BrokerLog {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await Promise.allSettled([...this.batcherByKey.values()].map((b) => b.idle()));
+    await withTimeout(
+      Promise.allSettled([...this.batcherByKey.values()].map((b) => b.idle())),
+      this.options.appendTimeoutMs ?? 10_000,
+      'close',
+    ).catch(() => this.logger.warn('closing with appends still in flight'));
     if (this.ownsPool) await this.pool.end();
   }
 }
