@@ -2,6 +2,7 @@
 // Knative resource loading) and local Knative Serving (activator + scale to zero).
 export * from './broker-entry.js';
 export * from './cesql/index.js';
+export * from './deadletters/index.js';
 export * from './dispatcher/index.js';
 export * from './filters/index.js';
 export * from './ingress/index.js';
@@ -10,4 +11,3 @@ export * from './log/index.js';
 export { triggerGroupId } from './log/names.js';
 export * from './serving/index.js';
 export * from './tail/index.js';
-export * from './deadletters/index.js';

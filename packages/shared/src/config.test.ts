@@ -13,7 +13,10 @@ const schema = z.object({
 
 describe('parseEnv', () => {
   it('applies defaults and parses values', () => {
-    const env = parseEnv(schema, { DATABASE_URL: 'postgres://u:p@localhost/db', TABLES: 'public.a, public.b,' });
+    const env = parseEnv(schema, {
+      DATABASE_URL: 'postgres://u:p@localhost/db',
+      TABLES: 'public.a, public.b,',
+    });
     expect(env).toEqual({
       PORT: 8080,
       HOST: '0.0.0.0',
