@@ -367,6 +367,25 @@ describe('postgres broker log specifics', () => {
     await b.close();
   });
 
+  it('a subscription whose session is killed reconnects and resumes from the committed offset', async () => {
+    const broker = newBroker();
+    const group = uniqueName('g');
+    const c = await collect(log, broker, group, { initialOffset: 'earliest' });
+    await log.append(broker, [event(1), event(2)]);
+    await c.waitFor(2);
+    await c.subscription.commit(0, String(BigInt(c.records[0]!.offset) + 1n));
+    const killed = await pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+      [`tributary ${group}`.slice(0, 63)],
+    );
+    expect(killed.rowCount).toBe(1);
+    await log.append(broker, [event(3)]);
+    // e-2 was not committed: redelivered after the reconnect, then e-3.
+    const got = await c.waitFor(4);
+    await c.close();
+    expect(ids(got)).toEqual(['e-1', 'e-2', 'e-2', 'e-3']);
+  });
+
   it('retention deletes events every subscription has committed, and keeps the rest', async () => {
     const broker = newBroker();
     await log.append(broker, [event(0), event(1), event(2), event(3)]);

@@ -387,7 +387,11 @@ class PostgresSubscription implements LogSubscription {
   }
 
   private async session(): Promise<void> {
-    const client = new pg.Client(this.c.connection);
+    // Named after the group, so an operator sees which Trigger a session belongs to (pg_stat_activity).
+    const client = new pg.Client({
+      ...this.c.connection,
+      application_name: `tributary ${this.c.options.groupId}`.slice(0, 63),
+    });
     this.client = client;
     client.on('error', (err) => this.c.logger.debug({ err }, 'subscription connection error'));
     client.on('notification', (n) => {
