@@ -1,0 +1,44 @@
+import { baseEnvShape, envBoolean, envInt, envList, envUrl, parseEnv } from '@tributary/shared';
+import { z } from 'zod';
+
+/** The only place the dashboard reads the environment (README "Configuration"). Parsed once at start. */
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+const urlList = envList().pipe(z.array(envUrl()));
+
+const schema = z.object({
+  ...baseEnvShape,
+  /** Broker ingress base URL(s): /metrics scraped; the first one receives redriven dead letters. */
+  DASHBOARD_BROKER_URL: urlList,
+  /** Local activator (tributary dev): GET /services and /metrics. */
+  DASHBOARD_ACTIVATOR_URL: optionalString.pipe(envUrl().optional()),
+  /** db-events base URL(s): replication slot health. */
+  DASHBOARD_DB_EVENTS_URL: urlList,
+  /** More /metrics to scrape (storage-events, auth-hooks). */
+  DASHBOARD_METRICS_URLS: urlList,
+  /** Folder(s) of Broker/Trigger YAML for Trigger filters when not on Kubernetes. */
+  DASHBOARD_CONFIG: envList(),
+  /** Read Triggers and Knative Services from the Kubernetes API (in-cluster or ~/.kube/config). */
+  DASHBOARD_KUBERNETES: envBoolean(false),
+  /** Only this namespace on Kubernetes (default: all). */
+  DASHBOARD_NAMESPACE: optionalString,
+  DASHBOARD_INTERVAL_MS: envInt(2000, { min: 250, max: 60_000 }),
+  /** safe_wal_size under this many bytes warns (default 1 GiB). */
+  DASHBOARD_SAFE_WAL_WARN_BYTES: envInt(1024 ** 3, { min: 0 }),
+  /** Bearer token for redriving to an ingress with JWT auth. */
+  DASHBOARD_BROKER_TOKEN: optionalString,
+  /** Postgres: the dead-letter store, and the broker log for the live tail when Kafka is not set. */
+  DATABASE_URL: optionalString,
+  /** Kafka bootstrap servers: the live tail and lag read the Kafka broker log. */
+  KAFKA_BROKERS: envList(),
+});
+
+export type DashboardEnv = z.output<typeof schema>;
+
+export function loadEnv(env: Record<string, string | undefined> = process.env): DashboardEnv {
+  return parseEnv(schema, env);
+}

@@ -1,0 +1,22 @@
+// @tributary/dashboard: the ops dashboard, as a library (`tributary dev` starts it in process).
+export { buildDashboardApp, type DashboardApp, type DashboardAppOptions, eventJson } from './app.js';
+export {
+  assessSlot,
+  type BrokerView,
+  type ClusterView,
+  Collector,
+  type CollectorOptions,
+  type FunctionView,
+  type MetricsSource,
+  type SlotView,
+  type Snapshot,
+  type TriggerView,
+} from './collector.js';
+export {
+  type CreateDashboardOptions,
+  createDashboard,
+  metricsSources,
+  type RunningDashboard,
+} from './dashboard.js';
+export { describeFilter } from './filters.js';
+export { histogramQuantile, parsePrometheusText } from './prometheus.js';
