@@ -1,0 +1,218 @@
+// patches/kafkajs@2.2.4.patch makes kafkajs' record encoding faster (one buffer per record instead of one per
+// header and per varint). It must not change a single byte on the wire: this test rebuilds kafkajs' original
+// sources by reverse-applying the patch to a copy of the installed (patched) package, then encodes the same
+// produce requests with both and compares the bytes.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+
+const require = createRequire(import.meta.url);
+const PATCH = new URL('../../../../patches/kafkajs@2.2.4.patch', import.meta.url).pathname;
+
+interface EncoderLike {
+  buffer: Buffer;
+  writeVarInt(v: unknown): EncoderLike;
+  writeVarLong(v: unknown): EncoderLike;
+}
+interface Kafkajs {
+  Encoder: { new (): EncoderLike; sizeOfVarLong(v: unknown): number; sizeOfVarInt(v: unknown): number };
+  Record: (r: Record<string, unknown>) => EncoderLike;
+  ProduceV3: (r: Record<string, unknown>) => { encode(): Promise<EncoderLike> };
+  Long: { fromInt(n: number): unknown };
+}
+
+function load(src: string): Kafkajs {
+  const r = createRequire(join(src, 'index.js'));
+  return {
+    Encoder: r('./protocol/encoder'),
+    Record: r('./protocol/recordBatch/record/v0'),
+    ProduceV3: r('./protocol/requests/produce/v3/request'),
+    Long: r('./utils/long'),
+  };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Lengths around the varint boundaries (63/64, 8191/8192) and a large value.
+const SIZES = [0, 1, 7, 63, 64, 65, 127, 128, 300, 8191, 8192, 8193, 70_000];
+const TEXTS = [
+  '',
+  'a',
+  'dev.tributary.db.insert',
+  'héllo wörld ✓',
+  '日本語のテキスト',
+  '🎉 emoji',
+  '\u0000nul',
+];
+
+function makeMessages(random: () => number, count: number): Record<string, unknown>[] {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+  const bytes = () => Buffer.alloc(pick(SIZES), Math.floor(random() * 256));
+  const text = () => (random() < 0.5 ? pick(TEXTS) : pick(TEXTS).repeat(1 + Math.floor(random() * 40)));
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const headers: Record<string, unknown> = {};
+    const n = Math.floor(random() * 16);
+    for (let h = 0; h < n; h++) {
+      const name = random() < 0.8 ? `ce_attr${h}` : `ç_${pick(TEXTS)}${h}`;
+      const r = random();
+      headers[name] =
+        r < 0.5
+          ? Buffer.from(text(), 'utf8')
+          : r < 0.8
+            ? text()
+            : r < 0.9
+              ? bytes()
+              : [Buffer.from(text()), text(), Buffer.alloc(0)];
+    }
+    const m: Record<string, unknown> = {
+      key: pick([null, undefined, Buffer.from(`k${i}`), `key-${text()}`, bytes()]),
+      value: pick([null, bytes(), Buffer.from(JSON.stringify({ i, t: text() })), text()]),
+      headers,
+    };
+    const ts = random();
+    if (ts < 0.3) m.timestamp = String(1_700_000_000_000 + Math.floor(random() * 1_000_000));
+    else if (ts < 0.4)
+      m.timestamp = 1_700_000_000_000 + Math.floor(random() * 5_000_000_000); // delta > 2^30
+    else if (ts < 0.45) m.timestamp = 1_000 + i; // far in the past: deltas of -2^40 and more
+    out.push(m);
+  }
+  return out;
+}
+
+describe('kafkajs record encoding patch', () => {
+  let dir: string;
+  let original: Kafkajs;
+  let patched: Kafkajs;
+
+  beforeAll(() => {
+    const src = join(dirname(require.resolve('kafkajs/package.json')), 'src');
+    const record = readFileSync(join(src, 'protocol/recordBatch/record/v0/index.js'), 'utf8');
+    if (!record.includes('One encoder for the whole record')) {
+      throw new Error(`kafkajs at ${src} is not patched: run pnpm install`);
+    }
+    dir = mkdtempSync(join(tmpdir(), 'kafkajs-original-'));
+    cpSync(src, join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{}');
+    const res = spawnSync('git', ['apply', '-R', '--whitespace=nowarn', PATCH], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    if (res.status !== 0) throw new Error(`git apply -R failed: ${res.stderr || res.error}`);
+    original = load(join(dir, 'src'));
+    patched = load(src);
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rebuilt the original sources (the reverse patch really changed them)', () => {
+    const orig = readFileSync(join(dir, 'src/protocol/recordBatch/record/v0/index.js'), 'utf8');
+    expect(orig).toContain("require('../../header/v0')");
+    expect(orig).not.toContain('One encoder for the whole record');
+  });
+
+  it('writes the same varints and varlongs', () => {
+    const values = [
+      0,
+      1,
+      -1,
+      63,
+      -64,
+      64,
+      -65,
+      8191,
+      8192,
+      -8193,
+      2 ** 20,
+      2 ** 30 - 1,
+      -(2 ** 30),
+      2 ** 30,
+      -(2 ** 30) - 1,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      2 ** 32,
+      2 ** 40,
+      -(2 ** 40),
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+    ];
+    for (const v of values) {
+      expect(new patched.Encoder().writeVarInt(v).buffer).toEqual(
+        new original.Encoder().writeVarInt(v).buffer,
+      );
+      expect(new patched.Encoder().writeVarLong(v).buffer).toEqual(
+        new original.Encoder().writeVarLong(v).buffer,
+      );
+      expect(patched.Encoder.sizeOfVarLong(v)).toBe(original.Encoder.sizeOfVarLong(v));
+      expect(new patched.Encoder().writeVarLong(v).buffer.length).toBe(patched.Encoder.sizeOfVarLong(v));
+    }
+    for (const v of ['123', '-4096', String(2 ** 40)]) {
+      expect(new patched.Encoder().writeVarLong(v).buffer).toEqual(
+        new original.Encoder().writeVarLong(v).buffer,
+      );
+    }
+  });
+
+  it('encodes single records byte for byte as the original', () => {
+    const random = rng(7);
+    const messages = makeMessages(random, 400);
+    messages.forEach((m, i) => {
+      const input = { ...m, offsetDelta: i * 37, timestampDelta: Math.floor((random() - 0.5) * 2 ** 34) };
+      const a = patched.Record(input).buffer;
+      const b = original.Record(input).buffer;
+      if (!a.equals(b)) throw new Error(`record ${i} differs:\n${a.toString('hex')}\n${b.toString('hex')}`);
+      expect(a.length).toBe(b.length);
+    });
+  });
+
+  it('rejects the same invalid header values as the original', () => {
+    for (const value of [null, undefined, 42]) {
+      const input = { key: null, value: null, headers: { bad: value } };
+      expect(() => original.Record(input)).toThrow();
+      expect(() => patched.Record(input)).toThrow();
+    }
+  });
+
+  it('encodes produce requests byte for byte as the original', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_700_000_123_456);
+    try {
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const random = rng(seed);
+        const partitions = Array.from({ length: 1 + Math.floor(random() * 10) }, (_, p) => ({
+          partition: p,
+          firstSequence: Math.floor(random() * 1e6),
+          messages: makeMessages(random, 1 + Math.floor(random() * 80)),
+        }));
+        const request = (k: Kafkajs) =>
+          k.ProduceV3({
+            acks: -1,
+            timeout: 30_000,
+            producerId: k.Long.fromInt(4242),
+            producerEpoch: 3,
+            topicData: [{ topic: 'knative-broker-bench-patch', partitions }],
+          });
+        const a = (await request(patched).encode()).buffer;
+        const b = (await request(original).encode()).buffer;
+        expect(a.length).toBeGreaterThan(0);
+        expect(a.equals(b)).toBe(true);
+      }
+    } finally {
+      now.mockRestore();
+    }
+  });
+});
