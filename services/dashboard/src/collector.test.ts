@@ -1,0 +1,172 @@
+import { describe, expect, it } from '@jest/globals';
+import { createLogger } from '@tributary/shared';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { assessSlot, Collector, type SlotView } from './collector.js';
+
+const logger = createLogger({ name: 'collector-test', level: 'silent' });
+
+/** The broker's own metric definitions (same names and labels as eventing/src/metrics). */
+function brokerRegistry() {
+  const registry = new Registry();
+  const r = [registry];
+  const t = ['namespace', 'broker', 'trigger'];
+  return {
+    registry,
+    ingress: new Counter({
+      name: 'tributary_broker_ingress_events_total',
+      help: 'h',
+      labelNames: ['namespace', 'broker', 'event_type', 'status_code'],
+      registers: r,
+    }),
+    dispatched: new Counter({
+      name: 'tributary_trigger_events_dispatched_total',
+      help: 'h',
+      labelNames: [...t, 'destination', 'status_code'],
+      registers: r,
+    }),
+    retries: new Counter({
+      name: 'tributary_trigger_retries_total',
+      help: 'h',
+      labelNames: [...t, 'destination'],
+      registers: r,
+    }),
+    latency: new Histogram({
+      name: 'tributary_trigger_dispatch_latency_seconds',
+      help: 'h',
+      labelNames: [...t, 'destination'],
+      buckets: [0.01, 0.1, 1],
+      registers: r,
+    }),
+    lagEvents: new Gauge({
+      name: 'tributary_trigger_lag_events',
+      help: 'h',
+      labelNames: [...t, 'partition'],
+      registers: r,
+    }),
+    lagSeconds: new Gauge({
+      name: 'tributary_trigger_lag_seconds',
+      help: 'h',
+      labelNames: [...t, 'partition'],
+      registers: r,
+    }),
+  };
+}
+
+describe('Collector', () => {
+  it('turns counters into rates over the window, histograms into quantiles, and sums lag', async () => {
+    const b = brokerRegistry();
+    const c = new Collector({
+      sources: [{ kind: 'broker', registry: b.registry }],
+      logger,
+      windowMs: 30_000,
+    });
+    const trig = { namespace: 'ns', broker: 'b', trigger: 't' };
+    const sub = { ...trig, destination: 'subscriber' };
+    b.ingress.inc({ namespace: 'ns', broker: 'b', event_type: 'x', status_code: '202' }, 10);
+    await c.tick(1_000_000);
+    b.ingress.inc({ namespace: 'ns', broker: 'b', event_type: 'x', status_code: '202' }, 20);
+    b.ingress.inc({ namespace: 'ns', broker: 'b', event_type: 'x', status_code: '400' }, 5);
+    b.dispatched.inc({ ...sub, status_code: '200' }, 18);
+    b.dispatched.inc({ ...sub, status_code: '500' }, 2);
+    b.retries.inc(sub, 4);
+    for (let i = 0; i < 99; i++) b.latency.observe(sub, 0.005);
+    b.latency.observe(sub, 0.5);
+    b.lagEvents.set({ ...trig, partition: '0' }, 3);
+    b.lagEvents.set({ ...trig, partition: '1' }, 4);
+    b.lagSeconds.set({ ...trig, partition: '1' }, 2.5);
+    const s = await c.tick(1_010_000);
+
+    expect(s.brokers).toEqual([
+      {
+        namespace: 'ns',
+        name: 'b',
+        accepted: 30,
+        ingressRate: 2,
+        rejections: [{ statusCode: '400', total: 5, rate: 0.5 }],
+      },
+    ]);
+    const t = s.triggers[0]!;
+    expect(t).toMatchObject({
+      name: 't',
+      delivered: 18,
+      failed: 2,
+      deliveredRate: 1.8,
+      failedRate: 0.2,
+      retryRate: 0.4,
+    });
+    expect(t.p50).toBeCloseTo(0.00505, 4);
+    expect(t.p99).toBeCloseTo(0.01, 4);
+    expect(t).toMatchObject({ lagEvents: 7, lagSeconds: 2.5 });
+    // The trigger appeared with its first metrics, at the second scrape.
+    expect(t.lagHistory).toEqual([[1_010_000, 7, 2.5]]);
+  });
+
+  it('reports a source that cannot be scraped instead of failing', async () => {
+    const c = new Collector({ sources: [{ kind: 'db-events', url: 'http://127.0.0.1:9' }], logger });
+    const s = await c.tick();
+    expect(s.sources).toEqual([expect.objectContaining({ kind: 'db-events', ok: false })]);
+    expect(s.slots).toEqual([]);
+  });
+
+  it('reads slot health from db-events metrics', async () => {
+    const registry = new Registry();
+    const status = new Gauge({
+      name: 'db_events_slot_wal_status',
+      help: 'h',
+      labelNames: ['status'],
+      registers: [registry],
+    });
+    for (const st of ['reserved', 'extended', 'unreserved', 'lost'])
+      status.set({ status: st }, st === 'extended' ? 1 : 0);
+    new Gauge({ name: 'db_events_slot_safe_wal_size_bytes', help: 'h', registers: [registry] }).set(
+      200 * 1024 * 1024,
+    );
+    new Gauge({ name: 'db_events_replication_lag_bytes', help: 'h', registers: [registry] }).set(4096);
+    new Gauge({ name: 'db_events_replication_connected', help: 'h', registers: [registry] }).set(1);
+    const c = new Collector({
+      sources: [{ kind: 'db-events', name: 'db', registry }],
+      logger,
+      safeWalWarnBytes: 1024 ** 3,
+    });
+    const [slot] = (await c.tick()).slots;
+    expect(slot).toMatchObject({
+      source: 'db',
+      walStatus: 'extended',
+      lagBytes: 4096,
+      connected: true,
+      level: 'warning',
+    });
+    expect(slot!.warnings).toEqual([
+      'slot retains WAL beyond max_wal_size',
+      'only 200.0 MiB of WAL left before the slot is lost',
+    ]);
+  });
+});
+
+describe('assessSlot', () => {
+  const base: SlotView = {
+    source: 's',
+    connected: true,
+    lagBytes: 0,
+    lagSeconds: 0,
+    walStatus: 'reserved',
+    safeWalSize: null,
+    level: 'ok',
+    warnings: [],
+  };
+  it('is ok while WAL is reserved and unlimited', () => {
+    expect(assessSlot(base, 1024)).toMatchObject({ level: 'ok', warnings: [] });
+  });
+  it('is critical before WAL is lost (unreserved) and once it is lost', () => {
+    expect(assessSlot({ ...base, walStatus: 'unreserved' }, 1024).level).toBe('critical');
+    expect(assessSlot({ ...base, walStatus: 'lost' }, 1024).warnings[0]).toContain('slot lost');
+  });
+  it('warns when safe_wal_size drops under the threshold, and when disconnected', () => {
+    const v = assessSlot({ ...base, safeWalSize: 512, connected: false }, 1024);
+    expect(v.level).toBe('warning');
+    expect(v.warnings).toEqual([
+      'only 512 B of WAL left before the slot is lost',
+      'replication stream disconnected',
+    ]);
+  });
+});
