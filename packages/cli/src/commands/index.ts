@@ -1,8 +1,11 @@
 import type { Command } from '../command.js';
 import { brokerCommand } from './broker.js';
+import { deployCommand } from './deploy.js';
 import { devCommand } from './dev.js';
+import { keysCommand } from './keys.js';
 import { newCommand } from './new.js';
 import { publishCommand } from './publish.js';
+import { statusCommand } from './status.js';
 import { storageCommand } from './storage.js';
 import { tailCommand } from './tail.js';
 import { validateCommand } from './validate.js';
@@ -16,4 +19,7 @@ export const commands: readonly Command[] = [
   publishCommand,
   tailCommand,
   newCommand,
+  deployCommand,
+  statusCommand,
+  keysCommand,
 ];
