@@ -1,0 +1,399 @@
+/**
+ * CI checks of infra/ and eventing/config: every overlay renders with the pinned kustomize, every rendered
+ * document validates against the Kubernetes (kubernetes-models) and Knative (@kubernetes-models/knative)
+ * schemas (Strimzi's Kafka/KafkaNodePool and Knative's KafkaSink, which have no models package, against
+ * the structural schemas below), every Trigger passes the broker's resource loader, and the copies kept for
+ * kustomize match their sources.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import * as knative from '@kubernetes-models/knative';
+import { loadResources, parseResources } from '@tributary/eventing';
+import * as k8s from 'kubernetes-models';
+import { parse, stringify } from 'yaml';
+import { z } from 'zod';
+import { ensureKustomize, KUSTOMIZE_VERSION, kustomizeBuild } from './kustomize.js';
+import { groupOf, type K8sObject, parseManifests } from './manifests.js';
+
+const ROOT = join(import.meta.dirname, '../../../..');
+const OVERLAYS = readdirSync(join(ROOT, 'infra/overlays'));
+
+type ModelClass = { apiVersion: string; kind: string; new (data: unknown): { validate(): void } };
+
+/** apiVersion/kind -> model class, from every namespace the two packages export. */
+function collectModels(): Map<string, ModelClass> {
+  const models = new Map<string, ModelClass>();
+  const walk = (ns: unknown, depth: number) => {
+    if (!ns || typeof ns !== 'object' || depth > 3) return;
+    for (const value of Object.values(ns)) {
+      const m = value as Partial<ModelClass>;
+      if (typeof value === 'function' && typeof m.apiVersion === 'string' && typeof m.kind === 'string') {
+        models.set(`${m.apiVersion}/${m.kind}`, value as ModelClass);
+      } else if (typeof value === 'object') {
+        walk(value, depth + 1);
+      }
+    }
+  };
+  walk(k8s, 0);
+  walk(knative, 0);
+  return models;
+}
+
+const quantity = z.union([z.string().regex(/^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/), z.number()]);
+const resources = z
+  .object({ requests: z.record(z.string(), quantity), limits: z.record(z.string(), quantity).optional() })
+  .strict();
+const metadata = z.object({ name: z.string().min(1), namespace: z.string().min(1) }).passthrough();
+const storage = z
+  .object({
+    type: z.literal('jbod'),
+    volumes: z.array(
+      z
+        .object({
+          id: z.number().int(),
+          type: z.enum(['persistent-claim', 'ephemeral']),
+          size: z.string().regex(/^\d+(Mi|Gi|Ti)$/),
+          deleteClaim: z.boolean(),
+          kraftMetadata: z.literal('shared').optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/** The parts of the Strimzi (kafka.strimzi.io/v1beta2) and KafkaSink CRDs that infra/ uses. */
+const STRUCTURAL: Record<string, z.ZodType> = {
+  'kafka.strimzi.io/v1beta2/KafkaNodePool': z
+    .object({
+      apiVersion: z.string(),
+      kind: z.string(),
+      metadata: metadata.extend({ labels: z.object({ 'strimzi.io/cluster': z.string() }).passthrough() }),
+      spec: z
+        .object({
+          replicas: z.number().int().min(1),
+          roles: z.array(z.enum(['controller', 'broker'])).min(1),
+          storage,
+          resources,
+          jvmOptions: z.record(z.string(), z.string()).optional(),
+          template: z.object({}).passthrough().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  'kafka.strimzi.io/v1beta2/Kafka': z
+    .object({
+      apiVersion: z.string(),
+      kind: z.string(),
+      metadata,
+      spec: z
+        .object({
+          kafka: z
+            .object({
+              version: z.string().regex(/^\d+\.\d+\.\d+$/),
+              listeners: z
+                .array(
+                  z
+                    .object({
+                      name: z.string().regex(/^[a-z0-9]{1,11}$/),
+                      port: z.number().int(),
+                      type: z.enum([
+                        'internal',
+                        'route',
+                        'loadbalancer',
+                        'nodeport',
+                        'ingress',
+                        'cluster-ip',
+                      ]),
+                      tls: z.boolean(),
+                    })
+                    .strict(),
+                )
+                .min(1),
+              config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+              rack: z.object({ topologyKey: z.string() }).strict().optional(),
+            })
+            .strict(),
+          entityOperator: z.object({}).passthrough().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  'eventing.knative.dev/v1alpha1/KafkaSink': z
+    .object({
+      apiVersion: z.string(),
+      kind: z.string(),
+      metadata,
+      spec: z
+        .object({
+          topic: z.string().min(1),
+          bootstrapServers: z.array(z.string().regex(/^[^:]+:\d+$/)).min(1),
+          contentMode: z.enum(['binary', 'structured']),
+          numPartitions: z.number().int().min(1),
+          replicationFactor: z.number().int().min(1),
+        })
+        .strict(),
+    })
+    .strict(),
+};
+
+const rendered = new Map<string, K8sObject[]>();
+const models = collectModels();
+
+beforeAll(async () => {
+  // Builds the pinned kustomize with Go on a fresh machine (cached in ~/.cache/tributary afterwards).
+  await ensureKustomize(process.env, (l) => process.stderr.write(`${l}\n`));
+  for (const overlay of OVERLAYS) {
+    rendered.set(
+      overlay,
+      parseManifests(await kustomizeBuild(join(ROOT, 'infra/overlays', overlay), process.env)),
+    );
+  }
+}, 20 * 60_000);
+
+describe.each(OVERLAYS)('infra/overlays/%s', (overlay) => {
+  const docs = () => rendered.get(overlay) ?? [];
+
+  it('renders with kustomize, every object named and namespaced where it must be', () => {
+    expect(docs().length).toBeGreaterThan(30);
+    const keys = docs().map(
+      (d) => `${d.apiVersion}/${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`,
+    );
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const d of docs()) {
+      if (d.kind !== 'Namespace')
+        expect([d.kind, d.metadata.namespace]).toEqual([d.kind, expect.any(String)]);
+    }
+  });
+
+  it('validates every document against the Kubernetes, Knative or structural CRD schemas', () => {
+    const problems: string[] = [];
+    const by = { model: 0, structural: 0 };
+    for (const d of docs()) {
+      const key = `${d.apiVersion}/${d.kind}`;
+      const label = `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`;
+      const Model = models.get(key);
+      const schema = STRUCTURAL[key];
+      try {
+        if (Model) {
+          // The SinkBinding model's schema marks `status` required, which no manifest has: give it an empty one.
+          new Model(d.kind === 'SinkBinding' ? { ...d, status: {} } : d).validate();
+          by.model++;
+        } else if (schema) {
+          schema.parse(d);
+          by.structural++;
+        } else {
+          problems.push(`${label}: no schema for ${key}`);
+        }
+      } catch (err) {
+        problems.push(`${label}: ${(err as Error).message}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(by.model).toBeGreaterThan(25);
+    expect(by.structural).toBe(3);
+  });
+
+  it('passes every Trigger (with its Broker and kafka-broker-config) through the broker resource loader', () => {
+    const eventing = docs().filter(
+      (d) => d.kind === 'Trigger' || d.kind === 'Broker' || d.metadata.name === 'kafka-broker-config',
+    );
+    const loaded = parseResources(eventing.map((d, i) => ({ file: `${overlay}#${i}`, text: stringify(d) })));
+    expect(loaded.brokers.map((b) => `${b.namespace}/${b.name}`)).toEqual(['tributary/default']);
+    expect(loaded.triggers.length).toBe(docs().filter((d) => d.kind === 'Trigger').length);
+    expect(loaded.triggers.length).toBeGreaterThanOrEqual(3);
+    expect(loaded.brokers[0]?.config.bootstrapServers).toEqual(['tributary-kafka-bootstrap.kafka.svc:9092']);
+  });
+
+  it('gives every container requests and memory limits, probes, and a non-root security context', () => {
+    for (const d of docs()) {
+      const pod = podSpec(d);
+      if (!pod) continue;
+      for (const c of pod.containers) {
+        const where = `${d.kind} ${d.metadata.name}`;
+        expect([where, c.resources?.requests?.memory, c.resources?.limits?.memory]).toEqual([
+          where,
+          expect.any(String),
+          expect.any(String),
+        ]);
+        expect([where, Boolean(c.readinessProbe && c.livenessProbe)]).toEqual([where, true]);
+        const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+        expect([where, nonRoot, c.securityContext?.allowPrivilegeEscalation]).toEqual([where, true, false]);
+      }
+    }
+  });
+
+  it('keeps db-events at one replica with the Recreate strategy (one consumer per slot)', () => {
+    const d = docs().find((x) => x.kind === 'Deployment' && x.metadata.name === 'db-events');
+    expect(d?.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+  });
+});
+
+describe('the validators', () => {
+  it('reject what a cluster would reject', () => {
+    const Deployment = models.get('apps/v1/Deployment');
+    const Trigger = models.get('eventing.knative.dev/v1/Trigger');
+    const bad = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x' },
+      spec: { replicas: 'two' },
+    };
+    expect(() => Deployment && new Deployment(bad).validate()).toThrow('replicas');
+    const trigger = {
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Trigger',
+      metadata: { name: 't' },
+      spec: {},
+    };
+    expect(() => Trigger && new Trigger(trigger).validate()).toThrow('subscriber');
+    expect(() => STRUCTURAL['eventing.knative.dev/v1alpha1/KafkaSink']?.parse({ spec: {} })).toThrow();
+  });
+});
+
+describe('reference budget', () => {
+  it('dev: idle memory requests of the platform other than Kafka stay within 1.5 GiB', () => {
+    let total = 0;
+    for (const d of rendered.get('dev') ?? []) {
+      const pod = podSpec(d);
+      if (!pod || d.metadata.namespace === 'kafka') continue;
+      const spec = d.spec as {
+        replicas?: number;
+        template?: { metadata?: { annotations?: Record<string, string> } };
+      };
+      // Knative Services idle at min-scale (0 = scaled to zero).
+      const replicas =
+        d.kind === 'Service'
+          ? Number(spec.template?.metadata?.annotations?.['autoscaling.knative.dev/min-scale'] ?? 0)
+          : (spec.replicas ?? 1);
+      for (const c of pod.containers) total += replicas * bytes(c.resources?.requests?.memory ?? '0');
+    }
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(1.5 * 1024 ** 3);
+  });
+
+  it('prod: Kafka on three nodes with replication factor 3 everywhere', () => {
+    const prod = rendered.get('prod') ?? [];
+    const pool = prod.find((d) => d.kind === 'KafkaNodePool');
+    expect((pool?.spec as { replicas: number }).replicas).toBe(3);
+    const cfg = prod.find((d) => d.metadata.name === 'kafka-broker-config') as
+      | { data: Record<string, string> }
+      | undefined;
+    expect(cfg?.data['default.topic.replication.factor']).toBe('3');
+    expect(
+      (prod.find((d) => d.kind === 'KafkaSink')?.spec as { replicationFactor: number }).replicationFactor,
+    ).toBe(3);
+  });
+});
+
+describe('sources and copies stay in step', () => {
+  const functions = readdirSync(join(ROOT, 'services/functions')).filter((f) =>
+    existsSync(join(ROOT, 'services/functions', f, 'service.yaml')),
+  );
+
+  it.each(functions)('function %s: Trigger copy, Knative Service and Containerfile', (name) => {
+    const dir = join(ROOT, 'services/functions', name);
+    const trigger = parse(readFileSync(join(dir, 'trigger.yaml'), 'utf8'));
+    delete trigger.metadata.namespace;
+    expect(parse(readFileSync(join(ROOT, 'eventing/config/triggers', `${name}.yaml`), 'utf8'))).toEqual(
+      trigger,
+    );
+    expect(readFileSync(join(ROOT, 'eventing/config/kustomization.yaml'), 'utf8')).toContain(
+      `triggers/${name}.yaml`,
+    );
+
+    const own = parse(readFileSync(join(dir, 'service.yaml'), 'utf8'));
+    const infra = parse(readFileSync(join(ROOT, 'infra/base/functions', `${name}.yaml`), 'utf8'));
+    const container = (s: typeof own) => s.spec.template.spec.containers[0];
+    expect(container(infra).image).toBe(container(own).image);
+    const envNames = (s: typeof own) =>
+      ((container(s).env ?? []) as { name: string }[]).map((e) => e.name).sort();
+    expect(envNames(infra)).toEqual(envNames(own));
+    expect(infra.spec.template.metadata.annotations).toEqual(own.spec.template.metadata.annotations);
+    expect(readFileSync(join(ROOT, 'infra/base/functions/kustomization.yaml'), 'utf8')).toContain(
+      `${name}.yaml`,
+    );
+
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string };
+    const containerfile = readFileSync(join(dir, 'Containerfile'), 'utf8');
+    expect(containerfile).toContain(`--filter '${pkg.name}' deploy --prod --legacy`);
+    expect(containerfile).toContain(`FUNCTION_NAME=${name}`);
+    expect(containerfile).toMatch(/^USER 1000:1000$/m);
+  });
+
+  it.each([
+    'db-events',
+    'storage-events',
+    'auth-hooks',
+  ])('service %s: Containerfile and Deployment', (name) => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'services', name, 'package.json'), 'utf8')) as {
+      name: string;
+    };
+    const containerfile = readFileSync(join(ROOT, 'services', name, 'Containerfile'), 'utf8');
+    expect(containerfile).toContain(`--filter '${pkg.name}' deploy --prod --legacy`);
+    expect(containerfile).toMatch(/^USER 1000:1000$/m);
+    const deployment = (rendered.get('dev') ?? []).find(
+      (d) => d.kind === 'Deployment' && d.metadata.name === name,
+    );
+    expect(podSpec(deployment as K8sObject)?.containers[0]?.image).toBe(`ghcr.io/tributary/${name}:latest`);
+    const binding = (rendered.get('dev') ?? []).find(
+      (d) => d.kind === 'SinkBinding' && d.metadata.name === name,
+    );
+    expect(binding?.spec).toMatchObject({
+      subject: { kind: 'Deployment', name },
+      sink: { ref: { kind: 'Broker' } },
+    });
+  });
+
+  it('the Postgres init SQL loads the canonical demo schema', () => {
+    expect(readFileSync(join(ROOT, 'infra/base/postgres/sql/10-demo-schema.sql'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'packages/cli/assets/demo-schema.sql'), 'utf8'),
+    );
+  });
+
+  it('infra/scripts/install-kustomize.sh pins the same kustomize as the CLI', () => {
+    expect(readFileSync(join(ROOT, 'infra/scripts/install-kustomize.sh'), 'utf8')).toContain(
+      `version=${KUSTOMIZE_VERSION}\n`,
+    );
+  });
+
+  it('`tributary broker --config eventing/config` loads the folder as it is', async () => {
+    const loaded = await loadResources(join(ROOT, 'eventing/config'));
+    expect(loaded.brokers.map((b) => `${b.namespace}/${b.name}`)).toEqual(['default/default']);
+    expect(loaded.triggers.map((t) => t.name).sort()).toEqual(
+      readdirSync(join(ROOT, 'eventing/config/triggers'))
+        .map((f) => f.replace(/\.yaml$/, ''))
+        .sort(),
+    );
+    expect(loaded.brokers[0]?.delivery?.deadLetterSink?.ref).toMatchObject({
+      kind: 'KafkaSink',
+      name: 'dead-letters',
+    });
+  });
+});
+
+interface Container {
+  image?: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  readinessProbe?: unknown;
+  livenessProbe?: unknown;
+  securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean };
+}
+
+/** The pod template of a workload (Deployment, StatefulSet, Knative Service), if it is one. */
+function podSpec(
+  d: K8sObject | undefined,
+): { containers: Container[]; securityContext?: { runAsNonRoot?: boolean } } | undefined {
+  if (!d) return undefined;
+  const workload =
+    (groupOf(d.apiVersion) === 'apps' && (d.kind === 'Deployment' || d.kind === 'StatefulSet')) ||
+    (groupOf(d.apiVersion) === 'serving.knative.dev' && d.kind === 'Service');
+  if (!workload) return undefined;
+  return (d.spec as { template: { spec: { containers: Container[] } } }).template.spec;
+}
+
+function bytes(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi)?$/.exec(q);
+  if (!m) throw new Error(`unexpected memory quantity ${q}`);
+  return Number(m[1]) * (m[2] === 'Ki' ? 1024 : m[2] === 'Mi' ? 1024 ** 2 : m[2] === 'Gi' ? 1024 ** 3 : 1);
+}
