@@ -40,6 +40,7 @@ export interface LocalServing {
   start(baseUrl: string): Promise<void>;
   /** Resolves a Trigger's `subscriber.ref` to the activator URL of that Knative Service. */
   resolve(ref: ServiceRef, defaultNamespace: string): string;
+  /** Closes the activator server (if listening), then stops every instance and spare. */
   close(): Promise<void>;
 }
 
@@ -148,6 +149,7 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
       return `${base}/${ns}/${ref.name}`;
     },
     async close() {
+      await app.close();
       await Promise.all([...pools.values()].map((p) => p.close()));
       await stemCells?.close();
     },

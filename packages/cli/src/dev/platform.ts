@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createDashboard } from '@tributary/dashboard';
 import {
   type BrokerLog,
   createBrokerLog,
@@ -15,7 +16,7 @@ import {
   startBroker,
   topicSettings,
 } from '@tributary/eventing';
-import { createServer, Lifecycle, type Logger, redactUrl } from '@tributary/shared';
+import { Lifecycle, type Logger, redactUrl } from '@tributary/shared';
 import { freePort, minioBinary, startMinio, startPostgres } from '@tributary/testing';
 import { Client as MinioClient } from 'minio';
 import pg from 'pg';
@@ -31,7 +32,7 @@ export interface DevPorts {
   storageEvents: number;
   authHooks: number;
   activator: number;
-  deadLetters: number;
+  dashboard: number;
   postgres: number;
   minio: number;
 }
@@ -43,7 +44,7 @@ export const DEFAULT_PORTS: DevPorts = {
   storageEvents: 8082,
   authHooks: 8083,
   activator: 8090,
-  deadLetters: 8091,
+  dashboard: 8088,
   postgres: 54322,
   minio: 9000,
 };
@@ -298,10 +299,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       },
     });
     const activatorUrl = await serving.app.listen({ port: ports.activator, host: '127.0.0.1' });
-    lifecycle.add('serving', async () => {
-      await serving.app.close();
-      await serving.close();
-    });
+    lifecycle.add('serving', () => serving.close());
     await serving.start(activatorUrl);
     endpoints.push({
       name: 'functions',
@@ -310,20 +308,27 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
         functions.map((f) => `${f.name} (min ${f.minScale}, max ${f.maxScale})`).join(', ') || 'none found',
     });
 
-    // 5. The dead-letter store: on Kubernetes the Broker's deadLetterSink is a KafkaSink; locally any
-    //    non-Service sink ref lands in Postgres (tributary_broker.dead_letters), browsable and redrivable.
-    const deadLetters = createDeadLetterStore({ databaseUrl, logger, ingress: brokerBase });
-    const dlqApp = createServer({ name: 'dead-letters', logger, bodyLimit: 2 * 1024 * 1024 });
-    await dlqApp.register(deadLetterRoutes, { store: deadLetters });
-    const dlqUrl = await dlqApp.listen({ port: ports.deadLetters, host: '127.0.0.1' });
-    lifecycle.add('dead-letters', async () => {
-      await dlqApp.close();
-      await deadLetters.close();
+    // 5. The ops dashboard, which also hosts the dead-letter store: on Kubernetes the Broker's deadLetterSink
+    //    is a KafkaSink; locally every sink ref that is not a function lands in Postgres
+    //    (tributary_broker.dead_letters), browsable and redrivable from the dashboard.
+    const dashboard = await createDashboard({
+      logger: logger.child({ component: 'dashboard' }),
+      port: ports.dashboard,
+      host: '127.0.0.1',
+      brokerUrls: [brokerBase],
+      activatorUrl,
+      dbEventsUrls: [`http://127.0.0.1:${ports.dbEvents}`],
+      metricsUrls: [`http://127.0.0.1:${ports.storageEvents}`, `http://127.0.0.1:${ports.authHooks}`],
+      log,
+      databaseUrl,
+      resources,
     });
+    lifecycle.add('dashboard', () => dashboard.close());
+    const dlqUrl = dashboard.url;
     endpoints.push({
-      name: 'dead-letters',
-      url: `${dlqUrl}/api/dead-letters`,
-      note: 'every deadLetterSink that is not a function',
+      name: 'dashboard',
+      url: dashboard.url,
+      note: 'throughput, lag, dead letters (redrive), live tail, functions, slot health',
     });
 
     // 6. The broker: ingress + one dispatcher per Trigger.
@@ -441,7 +446,7 @@ export async function autoPorts(): Promise<DevPorts> {
     storageEvents: await freePort(),
     authHooks: await freePort(),
     activator: await freePort(),
-    deadLetters: await freePort(),
+    dashboard: await freePort(),
     postgres: await freePort(),
     minio: await freePort(),
   };
