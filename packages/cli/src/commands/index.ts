@@ -8,6 +8,7 @@ import { publishCommand } from './publish.js';
 import { statusCommand } from './status.js';
 import { storageCommand } from './storage.js';
 import { tailCommand } from './tail.js';
+import { uploadCommand } from './upload.js';
 import { validateCommand } from './validate.js';
 
 /** Every `tributary` subcommand, in the order `tributary --help` lists them. Add new ones here. */
@@ -15,6 +16,7 @@ export const commands: readonly Command[] = [
   devCommand,
   brokerCommand,
   storageCommand,
+  uploadCommand,
   validateCommand,
   publishCommand,
   tailCommand,
