@@ -201,7 +201,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       databaseUrl = await ensureDatabase(pgInstance.url, 'tributary');
       progress(`postgres: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
-    await applySql(databaseUrl, join(REPO_ROOT, 'packages', 'cli', 'assets', 'demo-schema.sql'));
+    await applySql(databaseUrl, join(REPO_ROOT, 'infra', 'base', 'postgres', 'sql', '10-demo-schema.sql'));
     endpoints.push({
       name: 'postgres',
       url: redactUrl(databaseUrl),

@@ -345,12 +345,6 @@ describe('sources and copies stay in step', () => {
     });
   });
 
-  it('the Postgres init SQL loads the canonical demo schema', () => {
-    expect(readFileSync(join(ROOT, 'infra/base/postgres/sql/10-demo-schema.sql'), 'utf8')).toBe(
-      readFileSync(join(ROOT, 'packages/cli/assets/demo-schema.sql'), 'utf8'),
-    );
-  });
-
   it('infra/scripts/install-kustomize.sh pins the same kustomize as the CLI', () => {
     expect(readFileSync(join(ROOT, 'infra/scripts/install-kustomize.sh'), 'utf8')).toContain(
       `version=${KUSTOMIZE_VERSION}\n`,
