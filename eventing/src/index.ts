@@ -7,7 +7,5 @@ export * from './dispatcher/index.js';
 export * from './filters/index.js';
 export * from './ingress/index.js';
 export * from './log/index.js';
-// Defined in both log/ and resources/ (same value); the log's naming module is canonical.
-export { triggerGroupId } from './log/names.js';
 export * from './serving/index.js';
 export * from './tail/index.js';

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { compileTriggerFilter } from '../filters/compile.js';
+import { triggerGroupId } from '../log/names.js';
 import { mergeDelivery, resolveDelivery } from './delivery.js';
 import { formatPath, type ResourceIssue, ResourceValidationError } from './errors.js';
 import {
@@ -30,9 +31,7 @@ export const INITIAL_OFFSET_ANNOTATION = 'tributary.dev/initial-offset';
 export const KAFKA_BROKER_CONFIG = 'kafka-broker-config';
 export const DEFAULT_NAMESPACE = 'default';
 
-export function triggerGroupId(namespace: string, trigger: string): string {
-  return `knative-trigger-${namespace}-${trigger}`;
-}
+export { triggerGroupId };
 
 export interface SourceText {
   /** Shown in errors; usually a path relative to the working directory. */
