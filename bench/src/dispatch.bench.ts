@@ -5,8 +5,10 @@
 // Env: BENCH_EVENTS (default 20000), BENCH_ROUNDS (2), BENCH_BACKEND (kafka | postgres, default kafka).
 // Each round appends BENCH_EVENTS events to a fresh broker first, then starts the dispatcher; the clock runs
 // from the first delivery to the last, so consumer-group join time is not counted.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The subscriber runs on its own thread (a subscriber is another process in production): sharing the event
+// loop with the dispatcher would charge its HTTP parsing to the dispatcher and cap both at half a core.
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
 import { servicesToStart, startServices, uniqueName, uniqueSchema } from '@tributary/testing';
 import { TriggerDispatcher } from '../../eventing/src/dispatcher/dispatcher.js';
@@ -40,39 +42,68 @@ function makeEvents(prefix: string) {
   );
 }
 
+const SUBSCRIBER = `
+const { parentPort } = require('node:worker_threads');
+const { createServer } = require('node:http');
+let count = 0, first = 0, last = 0, target = 0;
+const server = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const now = performance.now();
+    if (count === 0) { first = now; parentPort.postMessage({ first: true }); }
+    count++;
+    last = now;
+    res.writeHead(202).end();
+    if (count === target) parentPort.postMessage({ elapsedMs: last - first });
+  });
+});
+server.keepAliveTimeout = 60000;
+parentPort.on('message', (m) => { count = 0; first = 0; last = 0; target = m.target; parentPort.postMessage({ armed: true }); });
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ url: 'http://127.0.0.1:' + server.address().port + '/' }));
+`;
+
+/** CPU time (user + system) this thread has used, in ms (Linux: /proc/self/task/<tid>/stat, in clock ticks). */
+function threadCpuMs(): number {
+  try {
+    const fields =
+      readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function main(): Promise<void> {
   const wanted = servicesToStart().filter((s) => s === (BACKEND === 'kafka' ? 'kafka' : 'postgres'));
   const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
   const env = { ...process.env, ...(services?.env ?? {}) };
 
-  // The subscriber: answers 202, counts arrivals and stamps first/last.
-  let count = 0;
-  let first = 0;
-  let last = 0;
-  let target = 0;
-  let onDone: (() => void) | undefined;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const now = performance.now();
-      if (count === 0) first = now;
-      count++;
-      last = now;
-      res.writeHead(202).end();
-      if (count === target) onDone?.();
-    });
+  // The subscriber: answers 202, counts arrivals and stamps first/last (on its own thread).
+  const subscriber = new Worker(SUBSCRIBER, { eval: true });
+  const url = await new Promise<string>((resolve, reject) => {
+    subscriber.once('message', (m: { url: string }) => resolve(m.url));
+    subscriber.once('error', reject);
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const reset = (n: number) => {
-    count = 0;
-    first = 0;
-    last = 0;
-    target = n;
-    return new Promise<void>((resolve) => {
-      onDone = resolve;
-    });
+  /**
+   * Arms the subscriber for `n` events (resolves once it is armed). `done` resolves once they have all
+   * arrived, with the first-to-last delivery time and the CPU this thread used meanwhile (ms).
+   */
+  const reset = async (n: number): Promise<{ done: Promise<{ elapsedMs: number; cpuMs: number }> }> => {
+    const armed = new Promise<void>((resolve) => subscriber.once('message', () => resolve()));
+    subscriber.postMessage({ target: n });
+    await armed;
+    let cpuAtFirst = 0;
+    return {
+      done: new Promise((resolve) => {
+        const onMessage = (m: { first?: boolean; elapsedMs?: number }) => {
+          if (m.first) cpuAtFirst = threadCpuMs();
+          if (m.elapsedMs === undefined) return;
+          subscriber.off('message', onMessage);
+          resolve({ elapsedMs: m.elapsedMs, cpuMs: threadCpuMs() - cpuAtFirst });
+        };
+        subscriber.on('message', onMessage);
+      }),
+    };
   };
 
   const log: BrokerLog =
@@ -82,13 +113,15 @@ async function main(): Promise<void> {
 
   const raw: number[] = [];
   const disp: number[] = [];
+  const rawCpu: number[] = [];
+  const dispCpu: number[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       // Raw: undici (the dispatcher's own pool settings) straight to the subscriber, CONCURRENCY requests in flight.
       const events = makeEvents(`raw${round}`);
       const messages = events.map((e) => encodeHttpBinary(e));
       const agent = createHttpAgent();
-      const done = reset(EVENTS);
+      const { done } = await reset(EVENTS);
       let next = 0;
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
@@ -103,8 +136,9 @@ async function main(): Promise<void> {
           }
         }),
       );
-      await done;
-      raw.push(EVENTS / ((last - first) / 1000));
+      const r = await done;
+      raw.push(EVENTS / (r.elapsedMs / 1000));
+      rawCpu.push((r.cpuMs * 1000) / EVENTS);
       await agent.close();
 
       // Dispatch: the same number of events from the log through one unordered Trigger.
@@ -112,7 +146,7 @@ async function main(): Promise<void> {
       await log.ensureBroker(broker);
       const stored = makeEvents(`disp${round}`);
       for (let i = 0; i < stored.length; i += 1000) await log.append(broker, stored.slice(i, i + 1000));
-      const finished = reset(EVENTS);
+      const { done: finished } = await reset(EVENTS);
       const dispatcher = new TriggerDispatcher({
         log,
         broker,
@@ -131,20 +165,23 @@ async function main(): Promise<void> {
         lagIntervalMs: 0,
       });
       await dispatcher.start();
-      await finished;
-      disp.push(EVENTS / ((last - first) / 1000));
+      const d = await finished;
+      disp.push(EVENTS / (d.elapsedMs / 1000));
+      dispCpu.push((d.cpuMs * 1000) / EVENTS);
       await dispatcher.close();
       console.log(
-        `round ${round}: raw ${Math.round(raw.at(-1) as number)} req/s, dispatch ${Math.round(disp.at(-1) as number)} deliveries/s`,
+        `round ${round}: raw ${Math.round(raw.at(-1) as number)} req/s (${Math.round(rawCpu.at(-1) as number)} µs CPU each), dispatch ${Math.round(disp.at(-1) as number)} deliveries/s (${Math.round(dispCpu.at(-1) as number)} µs CPU each)`,
       );
     }
   } finally {
     await log.close();
-    server.close();
+    await subscriber.terminate();
     await services?.stop();
   }
   const r = median(raw);
   const d = median(disp);
+  // CPU of this thread per event (user + system, from the first delivery to the last): the sending side's
+  // cost, which a loaded machine disturbs far less than the rates.
   console.log(
     JSON.stringify({
       benchmark: 'dispatch',
@@ -155,6 +192,8 @@ async function main(): Promise<void> {
       raw_req_per_s: Math.round(r),
       dispatch_per_s: Math.round(d),
       ratio: Number((d / r).toFixed(3)),
+      raw_cpu_us_per_event: Math.round(median(rawCpu)),
+      dispatch_cpu_us_per_event: Math.round(median(dispCpu)),
       target_per_s: 5000,
       pass: d >= 5000,
     }),
