@@ -84,3 +84,21 @@ export function parseEnv<S extends z.ZodType>(
   });
   throw new ConfigError(issues);
 }
+
+/**
+ * For a service's `src/index.ts`: answers `--help` with `usage`, then loads the configuration; invalid
+ * configuration is printed as one message naming each bad variable (no stack trace) and exits with 1.
+ */
+export function loadServiceEnv<T>(name: string, usage: string, load: () => T): T {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${usage.trimEnd()}\n`);
+    process.exit(0);
+  }
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exit(1);
+  }
+}

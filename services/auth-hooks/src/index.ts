@@ -1,9 +1,13 @@
 // Starts auth-hooks: Supabase Auth hooks -> answers + CloudEvents (README.md). Only starts; see app.ts.
-import { createLogger, createPublisher, Lifecycle, listen } from '@tributary/shared';
+import { createLogger, createPublisher, Lifecycle, listen, loadServiceEnv } from '@tributary/shared';
 import { buildApp, createPoliciesFromEnv } from './app.js';
 import { loadEnv } from './env.js';
 
-const env = loadEnv();
+const env = loadServiceEnv(
+  'auth-hooks',
+  'usage: node services/auth-hooks/dist/index.js\n\nAnswers Supabase Auth hooks (POST /hooks/<hook>) and publishes each call as a CloudEvent.\nConfigured by environment variables only: AUTH_HOOK_SECRETS, K_SINK, DATABASE_URL, AUTH_HOOKS_* (services/auth-hooks/README.md).',
+  loadEnv,
+);
 const logger = createLogger({ name: 'auth-hooks', level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();

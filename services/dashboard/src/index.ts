@@ -1,11 +1,15 @@
 // Starts the ops dashboard standalone (README.md). Only starts; see dashboard.ts and app.ts.
 import { type BrokerLog, createKafkaLog, createPostgresLog, loadResources } from '@tributary/eventing';
-import { createLogger, Lifecycle } from '@tributary/shared';
+import { createLogger, Lifecycle, loadServiceEnv } from '@tributary/shared';
 import { createDashboard } from './dashboard.js';
 import { loadEnv } from './env.js';
 import { kubernetesClusterView } from './kubernetes.js';
 
-const env = loadEnv();
+const env = loadServiceEnv(
+  'dashboard',
+  'usage: node services/dashboard/dist/index.js\n\nThe ops dashboard: broker throughput, trigger lag, dead letters, live tail, functions, slot health.\nConfigured by environment variables only: DASHBOARD_BROKER_URL, DATABASE_URL or KAFKA_BROKERS, ... (services/dashboard/README.md).',
+  loadEnv,
+);
 const logger = createLogger({ name: 'dashboard', level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();

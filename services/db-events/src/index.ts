@@ -1,9 +1,13 @@
 /** Starts db-events: configuration from the environment only (README.md). */
-import { createLogger, Lifecycle, listen } from '@tributary/shared';
+import { createLogger, Lifecycle, listen, loadServiceEnv } from '@tributary/shared';
 import { buildApp } from './app.js';
 import { loadEnv } from './env.js';
 
-const env = loadEnv();
+const env = loadServiceEnv(
+  'db-events',
+  'usage: node services/db-events/dist/index.js\n\nStreams Postgres changes (logical replication, pgoutput) to the broker as CloudEvents.\nConfigured by environment variables only: DATABASE_URL, K_SINK or KAFKA_BROKERS + DB_EVENTS_KAFKA_TOPIC,\nDB_EVENTS_SLOT, DB_EVENTS_PUBLICATION, DB_EVENTS_TABLES, DB_EVENTS_HEARTBEAT_MS, ... (services/db-events/README.md).',
+  loadEnv,
+);
 const logger = createLogger({ name: 'db-events', level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();

@@ -1,18 +1,14 @@
 // Starts storage-events: the MinIO webhook -> broker bridge (README.md). Only starts; see app.ts.
-import { ConfigError, createLogger, createPublisher, Lifecycle, listen } from '@tributary/shared';
+import { createLogger, createPublisher, Lifecycle, listen, loadServiceEnv } from '@tributary/shared';
 import { buildApp } from './app.js';
 import { loadEnv, type ServiceEnv } from './env.js';
 import { startSetupLoop } from './setup-loop.js';
 
-let env: ServiceEnv;
-try {
-  env = loadEnv();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  // No logger yet: the message names each bad variable.
-  process.stderr.write(`storage-events: ${err.message}\n`);
-  process.exit(1);
-}
+const env: ServiceEnv = loadServiceEnv(
+  'storage-events',
+  'usage: node services/storage-events/dist/index.js\n\nMinIO bucket notifications (POST /webhooks/minio) -> CloudEvents on the broker.\nConfigured by environment variables only: K_SINK, STORAGE_EVENTS_TOKEN, STORAGE_EVENTS_BUCKETS, MINIO_* (services/storage-events/README.md).',
+  loadEnv,
+);
 const logger = createLogger({ name: 'storage-events', level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();

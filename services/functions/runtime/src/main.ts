@@ -1,18 +1,14 @@
 #!/usr/bin/env node
 // Starts the host of one function: FUNCTION_PATH=./src/index.ts PORT=8080 tributary-function
 import { basename, dirname } from 'node:path';
-import { createLogger, Lifecycle, listen } from '@tributary/shared';
+import { createLogger, Lifecycle, listen, loadServiceEnv } from '@tributary/shared';
 import { loadEnv } from './env.js';
 import { createFunctionHost } from './host.js';
 import { loadFunction } from './load.js';
 
-if (process.argv.includes('--help')) {
-  process.stdout.write(
-    'usage: FUNCTION_PATH=<module> [FUNCTION_NAME=<name>] [PORT=8080] tributary-function\n' +
-      'Hosts one function (export handle(context, event)) on POST /, with /health/readiness, /health/liveness and /metrics.\n',
-  );
-  process.exit(0);
-}
+const usage =
+  'usage: FUNCTION_PATH=<module> [FUNCTION_NAME=<name>] [PORT=8080] tributary-function\n' +
+  'Hosts one function (export handle(context, event)) on POST /, with /health/readiness, /health/liveness and /metrics.';
 
 /**
  * Stem-cell mode (TRIBUTARY_STEM_CELL=1, started by the local serving layer with an IPC channel): the
@@ -33,7 +29,7 @@ if (process.env.TRIBUTARY_STEM_CELL === '1' && process.send) {
   delete process.env.TRIBUTARY_STEM_CELL;
 }
 
-const env = loadEnv();
+const env = loadServiceEnv('tributary-function', usage, () => loadEnv());
 const name = env.FUNCTION_NAME ?? basename(dirname(dirname(env.FUNCTION_PATH)));
 const logger = createLogger({ name: `function-${name}`, level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
