@@ -486,18 +486,21 @@ export class TriggerDispatcher {
     const todo = [...this.tracker.commitPoints()].filter(([p, next]) => this.committed.get(p) !== next);
     if (todo.length === 0 || !this.subscription) return Promise.resolve();
     const sub = this.subscription;
-    this.commitInFlight = (async () => {
-      for (const [partition, next] of todo) {
+    // Every partition at once: the Kafka log sends commits requested together as one request.
+    this.commitInFlight = Promise.all(
+      todo.map(async ([partition, next]) => {
         try {
           await sub.commit(partition, next.toString());
           this.committed.set(partition, next);
         } catch (err) {
           this.logger.warn({ err, partition, next: next.toString() }, 'offset commit failed; will retry');
         }
-      }
-    })().finally(() => {
-      this.commitInFlight = undefined;
-    });
+      }),
+    )
+      .then(() => undefined)
+      .finally(() => {
+        this.commitInFlight = undefined;
+      });
     return this.commitInFlight;
   }
 

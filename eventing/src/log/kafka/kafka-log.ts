@@ -333,6 +333,8 @@ class KafkaSubscription implements LogSubscription {
   private closing: Promise<void> | undefined;
   /** Commit of the initial positions of newly assigned partitions; records wait for it. */
   private initialCommit: Promise<void> = Promise.resolve();
+  /** Partition commits collected in this turn of the event loop, sent together. */
+  private commitBatch: { offsets: Map<number, string>; sent: Promise<void> } | undefined;
 
   constructor(
     private readonly consumer: Consumer,
@@ -423,13 +425,36 @@ class KafkaSubscription implements LogSubscription {
     }
   }
 
-  async commit(partition: number, nextOffset: string): Promise<void> {
-    try {
-      await this.consumer.commitOffsets([{ topic: this.topic, partition, offset: nextOffset }]);
-    } catch (err) {
-      throw asKafkaError(err, `could not commit ${this.groupId} ${this.topic}/${partition}@${nextOffset}`);
+  /**
+   * Commits of several partitions requested in the same turn of the event loop go out as one OffsetCommit
+   * request (the dispatcher commits every partition that moved at once). One request per partition was up
+   * to ten requests per commit round on the consumer's connection, each queued in front of the next fetch
+   * and each a write to `__consumer_offsets` on the broker.
+   */
+  commit(partition: number, nextOffset: string): Promise<void> {
+    let batch = this.commitBatch;
+    if (!batch) {
+      const offsets = new Map<number, string>();
+      batch = {
+        offsets,
+        sent: new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.commitNow(offsets)),
+      };
+      this.commitBatch = batch;
     }
-    this.pending.commit(partition, Number(nextOffset));
+    batch.offsets.set(partition, nextOffset);
+    return batch.sent;
+  }
+
+  private async commitNow(offsets: Map<number, string>): Promise<void> {
+    if (this.commitBatch?.offsets === offsets) this.commitBatch = undefined;
+    const list = [...offsets].map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+    try {
+      await this.consumer.commitOffsets(list);
+    } catch (err) {
+      const what = list.map((o) => `${o.partition}@${o.offset}`).join(', ');
+      throw asKafkaError(err, `could not commit ${this.groupId} ${this.topic}/${what}`);
+    }
+    for (const o of list) this.pending.commit(o.partition, Number(o.offset));
   }
 
   close(): Promise<void> {
