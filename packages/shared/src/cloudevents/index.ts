@@ -33,4 +33,11 @@ export {
   isCloudEventResponse,
 } from './http.js';
 export { toJsonFormat } from './json-format.js';
-export { fromKafkaMessage, type KafkaRecord, type KafkaRecordInput, toKafkaMessage } from './kafka.js';
+export {
+  fromKafkaMessage,
+  type KafkaHttpView,
+  type KafkaRecord,
+  type KafkaRecordInput,
+  kafkaToHttpBinary,
+  toKafkaMessage,
+} from './kafka.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { CloudEventDecodeError } from './errors.js';
 import { createCloudEvent } from './event.js';
-import { encodeHttpStructured } from './http.js';
-import { fromKafkaMessage, toKafkaMessage } from './kafka.js';
+import { encodeHttpBinary, encodeHttpStructured } from './http.js';
+import { fromKafkaMessage, kafkaToHttpBinary, toKafkaMessage } from './kafka.js';
 
 describe('Kafka binary mode', () => {
   it('round-trips attributes, partitionkey <-> record key and JSON data', () => {
@@ -91,5 +91,85 @@ describe('Kafka binary mode', () => {
       'missing required attribute source (header ce_source)',
       'missing required attribute type (header ce_type)',
     ]);
+  });
+});
+
+describe('kafkaToHttpBinary (forwarding without decoding)', () => {
+  // The dispatcher forwards records through this; it must produce what decode-then-encode produces.
+  const cases = {
+    'JSON data, non-ASCII and quote-bearing attributes': createCloudEvent({
+      type: 'dev.tributary.db.public.users.insert',
+      source: '/db/postgres/public/users',
+      id: 'a-1',
+      subject: 'dir/a b é "q" 100%.jpg',
+      time: '2024-05-01T10:20:30.123Z',
+      partitionkey: 'users/1',
+      knativebrokerttl: '254',
+      data: { name: 'Zoë', n: 1 },
+    }),
+    'binary data': createCloudEvent({
+      type: 't',
+      source: '/s',
+      id: 'b-1',
+      datacontenttype: 'application/octet-stream',
+      data: Buffer.from([0xde, 0xad, 0x00]),
+    }),
+    'text data': createCloudEvent({
+      type: 't',
+      source: '/s',
+      id: 'c-1',
+      datacontenttype: 'text/plain',
+      data: 'hi',
+    }),
+    'no data': createCloudEvent({ type: 't', source: '/s', id: 'd-1' }),
+  };
+  for (const [name, event] of Object.entries(cases)) {
+    it(`matches encodeHttpBinary(fromKafkaMessage(r)): ${name}`, () => {
+      const record = toKafkaMessage(event);
+      const expected = encodeHttpBinary(fromKafkaMessage(record));
+      const view = kafkaToHttpBinary(record);
+      expect(view.message.headers).toEqual(expected.headers);
+      expect(Buffer.compare(view.message.body, expected.body)).toBe(0);
+      expect(view.attributes.id).toBe(event.id);
+      expect(view.attributes.type).toBe(event.type);
+      expect(view.attributes.data).toBeUndefined();
+    });
+  }
+
+  it('leaves out skipped attributes from the headers but keeps them as attributes', () => {
+    const record = toKafkaMessage(cases['JSON data, non-ASCII and quote-bearing attributes']);
+    const view = kafkaToHttpBinary(record, new Set(['knativebrokerttl']));
+    expect(view.message.headers['ce-knativebrokerttl']).toBeUndefined();
+    expect(view.attributes.knativebrokerttl).toBe('254');
+    expect(view.message.headers['ce-subject']).toBe('dir/a%20b%20%C3%A9%20%22q%22%20100%25.jpg');
+  });
+
+  it('restores partitionkey from the record key', () => {
+    const record = toKafkaMessage(
+      createCloudEvent({ type: 't', source: '/s', id: 'k', partitionkey: 'p/1' }),
+    );
+    delete record.headers.ce_partitionkey;
+    const view = kafkaToHttpBinary(record);
+    expect(view.attributes.partitionkey).toBe('p/1');
+    expect(view.message.headers['ce-partitionkey']).toBe('p/1');
+  });
+
+  it('translates structured records through the full decoder', () => {
+    const event = createCloudEvent({ type: 't', source: '/s', id: 'st-1', data: { a: 1 } });
+    const http = encodeHttpStructured(event);
+    const view = kafkaToHttpBinary({
+      key: null,
+      value: http.body,
+      headers: { 'content-type': Buffer.from(http.headers['content-type'] as string) },
+    });
+    expect(view.message.headers).toEqual(encodeHttpBinary(event).headers);
+    expect(JSON.parse(view.message.body.toString())).toEqual({ a: 1 });
+  });
+
+  it('rejects a record without required attributes, naming the header', () => {
+    const record = toKafkaMessage(createCloudEvent({ type: 't', source: '/s', id: 'x' }));
+    delete record.headers.ce_source;
+    expect(() => kafkaToHttpBinary(record)).toThrow(CloudEventDecodeError);
+    expect(() => kafkaToHttpBinary(record)).toThrow(/ce_source/);
   });
 });

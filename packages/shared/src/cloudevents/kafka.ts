@@ -15,7 +15,8 @@ import {
   encodeData,
   hasForbiddenCharacter,
 } from './event.js';
-import { decodeData } from './http.js';
+import { encodeHeaderValue } from './header-value.js';
+import { decodeData, encodeHttpBinary, type HttpMessage } from './http.js';
 import { fromJsonObject } from './json-format.js';
 
 export interface KafkaRecord {
@@ -122,4 +123,78 @@ export function fromKafkaMessage(record: KafkaRecordInput): CloudEvent<unknown> 
   }
   if (issues.length > 0) throw new CloudEventDecodeError(issues);
   return buildEvent(attrs, data, raw);
+}
+
+/** A consumed record as an HTTP binary-mode message, plus its context attributes (as strings). */
+export interface KafkaHttpView {
+  /** Context attributes by name, all strings (as the Kafka binding carries them): what filters read. */
+  attributes: Record<string, string>;
+  /** `ce-` headers (percent-encoded per the HTTP binding), `content-type`, and the record value as body. */
+  message: HttpMessage;
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * Translates a binary-mode record straight into an HTTP binary-mode message: `ce_<name>` headers become
+ * `ce-<name>` headers and the record value is the body, byte for byte, without building a CloudEvent or
+ * parsing data (what a forwarding broker needs; the Knative Kafka broker forwards data bytes the same way).
+ * Context attributes are validated as `fromKafkaMessage` validates them, and `partitionkey` is restored
+ * from the record key; `skip` names attributes left out of the headers (still in `attributes`). Structured
+ * records go through `fromKafkaMessage`. Throws `CloudEventDecodeError`.
+ */
+export function kafkaToHttpBinary(record: KafkaRecordInput, skip?: ReadonlySet<string>): KafkaHttpView {
+  const headers = record.headers ?? {};
+  const ct = headerString(headers['content-type']);
+  const mode = formatMode(ct);
+  if (mode !== undefined) {
+    const event = fromKafkaMessage(record);
+    const attributes: Record<string, string> = {};
+    for (const name in event) {
+      const v = (event as unknown as Record<string, unknown>)[name];
+      if (
+        name === 'data' ||
+        name === 'data_base64' ||
+        v === undefined ||
+        v === null ||
+        typeof v === 'function'
+      )
+        continue;
+      attributes[name] = attributeString(v);
+    }
+    const message = encodeHttpBinary(event);
+    if (skip) for (const name of skip) delete message.headers[`ce-${name}`];
+    return { attributes, message };
+  }
+  const attributes: Record<string, string> = {};
+  const out: Record<string, string> = {};
+  for (const name in headers) {
+    if (!name.startsWith('ce_') || name.length <= 3) continue;
+    const attr = name.slice(3);
+    if (attr === 'datacontenttype' && ct !== undefined) continue;
+    const v = headerString(headers[name]);
+    if (v === undefined) continue;
+    attributes[attr] = v;
+    if (skip === undefined || !skip.has(attr)) out[`ce-${attr}`] = encodeHeaderValue(v);
+  }
+  if (ct !== undefined && ct !== '') {
+    attributes.datacontenttype = ct;
+    out['content-type'] = ct;
+  }
+  if (attributes.partitionkey === undefined && record.key !== null && record.key !== undefined) {
+    const key = typeof record.key === 'string' ? record.key : record.key.toString('utf8');
+    if (key !== '' && !key.includes('\uFFFD') && !hasForbiddenCharacter(key)) {
+      attributes.partitionkey = key;
+      if (skip === undefined || !skip.has('partitionkey')) out['ce-partitionkey'] = encodeHeaderValue(key);
+    }
+  }
+  const issues = attributeIssues(attributes);
+  if (issues.length > 0) {
+    throw new CloudEventDecodeError(
+      issues.map((issue) =>
+        issue.startsWith('missing required attribute ') ? `${issue} (header ce_${issue.slice(27)})` : issue,
+      ),
+    );
+  }
+  return { attributes, message: { headers: out, body: asBuffer(record.value) ?? NO_BODY } };
 }
