@@ -176,6 +176,8 @@ export interface BrokerLogConfig {
   /** Topic layout from the Broker's `kafka-broker-config` ConfigMap. */
   partitions?: number | undefined;
   replicationFactor?: number | undefined;
+  /** BROKER_KAFKA_LINGER_MS: how long an append waits for others to share its produce request. */
+  kafkaLingerMs?: number | undefined;
 }
 
 /** The log backend DESIGN.md §4 prescribes: kafka when KAFKA_BROKERS is set, else postgres. */
@@ -187,6 +189,7 @@ export function createBrokerLog(config: BrokerLogConfig): BrokerLog {
       ...(config.registry ? { registry: config.registry } : {}),
       ...(config.partitions ? { partitions: config.partitions } : {}),
       ...(config.replicationFactor ? { replicationFactor: config.replicationFactor } : {}),
+      ...(config.kafkaLingerMs !== undefined ? { lingerMs: config.kafkaLingerMs } : {}),
     });
   }
   if (config.databaseUrl) {

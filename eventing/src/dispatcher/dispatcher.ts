@@ -194,7 +194,7 @@ export class TriggerDispatcher {
       const token = this.tracker.add(record.partition, record.offset);
       let matches: boolean;
       try {
-        matches = this.opts.trigger.predicate(record.event);
+        matches = this.opts.trigger.predicate(record.forward?.attributes ?? record.event);
       } catch (err) {
         this.logger.warn({ err, offset: record.offset }, 'filter failed; treating as not matching');
         matches = false;
@@ -265,12 +265,23 @@ export class TriggerDispatcher {
   }
 
   private async deliver(record: LogRecord): Promise<void> {
-    const event = record.event;
-    const { headers, body } = encodeHttpBinary(event);
-    // The broker's loop guard is its own business (MT broker filter: DeleteTTL before sending).
-    delete headers[`ce-${TTL_EXTENSION}`];
+    let headers: Record<string, string>;
+    let body: Buffer;
+    let attributes: object;
+    const fwd = record.forward;
+    if (fwd) {
+      // The log's HTTP form of the record: ce_ headers become ce- headers, the value is the body, as is.
+      ({ headers, body } = fwd.message);
+      attributes = fwd.attributes;
+    } else {
+      const event = record.event;
+      ({ headers, body } = encodeHttpBinary(event));
+      // The broker's loop guard is its own business (MT broker filter: DeleteTTL before sending).
+      delete headers[`ce-${TTL_EXTENSION}`];
+      attributes = event;
+    }
     headers.prefer = 'reply';
-    const ttl = this.ttlOf(event);
+    const ttl = this.ttlOf(attributes);
     const started = performance.now();
     const outcome = await this.sendWithRetries(this.opts.subscriberUrl, headers, body, 'subscriber');
     this.observe('subscriber', outcome, started);
@@ -285,7 +296,12 @@ export class TriggerDispatcher {
     if (!this.opts.deadLetterUrl) {
       this.opts.metrics?.undelivered.inc(this.labels);
       this.logger.warn(
-        { id: event.id, type: event.type, status: failure.result?.status, err: failure.error?.message },
+        {
+          id: (attributes as { id?: unknown }).id,
+          type: (attributes as { type?: unknown }).type,
+          status: failure.result?.status,
+          err: failure.error?.message,
+        },
         'delivery failed and no dead-letter sink is configured: event dropped',
       );
       return;
@@ -448,8 +464,8 @@ export class TriggerDispatcher {
     histogram.observe((performance.now() - startedMs) / 1000);
   }
 
-  private ttlOf(event: CloudEvent<unknown>): number {
-    const raw = (event as unknown as Record<string, unknown>)[TTL_EXTENSION];
+  private ttlOf(attributes: object): number {
+    const raw = (attributes as Record<string, unknown>)[TTL_EXTENSION];
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number.parseInt(raw, 10) : Number.NaN;
     return Number.isFinite(n) ? n : (this.opts.defaultTtl ?? 255);
   }

@@ -69,4 +69,44 @@ describe('Batcher', () => {
     await kept;
     expect(writes).toEqual([[1], [3]]);
   });
+
+  describe('lingerMs', () => {
+    it('lets calls made while the writer is idle join one write', async () => {
+      const writes: number[][] = [];
+      const batcher = new Batcher<number>(
+        async (items) => {
+          writes.push(items);
+        },
+        { lingerMs: 200 },
+      );
+      const a = batcher.add([1], 1);
+      await new Promise((r) => setImmediate(r)); // a separate I/O turn: without linger, [1] would go alone
+      const b = batcher.add([2], 1);
+      await Promise.all([a, b]);
+      expect(writes).toEqual([[1, 2]]);
+    });
+
+    it('writes a full batch at once, and never lingers behind a write in flight', async () => {
+      const writes: number[][] = [];
+      let release: (() => void) | undefined;
+      // A linger far longer than the test timeout: any wait on it would fail the test.
+      const batcher = new Batcher<number>(
+        async (items) => {
+          writes.push(items);
+          if (writes.length === 1) {
+            await new Promise<void>((r) => {
+              release = r;
+            });
+          }
+        },
+        { lingerMs: 3_600_000, maxItems: 2 },
+      );
+      const full = batcher.add([1, 2], 2);
+      while (release === undefined) await new Promise((r) => setImmediate(r));
+      const behind = batcher.add([3], 1);
+      release();
+      await Promise.all([full, behind]);
+      expect(writes).toEqual([[1, 2], [3]]);
+    });
+  });
 });

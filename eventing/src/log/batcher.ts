@@ -11,6 +11,12 @@ export interface BatcherOptions {
   maxBytes?: number;
   /** Writes in flight at once (default 1). */
   maxInFlight?: number;
+  /**
+   * How long a call that finds the writer idle waits for others to join its write (ms, default 0), like the
+   * Kafka producer's `linger.ms`. Calls queued behind a write in flight never wait: they go out as soon as
+   * it completes. A full batch (`maxItems`) goes out at once.
+   */
+  lingerMs?: number;
 }
 
 interface Pending<T> {
@@ -36,6 +42,9 @@ export class Batcher<T> {
   private readonly maxItems: number;
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
+  private readonly lingerMs: number;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private queuedItems = 0;
 
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
@@ -46,6 +55,7 @@ export class Batcher<T> {
     this.maxItems = options.maxItems ?? 2000;
     this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.maxInFlight = options.maxInFlight ?? 1;
+    this.lingerMs = options.lingerMs ?? 0;
   }
 
   /**
@@ -73,11 +83,13 @@ export class Batcher<T> {
         },
       };
       this.queue.push(entry);
+      this.queuedItems += items.length;
       if (entry.deadline > 0 && !this.sweeper) {
         this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
         this.sweeper.unref();
       }
-      this.schedule();
+      if (this.lingerMs > 0 && this.inFlight === 0 && this.queuedItems < this.maxItems) this.linger();
+      else this.schedule();
     });
   }
 
@@ -103,6 +115,7 @@ export class Batcher<T> {
         else keep.push(p);
       }
       this.queue = keep;
+      this.queuedItems = keep.reduce((n, p) => n + p.items.length, 0);
     }
     for (const batch of this.writing) for (const p of batch) if (expired(p)) p.reject(this.timeoutError());
     if (this.queue.length === 0 && this.writing.size === 0 && this.sweeper) {
@@ -112,7 +125,20 @@ export class Batcher<T> {
     this.notifyIdle();
   }
 
+  /** The writer is idle: give other calls `lingerMs` to join (one timer for all of them). */
+  private linger(): void {
+    if (this.lingerTimer || this.scheduled) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.drain();
+    }, this.lingerMs);
+  }
+
   private schedule(): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
     if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     // setImmediate rather than a microtask: requests parsed in the same I/O phase join one write.
@@ -136,6 +162,7 @@ export class Batcher<T> {
           break;
         }
         this.queue.shift();
+        this.queuedItems -= next.items.length;
         taken.push(next);
         count += next.items.length;
         bytes += next.bytes;

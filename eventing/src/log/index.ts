@@ -18,6 +18,7 @@ export {
 export type {
   BrokerLog,
   BrokerRef,
+  ForwardView,
   LogRecord,
   LogSubscription,
   PartitionLag,

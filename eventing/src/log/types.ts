@@ -1,3 +1,4 @@
+import type { HttpMessage } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 
 /**
@@ -20,10 +21,24 @@ export interface LogRecord {
   offset: string;
   /** The record key: the event's `partitionkey` extension, or null. */
   key: string | null;
-  /** The decoded event. */
-  event: CloudEvent<unknown>;
+  /**
+   * The decoded event. The Kafka log decodes it on first read (a dispatcher uses `forward` instead); a
+   * record whose data does not decode throws `CloudEventDecodeError` here.
+   */
+  readonly event: CloudEvent<unknown>;
   /** When the log stored it (ms since epoch): the basis of lag in seconds. */
   timestamp: number;
+  /** What forwarding needs, when the log has it without decoding the event (the Kafka log does). */
+  readonly forward?: ForwardView | undefined;
+}
+
+/**
+ * A stored event ready to forward: its context attributes as strings (what filters read) and the event as
+ * an HTTP binary-mode message, without `knativebrokerttl` (the broker's loop guard stays inside it).
+ */
+export interface ForwardView {
+  attributes: Record<string, string>;
+  message: HttpMessage;
 }
 
 export interface SubscribeOptions {

@@ -113,8 +113,14 @@ export async function tailEvents(options: TailOptions): Promise<AsyncIterableIte
       initialOffset: options.from ?? 'latest',
       onRecords: async (records) => {
         for (const r of records) {
-          if (predicate && !predicate(r.event)) continue;
-          queue.push(r.event);
+          let event: CloudEvent<unknown>;
+          try {
+            event = r.event;
+          } catch {
+            continue; // data that does not decode: not an event a tail can show
+          }
+          if (predicate && !predicate(event)) continue;
+          queue.push(event);
         }
         if (queue.length > 0) notifyReader();
         // Backpressure: hold the log until the reader has caught up (or the tail ends).

@@ -8,6 +8,7 @@ import { z } from 'zod';
  *   DATABASE_URL       Postgres URL; the postgres backend when KAFKA_BROKERS is unset
  *   BROKER_JWT_SECRET  HS256 secret; turns on JWT auth at the ingress
  *   BROKER_JWT_ROLES   comma-separated roles allowed to publish (default: authenticated, service_role)
+ *   BROKER_KAFKA_LINGER_MS  how long an idle producer waits to batch appends (kafka backend; default 5)
  *   PORT               ingress port when --port is not given (default 8080)
  *   HOST               address to bind (default 127.0.0.1)
  *   LOG_LEVEL          pino level (default info)
@@ -18,6 +19,7 @@ export const brokerEnvSchema = z
     DATABASE_URL: z.string().url().optional(),
     BROKER_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     BROKER_JWT_ROLES: envList([]),
+    BROKER_KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).optional(),
     PORT: z.preprocess(
       (v) => (v === undefined || v === '' ? 8080 : v),
       z.coerce.number().int().min(0).max(65535),

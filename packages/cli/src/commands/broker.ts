@@ -18,6 +18,7 @@ Environment:
   KAFKA_BROKERS        kafka backend (comma-separated host:port)
   DATABASE_URL         postgres backend, when KAFKA_BROKERS is unset
   BROKER_JWT_SECRET    require HS256 JWTs at the ingress (roles: BROKER_JWT_ROLES)
+  BROKER_KAFKA_LINGER_MS  ms an idle Kafka producer waits to batch appends (default 5; 0 = none)
   HOST, LOG_LEVEL      bind address (default 127.0.0.1), log level (default info)
 
 Stops cleanly on SIGTERM/SIGINT: the ingress closes, dispatchers commit their progress.`;
@@ -47,6 +48,7 @@ export const brokerCommand: Command = {
       kafkaBrokers: env.KAFKA_BROKERS,
       databaseUrl: env.DATABASE_URL,
       logger,
+      kafkaLingerMs: env.BROKER_KAFKA_LINGER_MS,
       ...topicSettings(resources),
     });
     lifecycle.add('log', () => log.close());
