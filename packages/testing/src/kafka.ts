@@ -14,17 +14,26 @@ export const KAFKA_VERSION = '3.9.1';
 export const KAFKA_SCALA_VERSION = '2.13';
 const SLF4J_BINDING = { groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: '1.7.36' };
 
-/** JVM flags: a small heap (several engineers share a 2-core machine) and the GC settings of kafka-run-class.sh. */
-export const KAFKA_JVM_OPTS = [
-  '-Xms128m',
-  '-Xmx512m',
+/** Heap flags: a small heap (several engineers share a 2-core machine). `KAFKA_HEAP_OPTS` replaces them. */
+export const KAFKA_HEAP_OPTS = ['-Xms128m', '-Xmx512m'];
+/** GC flags of kafka-run-class.sh. `KAFKA_JVM_PERFORMANCE_OPTS` replaces them (as with kafka-server-start.sh). */
+export const KAFKA_JVM_PERFORMANCE_OPTS = [
   '-XX:+UseG1GC',
   '-XX:MaxGCPauseMillis=20',
   '-XX:InitiatingHeapOccupancyPercent=35',
   '-XX:+ExplicitGCInvokesConcurrent',
-  '-XX:+ExitOnOutOfMemoryError',
   '-Djava.awt.headless=true',
 ];
+
+/** The JVM flags a Kafka server starts with, honouring `KAFKA_HEAP_OPTS` / `KAFKA_JVM_PERFORMANCE_OPTS`. */
+export function kafkaJvmOpts(env: NodeJS.ProcessEnv = process.env): string[] {
+  const split = (v: string | undefined) => v?.split(/\s+/).filter(Boolean);
+  return [
+    ...(split(env.KAFKA_HEAP_OPTS) ?? KAFKA_HEAP_OPTS),
+    ...(split(env.KAFKA_JVM_PERFORMANCE_OPTS) ?? KAFKA_JVM_PERFORMANCE_OPTS),
+    '-XX:+ExitOnOutOfMemoryError',
+  ];
+}
 
 export function kafkaHome(): string {
   return join(cacheDir(), 'kafka', KAFKA_VERSION);
@@ -241,7 +250,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const log4jFile = join(dataDir, 'log4j.properties');
   const logFile = join(dataDir, 'kafka.log');
   writeFileSync(log4jFile, LOG4J);
-  const jvm = [...KAFKA_JVM_OPTS, `-Dlog4j.configuration=file:${log4jFile}`, `-Dkafka.logs.dir=${dataDir}`];
+  const jvm = [...kafkaJvmOpts(), `-Dlog4j.configuration=file:${log4jFile}`, `-Dkafka.logs.dir=${dataDir}`];
 
   let service: SpawnedService | undefined;
   let port = 0;
