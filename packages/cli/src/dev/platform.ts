@@ -5,9 +5,7 @@ import { createDashboard } from '@tributary/dashboard';
 import {
   type BrokerLog,
   createBrokerLog,
-  createDeadLetterStore,
   createLocalServing,
-  deadLetterRoutes,
   discoverServices,
   type LoadedResources,
   type LocalServing,
