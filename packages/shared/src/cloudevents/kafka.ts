@@ -66,6 +66,20 @@ function asBuffer(v: Buffer | string | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
+/** The record key as a `partitionkey` value, when it is valid text (a binary key is not restored). */
+function partitionKeyOf(key: Buffer | string | null | undefined): string | undefined {
+  if (key === null || key === undefined) return undefined;
+  const text = typeof key === 'string' ? key : key.toString('utf8');
+  return text !== '' && !text.includes('\uFFFD') && !hasForbiddenCharacter(text) ? text : undefined;
+}
+
+/** `attributeIssues`, naming the header a missing attribute comes from. */
+function headerIssues(attrs: Readonly<Record<string, unknown>>): string[] {
+  return attributeIssues(attrs).map((issue) =>
+    issue.startsWith('missing required attribute ') ? `${issue} (header ce_${issue.slice(27)})` : issue,
+  );
+}
+
 /**
  * Decodes a Kafka record into a validated CloudEvent (binary or structured mode). In binary mode a missing
  * `partitionkey` is restored from the record key. Throws `CloudEventDecodeError`.
@@ -100,13 +114,11 @@ export function fromKafkaMessage(record: KafkaRecordInput): CloudEvent<unknown> 
     attrs[attr] = headerString(headers[name]);
   }
   if (ct !== undefined && ct !== '') attrs.datacontenttype = ct;
-  if (attrs.partitionkey === undefined && record.key !== null && record.key !== undefined) {
-    const key = typeof record.key === 'string' ? record.key : record.key.toString('utf8');
-    if (key !== '' && !key.includes('\uFFFD') && !hasForbiddenCharacter(key)) attrs.partitionkey = key;
+  if (attrs.partitionkey === undefined) {
+    const key = partitionKeyOf(record.key);
+    if (key !== undefined) attrs.partitionkey = key;
   }
-  const issues = attributeIssues(attrs).map((issue) =>
-    issue.startsWith('missing required attribute ') ? `${issue} (header ce_${issue.slice(27)})` : issue,
-  );
+  const issues = headerIssues(attrs);
   let data: unknown;
   let raw: Buffer | undefined;
   const contentType = attrs.datacontenttype as string | undefined;
@@ -181,20 +193,14 @@ export function kafkaToHttpBinary(record: KafkaRecordInput, skip?: ReadonlySet<s
     attributes.datacontenttype = ct;
     out['content-type'] = ct;
   }
-  if (attributes.partitionkey === undefined && record.key !== null && record.key !== undefined) {
-    const key = typeof record.key === 'string' ? record.key : record.key.toString('utf8');
-    if (key !== '' && !key.includes('\uFFFD') && !hasForbiddenCharacter(key)) {
+  if (attributes.partitionkey === undefined) {
+    const key = partitionKeyOf(record.key);
+    if (key !== undefined) {
       attributes.partitionkey = key;
       if (skip === undefined || !skip.has('partitionkey')) out['ce-partitionkey'] = encodeHeaderValue(key);
     }
   }
-  const issues = attributeIssues(attributes);
-  if (issues.length > 0) {
-    throw new CloudEventDecodeError(
-      issues.map((issue) =>
-        issue.startsWith('missing required attribute ') ? `${issue} (header ce_${issue.slice(27)})` : issue,
-      ),
-    );
-  }
+  const issues = headerIssues(attributes);
+  if (issues.length > 0) throw new CloudEventDecodeError(issues);
   return { attributes, message: { headers: out, body: asBuffer(record.value) ?? NO_BODY } };
 }
