@@ -174,6 +174,25 @@ describe.each(backends)('$name broker log', ({ name, create }) => {
     expect(ids(second.records)).toEqual(['e-4', 'e-5']);
   });
 
+  it('deleteGroup forgets a group: recreated, it starts over from its initial offset', async () => {
+    const broker = newBroker();
+    const group = uniqueName('g');
+    await log.append(
+      broker,
+      [0, 1, 2].map((i) => event(i, { partitionkey: 'one' })),
+    );
+    const first = await collect(log, broker, group, { initialOffset: 'earliest', autoCommit: true });
+    await first.waitFor(3);
+    await first.close();
+    await log.deleteGroup(broker, group);
+    await log.deleteGroup(broker, group); // already gone: fine
+    await log.deleteGroup(broker, uniqueName('never-existed'));
+    // Committed up to e-2 before the delete; the recreated group reads from the start again.
+    const again = await collect(log, broker, group, { initialOffset: 'earliest' });
+    expect(ids(await again.waitFor(3))).toEqual(['e-0', 'e-1', 'e-2']);
+    await again.close();
+  });
+
   it('keeps the initial latest position of a new group across a restart before any commit', async () => {
     const broker = newBroker();
     const group = uniqueName('g');
@@ -301,6 +320,32 @@ describe('postgres broker log specifics', () => {
     await log.close();
     await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
     await pool.end();
+  });
+
+  it('sweeps abandoned groups of a prefix, never one whose subscriber is alive', async () => {
+    const broker = newBroker();
+    await log.append(broker, [event(0)]);
+    const dead = `sweep-${uniqueName('dead')}`;
+    const alive = `sweep-${uniqueName('alive')}`;
+    const young = `sweep-${uniqueName('young')}`;
+    const gone = await collect(log, broker, dead, { initialOffset: 'earliest' });
+    await gone.waitFor(1);
+    await gone.close(); // its row stays, as when a process dies
+    const live = await collect(log, broker, alive, { initialOffset: 'earliest' });
+    await live.waitFor(1);
+    const recent = await collect(log, broker, young, { initialOffset: 'earliest' });
+    await recent.waitFor(1);
+    await recent.close();
+    await pool.query(
+      `UPDATE ${schema}.subscriptions SET created_at = now() - interval '2 minutes' WHERE group_id = ANY($1)`,
+      [[dead, alive]],
+    );
+    expect(await log.sweepAbandonedGroups('sweep-', 60)).toBe(1);
+    const { rows } = await pool.query<{ group_id: string }>(
+      `SELECT group_id FROM ${schema}.subscriptions WHERE starts_with(group_id, 'sweep-') ORDER BY group_id`,
+    );
+    expect(rows.map((r) => r.group_id).sort()).toEqual([alive, young].sort());
+    await live.close();
   });
 
   it('creates its schema with idempotent migrations', async () => {

@@ -82,5 +82,11 @@ export interface BrokerLog {
   subscribe(broker: BrokerRef, options: SubscribeOptions): Promise<LogSubscription>;
   /** Lag of a consumer group, per partition. */
   lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]>;
+  /**
+   * Forgets a consumer group and its committed positions (a group that does not exist is fine). Its
+   * subscriptions must be closed first: Kafka refuses to delete a group with members (retried briefly).
+   * On Postgres a forgotten group no longer holds back retention.
+   */
+  deleteGroup(broker: BrokerRef, groupId: string): Promise<void>;
   close(): Promise<void>;
 }

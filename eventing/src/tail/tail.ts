@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { TributaryError } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import { compileCesql } from '../cesql/index.js';
-import { KafkaBrokerLog } from '../log/kafka/kafka-log.js';
 import { PostgresBrokerLog } from '../log/postgres/postgres-log.js';
 import type { BrokerLog, BrokerRef, LogSubscription } from '../log/types.js';
 
@@ -105,7 +104,8 @@ export async function tailEvents(options: TailOptions): Promise<AsyncIterableIte
 
   if (signal?.aborted) return emptyIterator();
   await log.ensureBroker(broker);
-  if (log instanceof PostgresBrokerLog) await sweepStaleTailGroups(log).catch(() => {});
+  // Tails whose process died before cleaning up (Postgres: they would hold back retention).
+  if (log instanceof PostgresBrokerLog) await log.sweepAbandonedGroups(TAIL_GROUP_PREFIX).catch(() => {});
   let subscription: LogSubscription;
   try {
     subscription = await log.subscribe(broker, {
@@ -195,86 +195,12 @@ function emptyIterator(): AsyncIterableIterator<CloudEvent<unknown>> {
   return it;
 }
 
-/** A log that can drop a consumer group (a future `BrokerLog.deleteGroup` is used when present). */
-interface DeletesGroups {
-  deleteGroup(broker: BrokerRef, groupId: string): Promise<void>;
-}
-
 /**
  * Removes the tail's consumer group so it leaves nothing behind: on Postgres its `subscriptions` row would
  * otherwise hold back retention of the broker's events forever; on Kafka the group's committed offsets
  * (the initial `latest` position) would linger until `offsets.retention.minutes`.
- *
- * BrokerLog has no such operation yet, so this reaches into the two known backends (their pool / client
- * are private); a backend that gains `deleteGroup` is asked directly.
  */
 export async function deleteTailGroup(log: BrokerLog, broker: BrokerRef, groupId: string): Promise<void> {
   if (!groupId.startsWith(TAIL_GROUP_PREFIX)) throw new Error(`refusing to delete group ${groupId}`);
-  const custom = (log as unknown as Partial<DeletesGroups>).deleteGroup;
-  if (typeof custom === 'function') {
-    await custom.call(log, broker, groupId);
-    return;
-  }
-  if (log instanceof PostgresBrokerLog) {
-    const pool = (log as unknown as { pool: import('pg').Pool }).pool;
-    await pool.query(
-      `DELETE FROM ${log.schema}.subscriptions s USING ${log.schema}.brokers b
-        WHERE s.broker_id = b.id AND b.namespace = $1 AND b.name = $2 AND s.group_id = $3`,
-      [broker.namespace, broker.name, groupId],
-    );
-    return;
-  }
-  if (log instanceof KafkaBrokerLog) {
-    const getAdmin = (log as unknown as { getAdmin(): Promise<import('kafkajs').Admin> }).getAdmin;
-    const admin = await getAdmin.call(log);
-    // The group is empty once its only consumer disconnected; Kafka refuses to delete a non-empty group.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.deleteGroups([groupId]);
-        return;
-      } catch (err) {
-        const type = (err as { groups?: { errorCode?: number; error?: { type?: string } }[] }).groups?.[0]
-          ?.error?.type;
-        if (type === 'GROUP_ID_NOT_FOUND') return;
-        if (attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-      }
-    }
-  }
-}
-
-/**
- * Postgres: deletes `tributary-tail-*` subscriptions left by a tail whose process died before it could clean
- * up (they would hold back retention). A live tail's session holds the group's advisory lock (the same key
- * the subscription takes), so only rows older than a minute whose lock is free are removed.
- */
-async function sweepStaleTailGroups(log: PostgresBrokerLog): Promise<void> {
-  const pool = (log as unknown as { pool: import('pg').Pool }).pool;
-  const s = log.schema;
-  const { rows } = await pool.query<{ broker_id: number; group_id: string }>(
-    `SELECT broker_id, group_id FROM ${s}.subscriptions
-      WHERE group_id LIKE '${TAIL_GROUP_PREFIX}%' AND created_at < now() - interval '1 minute'`,
-  );
-  if (rows.length === 0) return;
-  const client = await pool.connect();
-  try {
-    for (const r of rows) {
-      const key = `${s}:${r.broker_id}:${r.group_id}`;
-      const { rows: got } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtext($1), hashtext(reverse($1))) AS locked',
-        [key],
-      );
-      if (!got[0]?.locked) continue;
-      try {
-        await client.query(`DELETE FROM ${s}.subscriptions WHERE broker_id = $1 AND group_id = $2`, [
-          r.broker_id,
-          r.group_id,
-        ]);
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext(reverse($1)))', [key]);
-      }
-    }
-  } finally {
-    client.release();
-  }
+  await log.deleteGroup(broker, groupId);
 }

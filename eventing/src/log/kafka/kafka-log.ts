@@ -302,6 +302,23 @@ export class KafkaBrokerLog implements BrokerLog {
     return positions;
   }
 
+  async deleteGroup(_broker: BrokerRef, groupId: string): Promise<void> {
+    const admin = await this.getAdmin();
+    // A group is empty only once its last consumer has left, which the coordinator learns a moment after
+    // the disconnect; Kafka refuses to delete a non-empty group, so retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.deleteGroups([groupId]);
+        return;
+      } catch (err) {
+        const type = (err as { groups?: { error?: { type?: string } }[] }).groups?.[0]?.error?.type;
+        if (type === 'GROUP_ID_NOT_FOUND') return;
+        if (attempt >= 5) throw asKafkaError(err, `could not delete consumer group ${groupId}`);
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
+  }
+
   async lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]> {
     const topic = brokerTopic(broker);
     const admin = await this.getAdmin();

@@ -259,6 +259,54 @@ export class PostgresBrokerLog implements BrokerLog {
     return sub;
   }
 
+  async deleteGroup(broker: BrokerRef, groupId: string): Promise<void> {
+    await this.pool.query(
+      `DELETE FROM ${this.schema}.subscriptions s USING ${this.schema}.brokers b
+        WHERE s.broker_id = b.id AND b.namespace = $1 AND b.name = $2 AND s.group_id = $3`,
+      [broker.namespace, broker.name, groupId],
+    );
+  }
+
+  /**
+   * Deletes subscriptions whose group id starts with `prefix`, older than `minAgeSeconds`, whose consumer is
+   * gone: a live subscriber's session holds the group's advisory lock (the key `subscribe` takes), so only
+   * groups whose lock is free are removed. For short-lived groups (tails) whose process died before it could
+   * clean up; they would otherwise hold back retention.
+   */
+  async sweepAbandonedGroups(prefix: string, minAgeSeconds = 60): Promise<number> {
+    const s = this.schema;
+    const { rows } = await this.pool.query<{ broker_id: number; group_id: string }>(
+      `SELECT broker_id, group_id FROM ${s}.subscriptions
+        WHERE starts_with(group_id, $1) AND created_at < now() - make_interval(secs => $2)`,
+      [prefix, minAgeSeconds],
+    );
+    if (rows.length === 0) return 0;
+    let removed = 0;
+    const client = await this.pool.connect();
+    try {
+      for (const r of rows) {
+        const key = `${s}:${r.broker_id}:${r.group_id}`;
+        const { rows: got } = await client.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtext($1), hashtext(reverse($1))) AS locked',
+          [key],
+        );
+        if (!got[0]?.locked) continue;
+        try {
+          const res = await client.query(
+            `DELETE FROM ${s}.subscriptions WHERE broker_id = $1 AND group_id = $2`,
+            [r.broker_id, r.group_id],
+          );
+          removed += res.rowCount ?? 0;
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext(reverse($1)))', [key]);
+        }
+      }
+    } finally {
+      client.release();
+    }
+    return removed;
+  }
+
   async lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]> {
     const brokerId = await this.brokerId(broker);
     const { rows } = await this.pool.query<{ events: string; seconds: number | null }>(
