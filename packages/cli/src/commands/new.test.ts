@@ -3,17 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { main } from '../index.js';
+import { captureIo } from './capture-io.test-util.js';
 import { checkFunctionName, render, ScaffoldError, scaffoldFunction } from './new.js';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { env: {}, stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l) },
-  };
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -32,20 +23,20 @@ describe('tributary new function', () => {
   });
 
   it('refuses a bad name, a bad type or a missing kind with a usage error (exit 2)', async () => {
-    const a = io();
+    const a = captureIo();
     expect(await main(['new', 'function', 'My_Fn', '--dir', dir], a.io)).toBe(2);
     expect(a.err[0]).toContain('invalid name "My_Fn": a DNS label');
-    const b = io();
+    const b = captureIo();
     expect(await main(['new', 'function', 'fn', '--dir', dir, '--type', "x' OR 1"], b.io)).toBe(2);
     expect(b.err[0]).toContain(`invalid --type "x' OR 1"`);
-    const c = io();
+    const c = captureIo();
     expect(await main(['new', 'service', 'fn'], c.io)).toBe(2);
     expect(c.err[0]).toContain('cannot scaffold "service"');
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('fills every placeholder and prints the next steps', async () => {
-    const t = io();
+    const t = captureIo();
     expect(
       await main(
         ['new', 'function', 'order-mailer', '--dir', dir, '--type', 'com.example.order.placed'],
@@ -85,7 +76,7 @@ describe('tributary new function', () => {
     const target = join(dir, 'taken');
     await scaffoldFunction({ name: 'taken', type: 'com.example.taken', target });
     await writeFile(join(target, 'src', 'index.ts'), '// mine\n');
-    const t = io();
+    const t = captureIo();
     expect(await main(['new', 'function', 'taken', '--dir', dir], t.io)).toBe(1);
     expect(t.err[0]).toMatch(/taken already exists and is not empty; nothing was written/);
     expect(await readFile(join(target, 'src', 'index.ts'), 'utf8')).toBe('// mine\n');

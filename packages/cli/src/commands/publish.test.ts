@@ -1,34 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
 import { main } from '../index.js';
+import { captureIo } from './capture-io.test-util.js';
 import { parseExtensions, prettyBody } from './publish.js';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { env: {}, stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l) },
-  };
-}
 
 describe('tributary publish (no broker needed)', () => {
   it('needs a type, and JSON data', async () => {
-    const a = io();
+    const a = captureIo();
     expect(await main(['publish'], a.io)).toBe(2);
     expect(a.err[0]).toContain('--type <type> is required');
-    const b = io();
+    const b = captureIo();
     expect(await main(['publish', '--type', 'com.example.x', '--data', '{nope'], b.io)).toBe(2);
     expect(b.err[0]).toContain('--data is not valid JSON');
-    const c = io();
+    const c = captureIo();
     expect(
       await main(['publish', '--type', 'com.example.x', '--data', '1', '--data-file', 'f.json'], c.io),
     ).toBe(2);
     expect(c.err[0]).toContain('give --data or --data-file, not both');
-    const d = io();
+    const d = captureIo();
     expect(await main(['publish', '--type', 'com.example.x', '--url', 'ftp://host/x'], d.io)).toBe(2);
     expect(d.err[0]).toContain('--url must be an http(s) URL');
-    const e = io();
+    const e = captureIo();
     expect(await main(['publish', '--type', 'com.example.x', '--data-file', '/nonexistent.json'], e.io)).toBe(
       2,
     );
@@ -39,13 +30,13 @@ describe('tributary publish (no broker needed)', () => {
     expect(parseExtensions(['partitionkey=a=b', 'color='])).toEqual({ partitionkey: 'a=b', color: '' });
     expect(() => parseExtensions(['novalue'])).toThrow('--ext expects <name>=<value>, got "novalue"');
     expect(() => parseExtensions(['data=x'])).toThrow('--ext cannot set "data"');
-    const t = io();
+    const t = captureIo();
     expect(await main(['publish', '--type', 'com.example.x', '--ext', 'Bad_Name=1'], t.io)).toBe(2);
     expect(t.err[0]).toMatch(/Bad_Name/);
   });
 
   it('says when nothing listens at the URL (exit 1)', async () => {
-    const t = io();
+    const t = captureIo();
     expect(
       await main(
         [

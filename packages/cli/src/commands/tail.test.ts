@@ -1,21 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { createCloudEvent } from '@tributary/shared';
 import { main } from '../index.js';
+import { captureIo } from './capture-io.test-util.js';
 import { formatEventLine, parseBrokerRef } from './tail.js';
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { env: {}, stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l) },
-  };
-}
 
 describe('tributary tail (no log needed)', () => {
   it('refuses an invalid CESQL filter with the caret excerpt, exit 2, before connecting', async () => {
-    const t = io();
+    const t = captureIo();
     expect(await main(['tail', '--filter', "subject = 'a' AND ("], t.io)).toBe(2);
     expect(t.err[0]).toBe(
       'tributary tail: invalid CESQL filter: expected an expression but found end of input (line 1, column 20)\n' +
@@ -24,10 +15,10 @@ describe('tributary tail (no log needed)', () => {
   });
 
   it('checks its options', async () => {
-    const a = io();
+    const a = captureIo();
     expect(await main(['tail', '--from', 'start'], a.io)).toBe(2);
     expect(a.err[0]).toContain('--from takes "earliest" or "latest", got "start"');
-    const b = io();
+    const b = captureIo();
     expect(await main(['tail', '--count', '0'], b.io)).toBe(2);
     expect(b.err[0]).toContain('invalid --count "0"');
     expect(parseBrokerRef('default/default')).toEqual({ namespace: 'default', name: 'default' });
@@ -37,7 +28,7 @@ describe('tributary tail (no log needed)', () => {
   });
 
   it('says when the --config folder has no such Broker', async () => {
-    const t = io();
+    const t = captureIo();
     const config = new URL('./fixtures/validate/typos', import.meta.url).pathname;
     expect(await main(['tail', '--config', config, '--broker', 'other/default'], t.io)).toBe(1);
     expect(t.err[0]).toMatch(/no Broker other\/default in .* \(known: default\/default\)/);

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { main } from '../index.js';
+import { captureIo } from './capture-io.test-util.js';
 import {
   checkAttributeName,
   checkEventType,
@@ -13,16 +14,6 @@ import {
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'validate');
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: { env: {}, stdout: (l: string) => out.push(l), stderr: (l: string) => err.push(l) },
-  };
-}
 
 /** `severity path: message` of each finding, for compact assertions. */
 function summary(findings: Finding[]): string[] {
@@ -109,7 +100,7 @@ describe('tributary validate', () => {
       'warning Trigger default/nested spec.filters[0].any[1].not.exact.sourse: attribute "sourse" is not a CloudEvents attribute nor a known extension: did you mean "source"?',
       'warning Trigger default/nested spec.filters[1].exact.color: attribute "color" is not a CloudEvents attribute nor a known extension (fine if your events carry this custom extension)',
     ]);
-    const t = io();
+    const t = captureIo();
     expect(await main(['validate', join(FIXTURES, 'typos')], t.io)).toBe(0);
     expect(t.out[0]).toMatch(
       /^warning: .*fixtures\/validate\/typos\/resources\.yaml \(document 2\) Trigger default\/typo-type: spec\.filter\.attributes\.type: type "dev\.tributary\.db\.row\.insertd"/,
@@ -131,10 +122,10 @@ describe('tributary validate', () => {
       `warning ${dir}/resources.yaml #4 spec.subscriber.ref: KafkaSink "archive" is not defined in the files checked`,
       `error ${dir}/service.yaml #1 : annotation autoscaling.knative.dev/max-scale must be a non-negative integer, got "lots"`,
     ]);
-    const t = io();
+    const t = captureIo();
     expect(await main(['validate', '--quiet', join(FIXTURES, 'errors')], t.io)).toBe(1);
     expect(t.out).toHaveLength(6);
-    const u = io();
+    const u = captureIo();
     expect(await main(['validate', join(FIXTURES, 'nope')], u.io)).toBe(1);
     expect(u.out[0]).toMatch(/^error: .*fixtures\/validate\/nope: no such file or folder$/);
   });
