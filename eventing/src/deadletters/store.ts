@@ -3,6 +3,7 @@ import {
   decodeHeaderValue,
   encodeHeaderValue,
   encodeHttpBinary,
+  inLockedTransaction,
   type Logger,
   TributaryError,
 } from '@tributary/shared';
@@ -162,16 +163,12 @@ export class DeadLetterStore {
 
   /** Creates the schema and table if missing (idempotent; serialized with the broker log's migrations). */
   migrate(): Promise<void> {
-    this.ready ??= (async () => {
-      const s = this.schema;
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        // The Postgres broker log migrates under the same lock key: no CREATE SCHEMA race between them.
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${s}.migrate`]);
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (
+    const s = this.schema;
+    // The Postgres broker log migrates under the same lock key: no CREATE SCHEMA race between them.
+    this.ready ??= inLockedTransaction(this.pool, `${s}.migrate`, async (client) => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (
              id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
              namespace text NOT NULL,
              broker text NOT NULL,
@@ -193,19 +190,12 @@ export class DeadLetterStore {
              last_redrive_status integer,
              UNIQUE (namespace, broker, event_source, event_id, error_dest)
            )`,
-        );
-        await client.query(
-          `CREATE INDEX IF NOT EXISTS dead_letters_pending
+      );
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS dead_letters_pending
              ON ${s}.dead_letters (namespace, broker, id) WHERE redriven_at IS NULL`,
-        );
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    })();
+      );
+    });
     this.ready.catch(() => {
       this.ready = undefined;
     });

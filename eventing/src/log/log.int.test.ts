@@ -1,7 +1,7 @@
 // Conformance of the two broker log backends, against real Kafka and real Postgres: the same suite runs
 // on both, plus a few backend-specific tests at the end.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { type CloudEvent, createCloudEvent, createLogger } from '@tributary/shared';
+import { type CloudEvent, createCloudEvent, createLogger, inLockedTransaction } from '@tributary/shared';
 import { testEnv, uniqueName, uniqueSchema } from '@tributary/testing';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
@@ -346,6 +346,35 @@ describe('postgres broker log specifics', () => {
     );
     expect(rows.map((r) => r.group_id).sort()).toEqual([alive, young].sort());
     await live.close();
+  });
+
+  it('inLockedTransaction serialises callers of one key and rolls back a failure', async () => {
+    const key = uniqueName('lock');
+    const table = `${schema}_lock_${uniqueName('t')}`;
+    await pool.query(`CREATE TABLE ${table} (n integer)`);
+    const order: string[] = [];
+    const slow = inLockedTransaction(pool, key, async (client) => {
+      order.push('a:start');
+      await new Promise((r) => setTimeout(r, 300));
+      await client.query(`INSERT INTO ${table} VALUES (1)`);
+      order.push('a:end');
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = inLockedTransaction(pool, key, async () => {
+      order.push('b');
+    });
+    await Promise.all([slow, second]);
+    expect(order).toEqual(['a:start', 'a:end', 'b']);
+    await expect(
+      inLockedTransaction(pool, key, async (client) => {
+        await client.query(`INSERT INTO ${table} VALUES (2)`);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await pool.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`);
+    expect(rows.map((r) => r.n)).toEqual([1]);
+    expect(pool.totalCount - pool.idleCount).toBe(0); // every client went back to the pool
+    await pool.query(`DROP TABLE ${table}`);
   });
 
   it('creates its schema with idempotent migrations', async () => {

@@ -4,5 +4,6 @@ export * from './config.js';
 export * from './errors.js';
 export * from './lifecycle.js';
 export * from './logging.js';
+export * from './pg.js';
 export * from './publisher/index.js';
 export * from './server.js';

@@ -1,3 +1,4 @@
+import { inLockedTransaction } from '@tributary/shared';
 import type pg from 'pg';
 
 /** Default schema of the Postgres broker log (DESIGN.md §4). */
@@ -61,10 +62,7 @@ export function migrations(schema: string): string[] {
  */
 export async function migrate(pool: pg.Pool, schema: string): Promise<number> {
   assertSchemaName(schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${schema}.migrate`]);
+  return inLockedTransaction(pool, `${schema}.migrate`, async (client: pg.PoolClient) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${schema}.migrations (
@@ -81,12 +79,6 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number> {
       await client.query(all[v - 1]!);
       await client.query(`INSERT INTO ${schema}.migrations (version) VALUES ($1)`, [v]);
     }
-    await client.query('COMMIT');
     return all.length - current;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

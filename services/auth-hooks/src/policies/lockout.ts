@@ -1,3 +1,4 @@
+import { inLockedTransaction } from '@tributary/shared';
 import type pg from 'pg';
 
 /**
@@ -40,10 +41,7 @@ export class PgLockoutStore {
 
   /** Creates the schema and table if missing; safe when several replicas start at once. */
   async init(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('tributary_auth_hooks_ddl'))");
+    await inLockedTransaction(this.pool, 'tributary_auth_hooks_ddl', async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(this.schema)}`);
       await client.query(`
         CREATE TABLE IF NOT EXISTS ${this.table} (
@@ -55,13 +53,7 @@ export class PgLockoutStore {
           updated_at timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (user_id, kind)
         )`);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Records one attempt atomically and returns the resulting state. */

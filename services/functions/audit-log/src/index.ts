@@ -1,5 +1,5 @@
 import type { Context } from '@tributary/function-runtime';
-import { EVENT_TYPE_PREFIX, EVENT_TYPES } from '@tributary/shared';
+import { EVENT_TYPE_PREFIX, EVENT_TYPES, inLockedTransaction, parseEnv } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -101,39 +101,33 @@ let table = '"tributary_audit"."audit_log"';
  * advisory lock, as several instances may start at once.
  */
 export async function init(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success)
-    throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const [schemaName, tableName] = parsed.data.AUDIT_LOG_TABLE.split('.') as [string, string];
+  const config = parseEnv(envSchema, env);
+  const [schemaName, tableName] = config.AUDIT_LOG_TABLE.split('.') as [string, string];
   table = `"${schemaName}"."${tableName}"`;
-  if (!parsed.data.DATABASE_URL) return;
-  pool = new pg.Pool({ connectionString: parsed.data.DATABASE_URL, max: 4 });
-  const client = await pool.connect();
+  if (!config.DATABASE_URL) return;
+  pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
+  const ready = pool;
   try {
-    await client.query('BEGIN');
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('tributary_audit_log_ddl'))");
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
-      source text NOT NULL,
-      event_id text NOT NULL,
-      type text NOT NULL,
-      action text NOT NULL,
-      resource text NOT NULL,
-      subject text,
-      occurred_at timestamptz,
-      details jsonb,
-      recorded_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (source, event_id)
-    )`);
-    await client.query('COMMIT');
+    await inLockedTransaction(ready, 'tributary_audit_log_ddl', async (client) => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
+        source text NOT NULL,
+        event_id text NOT NULL,
+        type text NOT NULL,
+        action text NOT NULL,
+        resource text NOT NULL,
+        subject text,
+        occurred_at timestamptz,
+        details jsonb,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (source, event_id)
+      )`);
+    });
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    client.release();
-    await pool.end();
+    await ready.end();
     pool = undefined;
     throw err;
   }
-  client.release();
 }
 
 export async function shutdown(): Promise<void> {

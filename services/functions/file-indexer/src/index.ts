@@ -1,4 +1,5 @@
 import { type Context, NonRetriableError } from '@tributary/function-runtime';
+import { parseEnv } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -26,11 +27,9 @@ let table = 'public.files';
 
 /** Connects once per instance (Knative Functions `init`). */
 export function init(env: Record<string, string | undefined> = process.env): void {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success)
-    throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  pool = new pg.Pool({ connectionString: parsed.data.DATABASE_URL, max: 4 });
-  table = parsed.data.FILES_TABLE;
+  const config = parseEnv(envSchema, env);
+  pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
+  table = config.FILES_TABLE;
 }
 
 export async function shutdown(): Promise<void> {

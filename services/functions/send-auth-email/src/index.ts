@@ -1,4 +1,5 @@
 import { type Context, NonRetriableError } from '@tributary/function-runtime';
+import { inLockedTransaction, parseEnv } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -112,17 +113,12 @@ let sender = 'no-reply@localhost';
 
 /** Connects once per instance and creates the outbox table if it is missing (Knative Functions `init`). */
 export async function init(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success)
-    throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const [schemaName, tableName] = parsed.data.EMAIL_OUTBOX_TABLE.split('.') as [string, string];
+  const config = parseEnv(envSchema, env);
+  const [schemaName, tableName] = config.EMAIL_OUTBOX_TABLE.split('.') as [string, string];
   table = `"${schemaName}"."${tableName}"`;
-  sender = parsed.data.EMAIL_FROM;
-  pool = new pg.Pool({ connectionString: parsed.data.DATABASE_URL, max: 4 });
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('tributary_send_auth_email_ddl'))");
+  sender = config.EMAIL_FROM;
+  pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
+  await inLockedTransaction(pool, 'tributary_send_auth_email_ddl', async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
       event_id text NOT NULL,
@@ -137,13 +133,7 @@ export async function init(env: Record<string, string | undefined> = process.env
       sent_at timestamptz,
       PRIMARY KEY (event_id, recipient)
     )`);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function shutdown(): Promise<void> {
