@@ -4,8 +4,10 @@
 # Kafka Broker and KafkaSink. Idempotent. Needs kubectl pointed at the cluster, and network access to the
 # release downloads (the overlays themselves render offline).
 set -euo pipefail
-STRIMZI_VERSION=0.48.0
-KNATIVE_VERSION=knative-v1.17.0
+# The versions are pinned in versions.json at the repository root.
+pin() { node -p "require('$(cd "$(dirname "$0")/../.." && pwd)/versions.json').$1"; }
+STRIMZI_VERSION=$(pin strimzi.version)
+KNATIVE_VERSION=$(pin knative.version)
 gh=https://github.com
 
 kubectl create namespace kafka --dry-run=client -o yaml | kubectl apply -f -

@@ -43,3 +43,4 @@ export {
   startServices,
 } from './services.js';
 export { reuseSharedServices, runningSharedServices } from './shared-services.js';
+export { VERSIONS, VERSIONS_FILE, type Versions } from './versions.js';

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
 import { type SpawnedService, spawnService, tail, waitUntilReady } from './process.js';
+import { VERSIONS } from './versions.js';
 
-/** The one place the MinIO version is pinned (a Go pseudo-version of github.com/minio/minio). */
-export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
-export const MINIO_MODULE = 'github.com/minio/minio';
+/** The MinIO version (a Go pseudo-version of github.com/minio/minio), pinned in versions.json. */
+export const MINIO_VERSION = VERSIONS.minio.version;
+export const MINIO_MODULE = VERSIONS.minio.module;
 
 export const MINIO_ACCESS_KEY = 'minioadmin';
 export const MINIO_SECRET_KEY = 'minioadmin';

@@ -13,7 +13,7 @@ import { loadResources, parseResources } from '@tributary/eventing';
 import * as k8s from 'kubernetes-models';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
-import { ensureKustomize, KUSTOMIZE_VERSION, kustomizeBuild } from './kustomize.js';
+import { ensureKustomize, kustomizeBuild } from './kustomize.js';
 import { groupOf, type K8sObject, parseManifests } from './manifests.js';
 
 const ROOT = join(import.meta.dirname, '../../../..');
@@ -343,12 +343,6 @@ describe('sources and copies stay in step', () => {
       subject: { kind: 'Deployment', name },
       sink: { ref: { kind: 'Broker' } },
     });
-  });
-
-  it('infra/scripts/install-kustomize.sh pins the same kustomize as the CLI', () => {
-    expect(readFileSync(join(ROOT, 'infra/scripts/install-kustomize.sh'), 'utf8')).toContain(
-      `version=${KUSTOMIZE_VERSION}\n`,
-    );
   });
 
   it('`tributary broker --config eventing/config` loads the folder as it is', async () => {

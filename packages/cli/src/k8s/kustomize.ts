@@ -5,13 +5,14 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TributaryError } from '@tributary/shared';
+import { VERSIONS } from '@tributary/testing/versions';
 
 /**
- * The one place the kustomize version is pinned (also in infra/scripts/install-kustomize.sh; a test keeps
- * them equal). Built from source with `go install`, once, into the Tributary cache.
+ * The kustomize version, pinned in versions.json (infra/scripts/install-kustomize.sh reads the same file).
+ * Built from source with `go install`, once, into the Tributary cache.
  */
-export const KUSTOMIZE_VERSION = 'v5.7.1';
-export const KUSTOMIZE_MODULE = 'sigs.k8s.io/kustomize/kustomize/v5';
+export const KUSTOMIZE_VERSION = VERSIONS.kustomize.version;
+export const KUSTOMIZE_MODULE = VERSIONS.kustomize.module;
 
 type Env = Record<string, string | undefined>;
 
