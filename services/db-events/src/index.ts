@@ -18,6 +18,12 @@ lifecycle.add('db-events', async () => {
   await app.sink.close();
   await app.pool.end();
 });
+try {
+  await app.sink.verify?.();
+} catch (err) {
+  logger.fatal({ err }, 'db-events cannot start');
+  process.exit(1);
+}
 app.start();
 const address = await listen(app.server, { port: env.PORT, host: env.HOST, lifecycle });
 logger.info({ address, slot: env.DB_EVENTS_SLOT, sink: app.sink.kind }, 'db-events started');

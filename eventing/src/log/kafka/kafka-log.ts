@@ -1,5 +1,6 @@
 import net from 'node:net';
 import {
+  assertKafkaCompatible,
   fromKafkaMessage,
   kafkaToHttpBinary,
   type Logger,
@@ -100,6 +101,8 @@ export class KafkaBrokerLog implements BrokerLog {
   private readonly producer: Producer;
   private producerConnected: Promise<void> | undefined;
   private admin: Promise<Admin> | undefined;
+  /** The brokers accept what kafkajs sends (checked once, before the first connection). */
+  private compatible: Promise<void> | undefined;
   private readonly ensured = new Map<string, Promise<void>>();
   /** Topics known to exist: appends to them skip the ensure step. */
   private readonly ready = new Set<string>();
@@ -221,9 +224,22 @@ export class KafkaBrokerLog implements BrokerLog {
     }
   }
 
+  /** Refuses to go on (KAFKA_INCOMPATIBLE, not retriable) when a broker cannot take kafkajs's requests. */
+  private checkCompatible(): Promise<void> {
+    if (!this.compatible) {
+      this.compatible = assertKafkaCompatible(this.options.brokers, {
+        clientId: this.options.clientId ?? 'tributary-broker',
+      });
+      this.compatible.catch(() => {
+        this.compatible = undefined;
+      });
+    }
+    return this.compatible;
+  }
+
   private connectProducer(): Promise<void> {
     if (!this.producerConnected) {
-      this.producerConnected = this.producer.connect();
+      this.producerConnected = this.checkCompatible().then(() => this.producer.connect());
       this.producerConnected.catch(() => {
         this.producerConnected = undefined;
       });
@@ -234,7 +250,9 @@ export class KafkaBrokerLog implements BrokerLog {
   private getAdmin(): Promise<Admin> {
     if (!this.admin) {
       const admin = this.kafka.admin();
-      const p = admin.connect().then(() => admin);
+      const p = this.checkCompatible()
+        .then(() => admin.connect())
+        .then(() => admin);
       this.admin = p;
       p.catch(() => {
         this.admin = undefined;

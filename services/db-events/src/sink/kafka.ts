@@ -3,7 +3,7 @@
  * CloudEvents Kafka binding's binary mode, `partitionkey` as the record key, acks=all, idempotent producer —
  * the layout the Knative Kafka Broker reads (DESIGN.md §4).
  */
-import { toKafkaMessage } from '@tributary/shared';
+import { assertKafkaCompatible, toKafkaMessage } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import { Kafka, logLevel as KafkaLogLevel, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -32,6 +32,7 @@ export class KafkaSink implements Sink {
   readonly kind = 'kafka';
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
+  private verified: Promise<void> | undefined;
 
   constructor(private readonly options: KafkaSinkOptions) {
     const log = options.logger?.child({ component: 'kafka' });
@@ -55,11 +56,27 @@ export class KafkaSink implements Sink {
     });
   }
 
-  async connect(): Promise<void> {
-    this.connected ??= this.producer.connect().catch((err: unknown) => {
-      this.connected = undefined;
+  /**
+   * Refuses to go on (KAFKA_INCOMPATIBLE, not retriable) when a broker cannot take the requests of this
+   * kafkajs build, naming the API, instead of failing each produce request later. Checked once.
+   */
+  verify(): Promise<void> {
+    this.verified ??= assertKafkaCompatible(this.options.brokers, {
+      clientId: this.options.clientId ?? 'tributary-db-events',
+    }).catch((err: unknown) => {
+      this.verified = undefined;
       throw err;
     });
+    return this.verified;
+  }
+
+  async connect(): Promise<void> {
+    this.connected ??= this.verify()
+      .then(() => this.producer.connect())
+      .catch((err: unknown) => {
+        this.connected = undefined;
+        throw err;
+      });
     await this.connected;
   }
 

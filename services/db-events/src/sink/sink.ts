@@ -7,6 +7,8 @@ import type { CloudEvent } from 'cloudevents';
  */
 export interface Sink {
   readonly kind: 'http' | 'kafka';
+  /** Checks, before streaming starts, what can be checked once (a Kafka sink: the brokers' API versions). */
+  verify?(): Promise<void>;
   send(events: readonly CloudEvent<unknown>[]): Promise<void>;
   close(): Promise<void>;
 }
