@@ -15,6 +15,7 @@ const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.bench\.ts$/, '')))
   .sort();
+console.log(`node ${process.version} (${process.execPath})`);
 let failed = 0;
 for (const f of files) {
   console.log(`\n=== ${f.replace(/\.bench\.ts$/, '')} ===`);
