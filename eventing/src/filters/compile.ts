@@ -138,10 +138,8 @@ function materialize(f: FilterSpec, path: (string | number)[], ctx: Context): Fi
     for (const name of Object.keys(f[d] ?? {})) checkName(name, [...path, d, name], ctx);
   }
   // Dialects the switch below does not materialize are still validated (the webhook checks them all).
-  if (f.all && present[0] !== 'all')
-    f.all.forEach((sub, i) => materialize(sub ?? {}, [...path, 'all', i], quiet(ctx)));
-  if (f.any && present[0] !== 'any')
-    f.any.forEach((sub, i) => materialize(sub ?? {}, [...path, 'any', i], quiet(ctx)));
+  if (f.all && present[0] !== 'all') materializeList(f.all, [...path, 'all'], quiet(ctx));
+  if (f.any && present[0] !== 'any') materializeList(f.any, [...path, 'any'], quiet(ctx));
   if (f.not != null && present[0] !== 'not') materialize(f.not, [...path, 'not'], quiet(ctx));
   if (f.cesql != null && f.cesql !== '' && present[0] !== 'cesql')
     cesqlNode(f.cesql, [...path, 'cesql'], ctx);
