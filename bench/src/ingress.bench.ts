@@ -15,7 +15,6 @@ import { createCloudEvent, encodeHttpBatch, encodeHttpBinary, toKafkaMessage } f
 import { freePort, servicesToStart, startServices, uniqueName } from '@tributary/testing';
 import kafkajs from 'kafkajs';
 import { Pool } from 'undici';
-import { stampEvent } from '../../eventing/src/ingress/ttl.js';
 import {
   DEFAULT_PARTITIONS,
   DEFAULT_TOPIC_MAX_MESSAGE_BYTES,
@@ -93,9 +92,8 @@ async function main(): Promise<void> {
       ],
     });
 
-  // Bare kafkajs, one record per send: the records the ingress would write (stamped with TTL and arrival).
-  const now = new Date();
-  const records = events('raw', EVENTS + WARMUP).map((e) => toKafkaMessage(stampEvent(e, now).event));
+  // Bare kafkajs, one record per send: the records the ingress would write (the events as received).
+  const records = events('raw', EVENTS + WARMUP).map((e) => toKafkaMessage(e));
   const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
   await producer.connect();
   const rawTopic = uniqueName('bench_raw');

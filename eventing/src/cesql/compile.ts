@@ -510,7 +510,9 @@ function compileCall(
     // MissingFunctionError is also returned."
     const message = functionExists(name)
       ? `function ${name} does not take ${args.length} argument(s)`
-      : `unknown function ${name}`;
+      : name === 'IS_STRING'
+        ? 'unknown function IS_STRING: neither the CESQL spec nor sdk-go (which Knative runs) defines it; every value casts to a string, so the test is always true'
+        : `unknown function ${name}`;
     warnings.push(evaluationError('missingFunction', message));
     return {
       type: 'boolean',

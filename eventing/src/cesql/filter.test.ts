@@ -52,6 +52,28 @@ describe('CESQL filter helpers', () => {
     expect(filter({ ...event, myext: 'x' })).toBe(true);
   });
 
+  // Regression (issue 17, difference 11): sdk-go's IS_INT / IS_BOOL, which Knative Triggers may use.
+  it.each([
+    ["IS_INT('42')", true],
+    ["IS_INT('+7')", true],
+    ["IS_INT('4.2')", false],
+    ["IS_INT('2147483648')", false],
+    ['IS_INT(TRUE)', true],
+    ["IS_BOOL('TRUE')", true],
+    ["IS_BOOL('yes')", false],
+    ['IS_BOOL(0)', true],
+    ['is_int(table)', false],
+  ])('%s is %s, as in sdk-go', (expression, expected) => {
+    const compiled = compile(expression);
+    expect(compiled.warnings).toEqual([]);
+    expect(compiled.evaluate(event)).toEqual({ value: expected, errors: [] });
+  });
+
+  it('refuse IS_STRING, which sdk-go does not define either, naming the difference', () => {
+    const compiled = compile('IS_STRING(type)');
+    expect(compiled.warnings[0]?.message).toMatch(/IS_STRING: neither the CESQL spec nor sdk-go/);
+  });
+
   it('reject on a missing function', () => {
     const compiled = compile('NOPE(type)');
     expect(compiled.warnings).toEqual([{ kind: 'missingFunction', message: 'unknown function NOPE' }]);

@@ -126,7 +126,27 @@ const BUILTINS: readonly FunctionDefinition[] = [
     },
   },
   { name: 'STRING', params: ['any'], returns: 'string', run: ([x]) => toStringValue(x as CesqlValue) },
+  // Not in the spec: cloudevents/sdk-go sql/v2 (function/casting_functions.go, which Knative's cesql filter
+  // runs) adds IS_INT and IS_BOOL, true when INT(x) / BOOL(x) would succeed. Provided so a Trigger written
+  // for Knative loads here with the same meaning. sdk-go has no IS_STRING (every value casts to a string).
+  { name: 'IS_INT', params: ['any'], returns: 'boolean', run: ([x]) => canCastToInteger(x as CesqlValue) },
+  { name: 'IS_BOOL', params: ['any'], returns: 'boolean', run: ([x]) => canCastToBoolean(x as CesqlValue) },
 ];
+
+/** sdk-go `utils.CanCast(x, IntegerType)`: integers, booleans, and base-10 int32 strings. */
+function canCastToInteger(x: CesqlValue): boolean {
+  if (typeof x !== 'string') return true;
+  if (!/^[+-]?[0-9]+$/.test(x)) return false;
+  const n = Number(x);
+  return n >= INT32_MIN && n <= INT32_MAX;
+}
+
+/** sdk-go `utils.CanCast(x, BooleanType)`: booleans, integers, and "true"/"false" in any case. */
+function canCastToBoolean(x: CesqlValue): boolean {
+  if (typeof x !== 'string') return true;
+  const lower = x.toLowerCase();
+  return lower === 'true' || lower === 'false';
+}
 
 function substring(x: string, pos: number, len: number | undefined, st: EvalState): string {
   const length = codePointLength(x);

@@ -1,8 +1,8 @@
-// Runs every case of every YAML file of the CloudEvents SQL TCK, read at test time from
-// ../shared/conformance/cesql (relative to the repo root) or $TRIBUTARY_CONFORMANCE_DIR.
+// Runs every case of every YAML file of the CloudEvents SQL TCK, vendored in eventing/conformance/cesql-tck
+// (see its NOTICE.md), or read from $TRIBUTARY_CONFORMANCE_DIR when set (e.g. a newer upstream copy).
 // One jest test per case, named after the file's suite and the case.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
@@ -22,19 +22,9 @@ interface TckFile {
   tests: TckCase[];
 }
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the repo root (pnpm-workspace.yaml)');
-    dir = parent;
-  }
-  return dir;
-}
-
 const tckDir = process.env.TRIBUTARY_CONFORMANCE_DIR
   ? resolve(process.env.TRIBUTARY_CONFORMANCE_DIR)
-  : resolve(repoRoot(), '..', 'shared', 'conformance', 'cesql');
+  : fileURLToPath(new URL('../../conformance/cesql-tck/', import.meta.url));
 
 const files = readdirSync(tckDir)
   .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))

@@ -146,7 +146,7 @@ describe.each(backends)('dispatch conformance ($name)', (backend) => {
     );
   }
 
-  it('delivers through the ingress in binary mode with Prefer: reply, without the broker TTL', async () => {
+  it('delivers through the ingress in binary mode with Prefer: reply and Kn-Namespace, without the broker TTL', async () => {
     const name = uniqueName('b');
     const sub = await subscriber();
     const b = await start(name, [brokerYaml(name), triggerYaml(name, { name: 'all', uri: sub.url })]);
@@ -164,7 +164,9 @@ describe.each(backends)('dispatch conformance ($name)', (backend) => {
     expect(got?.headers['ce-color']).toBe('blue');
     expect(got?.headers.prefer).toBe('reply');
     expect(got?.headers['ce-knativebrokerttl']).toBeUndefined();
-    expect(got?.headers['ce-knativearrivaltime']).toBeDefined();
+    // Regression (issue 17, differences 5 and 6): Kn-Namespace as the Kafka broker sends it; nothing added.
+    expect(got?.headers['kn-namespace']).toBe('ns');
+    expect(got?.headers['ce-knativearrivaltime']).toBeUndefined();
     expect(got?.event.data).toEqual({ id: 'e1' });
   });
 

@@ -12,7 +12,7 @@ import {
 } from '@tributary/shared';
 import type { Dispatcher } from 'undici';
 import type { EventPredicate } from '../filters/compile.js';
-import { stampEvent } from '../ingress/ttl.js';
+import { stampReply } from '../ingress/ttl.js';
 import type { BrokerLog, BrokerRef, LogRecord, LogSubscription } from '../log/types.js';
 import type { DispatchMetrics } from '../metrics/dispatch.js';
 import type { DeliveryOptions } from '../resources/delivery.js';
@@ -25,7 +25,7 @@ import { OffsetTracker } from './offsets.js';
  * The dispatcher of one Trigger, with the Knative Kafka broker's delivery semantics:
  * - consumes the broker's log as consumer group `knative-trigger-<namespace>-<trigger>`;
  * - events the filter rejects are simply marked done;
- * - delivers in binary mode with `Prefer: reply`, a per-request `timeout`, and retries on transport
+ * - delivers in binary mode with `Prefer: reply` and `Kn-Namespace: <trigger namespace>`, a per-request `timeout`, and retries on transport
  *   errors, 5xx, 404, 408, 409 and 429 with the Kafka broker's delays (capped by `backoffMax`);
  * - on final failure sends the event to the dead-letter sink with `knativeerrordest`,
  *   `knativeerrorcode` and `knativeerrordata` (base64 of the first 1024 bytes of the response body), and
@@ -281,6 +281,8 @@ export class TriggerDispatcher {
       attributes = event;
     }
     headers.prefer = 'reply';
+    // The Kafka broker's dispatcher names the Trigger's namespace (its egress reference) on every request.
+    headers['kn-namespace'] = this.opts.trigger.namespace;
     const ttl = this.ttlOf(attributes);
     const started = performance.now();
     const outcome = await this.sendWithRetries(this.opts.subscriberUrl, headers, body, 'subscriber');
@@ -357,12 +359,11 @@ export class TriggerDispatcher {
       this.opts.metrics?.replies.inc({ ...this.labels, result: 'invalid' });
       return err instanceof Error ? err : new Error(String(err));
     }
-    // The MT broker filter reattaches the delivered event's TTL to the reply, and the ingress then applies
-    // its rule (decrement, drop at 0). Replies go straight into the log here, so apply the ingress rule.
-    const now = new Date();
+    // The MT broker filter gives the reply the delivered event's TTL minus one and drops it at 0. Nothing
+    // else is added or changed (no `time`, JSON data bytes as the subscriber sent them).
     const withTtl: CloudEvent<unknown>[] = [];
     for (const r of replies) {
-      const stamped = stampEvent(r.cloneWith({ [TTL_EXTENSION]: ttl }, false) as CloudEvent<unknown>, now);
+      const stamped = stampReply(r, ttl);
       if (stamped.ttl > 0) withTtl.push(stamped.event);
     }
     if (withTtl.length < replies.length) {

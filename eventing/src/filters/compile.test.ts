@@ -27,6 +27,12 @@ function issuesOf(f: FilterSpec): FilterIssue[] {
   return issues;
 }
 
+function warningsOf(f: FilterSpec): FilterIssue[] {
+  const warnings: FilterIssue[] = [];
+  compileFilter(f, ['spec', 'filters', 0], [], warnings);
+  return warnings;
+}
+
 describe('filter.attributes (Kafka broker AttributesFilter semantics)', () => {
   it('matches when every listed attribute is equal, extensions included', () => {
     const p = compileTriggerFilter({
@@ -93,36 +99,44 @@ describe('filters (SubscriptionsAPI dialects)', () => {
     expect(compile([{ suffix: { bucket: 'a' } }])(event())).toBe(false);
   });
 
-  it('an exact/prefix/suffix value "" matches anything, as the Kafka broker drops it', () => {
+  it('an exact/prefix/suffix with a value "" is skipped (matches anything), with a warning', () => {
     expect(compile([{ exact: { bucket: '' } }])(event())).toBe(true);
     expect(compile([{ prefix: { bucket: '' } }])(event())).toBe(true);
+    expect(compile([{ suffix: { type: 'nope', bucket: '' } }])(event())).toBe(true);
+    expect(warningsOf({ exact: { type: '' } })[0]?.message).toContain('skipped');
   });
 
-  it('all, any and not, nested', () => {
-    const p = compile([
-      {
-        all: [
-          { prefix: { type: 'dev.tributary.db.' } },
-          { any: [{ exact: { subject: '42' } }, { exact: { subject: '43' } }] },
-          { not: { suffix: { type: '.deleted' } } },
-        ],
-      },
-    ]);
-    expect(p(event())).toBe(true);
-    expect(p(event({ subject: '43' }))).toBe(true);
-    expect(p(event({ subject: '44' }))).toBe(false);
-    expect(p(event({ type: 'dev.tributary.db.row.deleted' }))).toBe(false);
+  // Regression (issue 17, difference 12): Knative's three-valued result. A skipped filter says "no filter";
+  // `not` keeps that, `any`/`all` leave it out of their list, and only "fail" drops the event.
+  it('not and any around a skipped filter follow Knative (no filter, not the opposite)', () => {
+    const skipped = { exact: { type: '' } };
+    expect(compile([{ not: skipped }])(event())).toBe(true);
+    expect(compile([{ not: { not: skipped } }])(event())).toBe(true);
+    const any = compile([{ any: [skipped, { exact: { type: 'nope' } }] }]);
+    expect(any(event())).toBe(false); // any of [exact type=nope]: the skipped member is left out
+    const all = compile([{ all: [skipped, { exact: { type: 'dev.tributary.db.row.inserted' } }] }]);
+    expect(all(event())).toBe(true);
+    expect(all(event({ type: 'other' }))).toBe(false);
+    expect(compile([{ not: { all: [] } }])(event())).toBe(true);
+    expect(compile([{ not: {} }])(event())).toBe(true);
   });
 
-  it('not of a missing attribute matches', () => {
-    expect(compile([{ not: { exact: { bucket: 'photos' } } }])(event())).toBe(true);
-    expect(compile([{ not: { exact: { bucket: 'photos' } } }])(event({ bucket: 'photos' }))).toBe(false);
+  it("any/all return their last member's result when none decides, as Knative does", () => {
+    // `not` of a skipped filter is a member that says "no filter" (it stays in the list).
+    const noFilter = { not: { exact: { type: '' } } };
+    const nope = { exact: { type: 'nope' } };
+    expect(compile([{ any: [nope, noFilter] }])(event())).toBe(true);
+    expect(compile([{ any: [noFilter, nope] }])(event())).toBe(false);
+    expect(compile([{ all: [noFilter, nope] }])(event())).toBe(false);
   });
 
-  it('a list of filters must all match', () => {
-    const p = compile([{ exact: { subject: '42' } }, { prefix: { source: '/storage/' } }]);
-    expect(p(event())).toBe(false);
-    expect(p(event({ source: '/storage/photos' }))).toBe(true);
+  // Regression (issue 17, difference 7): Knative uses `filters` only when the list is non-empty.
+  it('filters: [] next to filter.attributes leaves the attributes filter in charge', () => {
+    const res = compileTriggerFilter({ filter: { attributes: { type: 'x' } }, filters: [] });
+    expect(res.kind).toBe('attributes');
+    expect(res.predicate(event())).toBe(false);
+    expect(res.predicate(event({ type: 'x' }))).toBe(true);
+    expect(compileTriggerFilter({ filters: [] }).predicate(event())).toBe(true);
   });
 
   it('filters win over filter.attributes when both are set', () => {
@@ -134,29 +148,37 @@ describe('filters (SubscriptionsAPI dialects)', () => {
     expect(res.predicate(event())).toBe(true);
   });
 
-  it('rejects a filter with several dialects, or none', () => {
+  it('rejects a filter with several dialects; one with none is skipped with a warning', () => {
     expect(issuesOf({ exact: { type: 'a' }, prefix: { type: 'b' } })).toEqual([
       {
         path: ['spec', 'filters', 0],
         message: expect.stringContaining('multiple dialects found (exact, prefix)'),
       },
     ]);
-    expect(issuesOf({})).toEqual([
-      { path: ['spec', 'filters', 0], message: expect.stringContaining('found none') },
+    // Empty maps, lists and strings count as absent, as in Knative's webhook.
+    expect(issuesOf({ exact: {}, all: [], cesql: '', prefix: { type: 'b' } })).toEqual([]);
+    expect(issuesOf({})).toEqual([]);
+    expect(warningsOf({})).toEqual([
+      { path: ['spec', 'filters', 0], message: expect.stringContaining('skipped') },
     ]);
   });
 
-  it('rejects several attributes in exact/prefix/suffix, with the nested path', () => {
-    expect(issuesOf({ any: [{ exact: { type: 'a' } }, { suffix: { type: 'a', source: 'b' } }] })).toEqual([
-      {
-        path: ['spec', 'filters', 0, 'any', 1, 'suffix'],
-        message: expect.stringContaining('only one key-value'),
-      },
-    ]);
+  // Regression (issue 17, difference 8): Knative v0.48 accepts multi-key maps; every key must match.
+  it('accepts several attributes in exact/prefix/suffix, all of which must match', () => {
+    expect(issuesOf({ any: [{ exact: { type: 'a' } }, { suffix: { type: 'a', source: 'b' } }] })).toEqual([]);
+    const p = compile([{ exact: { type: 'dev.tributary.db.row.inserted', subject: '42' } }]);
+    expect(p(event())).toBe(true);
+    expect(p(event({ subject: '43' }))).toBe(false);
+    const pre = compile([{ prefix: { type: 'dev.', source: '/db/' } }]);
+    expect(pre(event())).toBe(true);
+    expect(pre(event({ source: '/storage/x' }))).toBe(false);
   });
 
-  it('rejects empty all/any lists and invalid names inside not', () => {
-    expect(issuesOf({ all: [] })[0]?.message).toContain('at least one');
+  it('accepts empty all/any lists (skipped) and rejects invalid names inside not', () => {
+    expect(issuesOf({ all: [] })).toEqual([]);
+    expect(issuesOf({ any: [] })).toEqual([]);
+    expect(compile([{ all: [] }, { exact: { subject: '42' } }])(event())).toBe(true);
+    expect(compile([{ any: [] }, { exact: { subject: '7' } }])(event())).toBe(false);
     expect(issuesOf({ not: { exact: { 'bad-name': 'x' } } })).toEqual([
       {
         path: ['spec', 'filters', 0, 'not', 'exact', 'bad-name'],
@@ -165,8 +187,36 @@ describe('filters (SubscriptionsAPI dialects)', () => {
     ]);
   });
 
-  it('rejects an empty cesql expression', () => {
-    expect(issuesOf({ cesql: '  ' })[0]?.message).toContain('empty');
+  it('rejects a blank cesql expression (an empty one counts as absent)', () => {
+    expect(issuesOf({ cesql: '  ' })[0]?.message).toContain('invalid CESQL');
+  });
+});
+
+describe('attributes as Knative reads them', () => {
+  // Regression (issue 17, difference 9): the Kafka broker compares `time` as an instant (ISO_INSTANT, UTC).
+  it('an exact filter on time matches the same instant written with another offset', () => {
+    const at = (time: string) => event({ time });
+    const p = compile([{ exact: { time: '2024-05-01T10:34:56.123456789Z' } }]);
+    expect(p(at('2024-05-01T12:34:56.123456789+02:00'))).toBe(true);
+    expect(p(at('2024-05-01T10:34:56.123456789Z'))).toBe(true);
+    expect(p(at('2024-05-01T10:34:56.123456788Z'))).toBe(false);
+    const attrs = compileTriggerFilter({ filter: { attributes: { time: '2024-05-01T10:00:00Z' } } });
+    expect(attrs.predicate(at('2024-05-01T05:30:00-04:30'))).toBe(true);
+    // Fractions print with 0, 3, 6 or 9 digits, as Java's ISO_INSTANT does.
+    expect(compile([{ exact: { time: '2024-05-01T10:00:00.120Z' } }])(at('2024-05-01T10:00:00.12Z'))).toBe(
+      true,
+    );
+  });
+
+  // Regression (issue 17, difference 10): Knative's aliases.
+  it('reads datamediatype and schemaurl as Knative does', () => {
+    const e = event({ datacontenttype: 'application/json; charset=utf-8', dataschema: 'https://x/s.json' });
+    expect(compile([{ exact: { datamediatype: 'application/json' } }])(e)).toBe(true);
+    expect(compile([{ exact: { schemaurl: 'https://x/s.json' } }])(e)).toBe(true);
+    expect(
+      compileTriggerFilter({ filter: { attributes: { schemaurl: 'https://x/s.json' } } }).predicate(e),
+    ).toBe(true);
+    expect(compile([{ exact: { datamediatype: 'text/plain' } }])(e)).toBe(false);
   });
 });
 

@@ -1,17 +1,24 @@
 import { ATTRIBUTE_NAME_RE, type FilterSpec } from '../resources/schema.js';
-import { attributeValue, type EventAttributes } from './attributes.js';
+import { ALWAYS_PRESENT, attributeValue, type EventAttributes } from './attributes.js';
 import { compileCesqlFilter } from './cesql.js';
 
 /**
- * Trigger filters compiled once into a predicate over an event's context attributes.
+ * Trigger filters compiled once into a predicate over an event's context attributes, with Knative's
+ * meaning (knative.dev/eventing v0.48: `pkg/broker/filter` `filterEvent`, `pkg/eventfilter`, and the
+ * Trigger webhook `pkg/apis/eventing/v1/trigger_validation.go`).
  *
+ * - `spec.filters` is used when it is a non-empty list; otherwise `spec.filter.attributes`; otherwise every
+ *   event matches. So `filters: []` next to `filter.attributes` leaves the attributes filter in charge.
  * - `spec.filter.attributes` (exact match on every listed attribute). As in the Knative Kafka broker's
- *   `AttributesFilter`, an entry whose value is `""` is dropped, so it matches any value, including a
- *   missing attribute; a missing attribute otherwise reads as `""` and so never equals a non-empty value.
- * - `spec.filters` (the SubscriptionsAPI): a list whose filters must all match, each object holding
- *   exactly one dialect: `exact`, `prefix`, `suffix` (one attribute each), `all`, `any`, `not`, `cesql`.
- *   When `filters` is present, `filter` is ignored (Knative: "filters takes precedence").
- * - No filter at all matches every event.
+ *   `AttributesFilter` (DESIGN.md §4), an entry whose value is `""` is dropped, so it matches any value,
+ *   including a missing attribute; a missing attribute otherwise reads as `""`.
+ * - `spec.filters` (the SubscriptionsAPI): every filter of the list must match. A filter object holds one
+ *   dialect (`exact`, `prefix`, `suffix`, `all`, `any`, `not`, `cesql`; an empty map, list or string counts
+ *   as absent). `exact` / `prefix` / `suffix` maps may hold several attributes, all of which must match.
+ * - Knative's filters have three outcomes: pass, fail, and "no filter" (a filter it skips). A filter object
+ *   with no dialect, or an `exact` / `prefix` / `suffix` map with an empty key or value, is skipped (it
+ *   is left out of its list, with a warning); `not` of a skipped filter, and `all` / `any` whose
+ *   members all say "no filter", say "no filter" too, and only a final "fail" drops the event.
  */
 export type EventPredicate = (event: EventAttributes) => boolean;
 
@@ -21,149 +28,245 @@ export interface FilterIssue {
 }
 
 export interface TriggerFilterSpec {
-  filter?: { attributes?: Record<string, string> } | undefined;
-  filters?: FilterSpec[] | undefined;
+  filter?: { attributes?: Record<string, string> | null | undefined } | null | undefined;
+  filters?: FilterSpec[] | null | undefined;
 }
 
 export interface CompiledFilter {
   predicate: EventPredicate;
   issues: FilterIssue[];
+  /** Filters Knative would skip (they neither pass nor fail an event), e.g. `exact: {type: ""}`. */
+  warnings: FilterIssue[];
   /** Which form was used: for logs and the README's "which filter wins" rule. */
   kind: 'none' | 'attributes' | 'filters';
 }
 
+/** Knative's `eventfilter.FilterResult`. */
+export const PASS = 0;
+export const FAIL = 1;
+export const NO_FILTER = 2;
+export type FilterResult = typeof PASS | typeof FAIL | typeof NO_FILTER;
+/** A materialized filter (Knative `eventfilter.Filter`). */
+export type FilterNode = (event: EventAttributes) => FilterResult;
+
 const MATCH_ALL: EventPredicate = () => true;
-const DIALECTS = ['exact', 'prefix', 'suffix', 'all', 'any', 'not', 'cesql'] as const;
-type Dialect = (typeof DIALECTS)[number];
+const NONE: FilterNode = () => NO_FILTER;
+
+interface Context {
+  issues: FilterIssue[];
+  warnings: FilterIssue[];
+}
 
 /** Compiles a Trigger's filters. `path` prefixes issue paths (default `spec`). */
 export function compileTriggerFilter(
   spec: TriggerFilterSpec,
   path: (string | number)[] = ['spec'],
 ): CompiledFilter {
-  const issues: FilterIssue[] = [];
-  if (spec.filters !== undefined) {
-    const preds = spec.filters.map((f, i) => compileFilter(f, [...path, 'filters', i], issues));
-    return { predicate: allOf(preds), issues, kind: 'filters' };
+  const ctx: Context = { issues: [], warnings: [] };
+  // Validation (the webhook) covers both forms, whichever one the dispatcher then uses.
+  const attrs = spec.filter?.attributes ?? undefined;
+  if (attrs) {
+    for (const name of Object.keys(attrs)) checkName(name, [...path, 'filter', 'attributes', name], ctx);
   }
-  const attrs = spec.filter?.attributes;
-  if (attrs !== undefined) {
-    for (const name of Object.keys(attrs)) checkName(name, [...path, 'filter', 'attributes', name], issues);
-    return {
-      predicate: attributesPredicate(attrs, (given, wanted) => given === wanted),
-      issues,
-      kind: 'attributes',
-    };
+  const filters = spec.filters ?? undefined;
+  const nodes = filters ? materializeList(filters, [...path, 'filters'], ctx) : [];
+  const result = (predicate: EventPredicate, kind: CompiledFilter['kind']): CompiledFilter => ({
+    predicate,
+    issues: ctx.issues,
+    warnings: ctx.warnings,
+    kind,
+  });
+  if (filters && filters.length > 0) {
+    const node = allNode(nodes);
+    return result((event) => node(event) !== FAIL, 'filters');
   }
-  return { predicate: MATCH_ALL, issues, kind: 'none' };
+  if (spec.filter) {
+    if (!attrs) return result(MATCH_ALL, 'attributes');
+    return result(attributesPredicate(attrs), 'attributes');
+  }
+  return result(MATCH_ALL, 'none');
 }
 
-/** Compiles one SubscriptionsAPI filter object; issues are appended to `issues`. */
+/**
+ * Compiles one SubscriptionsAPI filter object; issues are appended to `issues`. The predicate is true
+ * unless the filter fails the event (a skipped filter passes everything).
+ */
 export function compileFilter(
   f: FilterSpec,
   path: (string | number)[],
   issues: FilterIssue[],
+  warnings: FilterIssue[] = [],
 ): EventPredicate {
-  const present = DIALECTS.filter((d) => f[d] !== undefined);
-  if (present.length === 0) {
-    issues.push({ path, message: `a filter needs exactly one dialect (${DIALECTS.join(', ')}); found none` });
-    return MATCH_ALL;
-  }
+  const node = materialize(f, path, { issues, warnings }) ?? NONE;
+  return (event) => node(event) !== FAIL;
+}
+
+/** Knative's `MaterializeFiltersList`: skipped filters are left out. */
+function materializeList(list: FilterSpec[], path: (string | number)[], ctx: Context): FilterNode[] {
+  const out: FilterNode[] = [];
+  list.forEach((f, i) => {
+    const node = materialize(f ?? {}, [...path, i], ctx);
+    if (node) out.push(node);
+  });
+  return out;
+}
+
+const has = (m: Record<string, string> | null | undefined): m is Record<string, string> =>
+  m != null && Object.keys(m).length > 0;
+const hasList = (l: FilterSpec[] | null | undefined): l is FilterSpec[] => l != null && l.length > 0;
+
+/**
+ * Validates one filter object as the Trigger webhook does, then materializes it as Knative's
+ * `MaterializeSubscriptionsAPIFilter`: undefined when Knative would skip it.
+ */
+function materialize(f: FilterSpec, path: (string | number)[], ctx: Context): FilterNode | undefined {
+  const present: string[] = [];
+  if (has(f.exact)) present.push('exact');
+  if (has(f.prefix)) present.push('prefix');
+  if (has(f.suffix)) present.push('suffix');
+  if (hasList(f.all)) present.push('all');
+  if (hasList(f.any)) present.push('any');
+  if (f.not != null) present.push('not');
+  if (f.cesql != null && f.cesql !== '') present.push('cesql');
   if (present.length > 1) {
-    issues.push({
+    ctx.issues.push({
       path,
       message: `multiple dialects found (${present.join(', ')}); a filter can have only one dialect set`,
     });
-    return MATCH_ALL;
   }
-  const dialect = present[0] as Dialect;
-  const at = [...path, dialect];
-  switch (dialect) {
+  for (const d of ['exact', 'prefix', 'suffix'] as const) {
+    for (const name of Object.keys(f[d] ?? {})) checkName(name, [...path, d, name], ctx);
+  }
+  // Dialects the switch below does not materialize are still validated (the webhook checks them all).
+  if (f.all && present[0] !== 'all') materializeList(f.all, [...path, 'all'], quiet(ctx));
+  if (f.any && present[0] !== 'any') materializeList(f.any, [...path, 'any'], quiet(ctx));
+  if (f.not != null && present[0] !== 'not') materialize(f.not, [...path, 'not'], quiet(ctx));
+  if (f.cesql != null && f.cesql !== '' && present[0] !== 'cesql')
+    cesqlNode(f.cesql, [...path, 'cesql'], ctx);
+
+  switch (present[0]) {
     case 'exact':
-      return singleAttribute(f.exact ?? {}, at, issues, (given, wanted) => given === wanted);
+      return stringNode(f.exact!, [...path, 'exact'], ctx, (given, wanted) => given === wanted);
     case 'prefix':
-      return singleAttribute(f.prefix ?? {}, at, issues, (given, wanted) => given.startsWith(wanted));
+      return stringNode(f.prefix!, [...path, 'prefix'], ctx, (given, wanted) => given.startsWith(wanted));
     case 'suffix':
-      return singleAttribute(f.suffix ?? {}, at, issues, (given, wanted) => given.endsWith(wanted));
-    case 'all': {
-      const list = f.all ?? [];
-      if (list.length === 0) issues.push({ path: at, message: 'all needs at least one filter' });
-      return allOf(list.map((sub, i) => compileFilter(sub, [...at, i], issues)));
-    }
-    case 'any': {
-      const list = f.any ?? [];
-      if (list.length === 0) issues.push({ path: at, message: 'any needs at least one filter' });
-      const preds = list.map((sub, i) => compileFilter(sub, [...at, i], issues));
-      return (event) => preds.some((p) => p(event));
-    }
-    case 'not': {
-      const inner = compileFilter(f.not as FilterSpec, at, issues);
-      return (event) => !inner(event);
-    }
-    case 'cesql': {
-      const expr = f.cesql ?? '';
-      if (expr.trim() === '') {
-        issues.push({ path: at, message: 'cesql expression is empty' });
-        return MATCH_ALL;
-      }
-      const res = compileCesqlFilter(expr);
-      if (!res.ok) {
-        issues.push({ path: at, message: `invalid CESQL: ${res.error}` });
-        return MATCH_ALL;
-      }
-      return res.predicate;
-    }
+      return stringNode(f.suffix!, [...path, 'suffix'], ctx, (given, wanted) => given.endsWith(wanted));
+    case 'all':
+      return allNode(materializeList(f.all!, [...path, 'all'], ctx));
+    case 'any':
+      return anyNode(materializeList(f.any!, [...path, 'any'], ctx));
+    case 'not':
+      return notNode(materialize(f.not!, [...path, 'not'], ctx));
+    case 'cesql':
+      return cesqlNode(f.cesql!, [...path, 'cesql'], ctx);
+    default:
+      ctx.warnings.push({
+        path,
+        message: 'filter has no dialect with a value; it is skipped (matches every event), as in Knative',
+      });
+      return undefined;
   }
 }
 
-function singleAttribute(
-  map: Record<string, string>,
-  path: (string | number)[],
-  issues: FilterIssue[],
-  match: (given: string, wanted: string) => boolean,
-): EventPredicate {
-  const names = Object.keys(map);
-  if (names.length !== 1) {
-    issues.push({
-      path,
-      message:
-        names.length === 0
-          ? 'expected one attribute, found none'
-          : `multiple items found (${names.join(', ')}); can have only one key-value`,
-    });
-    return MATCH_ALL;
-  }
-  checkName(names[0] as string, [...path, names[0] as string], issues);
-  return attributesPredicate(map, match);
+/** The same checks, with issues kept but warnings dropped (used for dialects Knative validates but ignores). */
+function quiet(ctx: Context): Context {
+  return { issues: ctx.issues, warnings: [] };
 }
 
 /**
- * The Kafka broker's AttributesFilter: entries with an empty value are dropped (match anything); a
- * missing attribute reads as "" and is compared like any other value.
+ * `exact` / `prefix` / `suffix` (Knative `NewExactFilter` ...): every attribute must be present and match.
+ * An empty attribute name or value makes Knative skip the whole filter.
  */
-function attributesPredicate(
-  attrs: Record<string, string>,
+function stringNode(
+  map: Record<string, string>,
+  path: (string | number)[],
+  ctx: Context,
   match: (given: string, wanted: string) => boolean,
-): EventPredicate {
-  const entries = Object.entries(attrs).filter(([, wanted]) => wanted !== '');
+): FilterNode | undefined {
+  const entries = Object.entries(map);
+  if (entries.some(([name, wanted]) => name === '' || wanted === '' || wanted == null)) {
+    ctx.warnings.push({
+      path,
+      message:
+        'an attribute name or value is empty; the filter is skipped (matches every event, and `not` of it too), as in Knative',
+    });
+    return undefined;
+  }
+  return (event) => {
+    for (const [name, wanted] of entries) {
+      const given = attributeValue(event, name);
+      if (given === undefined && !ALWAYS_PRESENT.has(name)) return FAIL;
+      if (!match(given ?? '', wanted)) return FAIL;
+    }
+    return PASS;
+  };
+}
+
+/** Knative `NewAllFilter`: the first fail wins; otherwise the last member's result ("no filter" when empty). */
+function allNode(nodes: FilterNode[]): FilterNode {
+  if (nodes.length === 1) return nodes[0]!;
+  if (nodes.length === 0) return NONE;
+  return (event) => {
+    let res: FilterResult = NO_FILTER;
+    for (const n of nodes) {
+      res = n(event);
+      if (res === FAIL) return FAIL;
+    }
+    return res;
+  };
+}
+
+/** Knative `NewAnyFilter`: the first pass wins; otherwise the last member's result ("no filter" when empty). */
+function anyNode(nodes: FilterNode[]): FilterNode {
+  if (nodes.length === 1) return nodes[0]!;
+  if (nodes.length === 0) return NONE;
+  return (event) => {
+    let res: FilterResult = NO_FILTER;
+    for (const n of nodes) {
+      res = n(event);
+      if (res === PASS) return PASS;
+    }
+    return res;
+  };
+}
+
+/** Knative `NewNotFilter`: pass and fail swap; "no filter" (a skipped inner filter) stays. */
+function notNode(inner: FilterNode | undefined): FilterNode {
+  if (!inner) return NONE;
+  return (event) => {
+    const r = inner(event);
+    return r === PASS ? FAIL : r === FAIL ? PASS : NO_FILTER;
+  };
+}
+
+function cesqlNode(expression: string, path: (string | number)[], ctx: Context): FilterNode | undefined {
+  const res = compileCesqlFilter(expression);
+  if (!res.ok) {
+    ctx.issues.push({ path, message: `invalid CESQL: ${res.error}` });
+    return undefined;
+  }
+  const p = res.predicate;
+  return (event) => (p(event) ? PASS : FAIL);
+}
+
+/**
+ * `spec.filter.attributes` as the Kafka broker's AttributesFilter: entries with an empty value are dropped
+ * (match anything); a missing attribute reads as "" and is compared like any other value.
+ */
+function attributesPredicate(attrs: Record<string, string>): EventPredicate {
+  const entries = Object.entries(attrs).filter(([, wanted]) => wanted !== '' && wanted != null);
   if (entries.length === 0) return MATCH_ALL;
   return (event) => {
     for (const [name, wanted] of entries) {
-      if (!match(attributeValue(event, name) ?? '', wanted)) return false;
+      if ((attributeValue(event, name) ?? '') !== wanted) return false;
     }
     return true;
   };
 }
 
-function allOf(preds: EventPredicate[]): EventPredicate {
-  if (preds.length === 0) return MATCH_ALL;
-  if (preds.length === 1) return preds[0] as EventPredicate;
-  return (event) => preds.every((p) => p(event));
-}
-
-function checkName(name: string, path: (string | number)[], issues: FilterIssue[]): void {
+function checkName(name: string, path: (string | number)[], ctx: Context): void {
   if (!ATTRIBUTE_NAME_RE.test(name)) {
-    issues.push({
+    ctx.issues.push({
       path,
       message: `invalid attribute name "${name}": must start with a letter and contain only lowercase letters and digits`,
     });

@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import type { BrokerLog, BrokerRef } from '../log/types.js';
 import { ingressMetrics, LabelLimiter } from '../metrics/ingress.js';
 import { createJwtAuth, type JwtAuthOptions } from './auth.js';
-import { DEFAULT_TTL, stampEvent } from './ttl.js';
+import { ttlExpired } from './ttl.js';
 
 /** Largest accepted request body (DESIGN.md §4): 1 MiB, answered with 413 above it. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -35,8 +35,6 @@ export interface IngressOptions {
   auth?: JwtAuthOptions;
   /** Checks event data against the catalog (default: `validateEvent` from @tributary/shared). */
   validate?: EventValidator;
-  /** `knativebrokerttl` given to events that arrive without one (default 255, as Knative's MT broker). */
-  ttl?: number;
   /** Extra readiness condition for /readyz. */
   readiness?: () => boolean | Promise<boolean>;
 }
@@ -91,7 +89,6 @@ export async function ingressRoutes(
 ): Promise<void> {
   const { log, brokers } = options;
   const validate: EventValidator = options.validate ?? ((event) => validateEvent(event));
-  const defaultTtl = options.ttl ?? DEFAULT_TTL;
   const auth = options.auth ? createJwtAuth(options.auth) : undefined;
   const metrics = ingressMetrics(options.registry);
   const types = new LabelLimiter();
@@ -184,10 +181,9 @@ export async function ingressRoutes(
     }
 
     // Catalog schemas and the TTL rule. A batch is all or nothing: one bad event rejects the request.
-    const now = new Date();
+    // Accepted events are stored as received (the Kafka broker's receiver adds nothing; see ttl.ts).
     const invalid: { index: number; id: string; type: string; issues: string[] }[] = [];
     const expired: { index: number; id: string; type: string }[] = [];
-    const stamped: CloudEvent<unknown>[] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const result = validate(event);
@@ -195,9 +191,7 @@ export async function ingressRoutes(
         invalid.push({ index: i, id: event.id, type: event.type, issues: result.issues });
         continue;
       }
-      const s = stampEvent(event, now, defaultTtl);
-      if (s.ttl <= 0) expired.push({ index: i, id: event.id, type: event.type });
-      stamped[i] = s.event;
+      if (ttlExpired(event)) expired.push({ index: i, id: event.id, type: event.type });
     }
     if (invalid.length > 0 || expired.length > 0) {
       for (const e of events) count(params, types.label(e.type), 400);
@@ -223,7 +217,7 @@ export async function ingressRoutes(
     if (events.length > 0) {
       const started = performance.now();
       try {
-        await log.append(ref, stamped);
+        await log.append(ref, events);
         metrics.appendDuration.observe(
           { namespace: ref.namespace, broker: ref.name, backend: log.kind, outcome: 'ok' },
           (performance.now() - started) / 1000,

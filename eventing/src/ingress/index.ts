@@ -9,4 +9,4 @@ export {
   knownBrokers,
 } from './app.js';
 export { type AuthResult, createJwtAuth, DEFAULT_ALLOWED_ROLES, type JwtAuthOptions } from './auth.js';
-export { ARRIVAL_TIME_ATTRIBUTE, DEFAULT_TTL, nextTtl, stampEvent, TTL_ATTRIBUTE } from './ttl.js';
+export { DEFAULT_TTL, nextTtl, stampReply, TTL_ATTRIBUTE, ttlExpired, ttlOf } from './ttl.js';

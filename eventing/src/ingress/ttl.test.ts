@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createCloudEvent, toKafkaMessage } from '@tributary/shared';
-import { DEFAULT_TTL, nextTtl, stampEvent } from './ttl.js';
+import { createCloudEvent, decodeHttpEvent, toKafkaMessage } from '@tributary/shared';
+import { DEFAULT_TTL, nextTtl, stampReply, ttlExpired } from './ttl.js';
 
 describe('nextTtl (Knative broker.TTLDefaulter)', () => {
   it('defaults a missing or non-integer TTL to 255', () => {
@@ -23,8 +23,8 @@ describe('nextTtl (Knative broker.TTLDefaulter)', () => {
   });
 });
 
-describe('stampEvent', () => {
-  const event = createCloudEvent({
+describe('stampReply (MT broker filter: the reply gets the delivered TTL minus one)', () => {
+  const reply = createCloudEvent({
     type: 'dev.tributary.test',
     source: '/t',
     id: '1',
@@ -32,27 +32,45 @@ describe('stampEvent', () => {
     data: { a: 1 },
   });
 
-  it('sets knativearrivaltime and the TTL and keeps everything else', () => {
-    const now = new Date('2024-01-02T03:04:05.678Z');
-    const { event: stamped, ttl } = stampEvent(event, now);
-    expect(ttl).toBe(255);
-    expect(stamped).toMatchObject({
-      id: '1',
-      type: 'dev.tributary.test',
-      source: '/t',
-      partitionkey: 'k',
-      data: { a: 1 },
-      knativearrivaltime: '2024-01-02T03:04:05.678Z',
-      knativebrokerttl: 255,
-    });
-    expect(event.knativebrokerttl).toBeUndefined();
-    const record = toKafkaMessage(stamped);
-    expect(record.headers.ce_knativebrokerttl?.toString()).toBe('255');
-    expect(record.headers.ce_knativearrivaltime?.toString()).toBe('2024-01-02T03:04:05.678Z');
+  it('sets the TTL and keeps everything else, adding no knativearrivaltime and no time', () => {
+    const bare = decodeHttpEvent(
+      { 'ce-specversion': '1.0', 'ce-id': 'r', 'ce-source': '/s', 'ce-type': 't' },
+      '',
+    );
+    const { event: stamped, ttl } = stampReply(bare, 10);
+    expect(ttl).toBe(9);
+    expect(stamped.time).toBeUndefined();
+    expect(stamped.knativearrivaltime).toBeUndefined();
+    expect(stamped.knativebrokerttl).toBe(9);
+    const record = toKafkaMessage(stampReply(reply, undefined).event);
+    expect(record.headers.ce_knativebrokerttl?.toString()).toBe('255'); // no TTL delivered: the default
+    expect(record.headers.ce_knativearrivaltime).toBeUndefined();
+    expect(reply.knativebrokerttl).toBeUndefined();
   });
 
-  it('decrements an existing TTL', () => {
-    const again = stampEvent(stampEvent(event, new Date()).event, new Date());
-    expect(again.ttl).toBe(254);
+  it('reaches 0 after the delivered TTL runs out', () => {
+    expect(stampReply(reply, 1).ttl).toBe(0);
+    expect(stampReply(reply, '0').ttl).toBe(0);
+  });
+});
+
+describe('ttlExpired (ingress refuses an event whose TTL ran out)', () => {
+  const at = (knativebrokerttl?: unknown) =>
+    decodeHttpEvent(
+      {
+        'ce-specversion': '1.0',
+        'ce-id': 'r',
+        'ce-source': '/s',
+        'ce-type': 't',
+        ...(knativebrokerttl === undefined ? {} : { 'ce-knativebrokerttl': String(knativebrokerttl) }),
+      },
+      '',
+    );
+  it('only for an integer TTL of 0 or less', () => {
+    expect(ttlExpired(at())).toBe(false);
+    expect(ttlExpired(at(5))).toBe(false);
+    expect(ttlExpired(at(0))).toBe(true);
+    expect(ttlExpired(at(-1))).toBe(true);
+    expect(ttlExpired(at('x'))).toBe(false);
   });
 });

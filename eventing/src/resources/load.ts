@@ -200,6 +200,7 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
     const filter = compileTriggerFilter(filterSpec);
     for (const f of filter.issues)
       issues.push({ ...location, resource, path: formatPath(f.path), message: f.message });
+    for (const w of filter.warnings) warnings.push(`${resource}: ${formatPath(w.path)}: ${w.message}`);
 
     if (spec.delivery) {
       for (const d of resolveDelivery(spec.delivery).issues) {
@@ -247,7 +248,9 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
       deliveryOrder,
       initialOffset,
       filterSpec: {
-        ...(spec.filter ? { filter: spec.filter } : {}),
+        ...(spec.filter
+          ? { filter: spec.filter.attributes ? { attributes: spec.filter.attributes } : {} }
+          : {}),
         ...(spec.filters ? { filters: spec.filters } : {}),
       },
       filter,

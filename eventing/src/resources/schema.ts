@@ -4,7 +4,7 @@ import { z } from 'zod';
  * zod schemas for the Knative resources a broker folder holds: `Broker` and `Trigger`
  * (eventing.knative.dev/v1) and the Kafka broker's `ConfigMap`. Specs are strict (an unknown field is
  * most likely a typo), metadata and status are passed through as Kubernetes allows many fields there.
- * Filter dialect rules (one dialect per filter object, one attribute per exact/prefix/suffix, valid
+ * Filter dialect rules (one dialect per filter object, valid attribute names, valid
  * CESQL) are checked after parsing, in `filters/compile.ts`, so their errors carry precise paths.
  */
 
@@ -59,25 +59,26 @@ export const deliverySchema = z
 
 /** One element of `spec.filters` (the SubscriptionsAPI filter). Dialect rules are checked later. */
 export type FilterSpec = {
-  exact?: Record<string, string>;
-  prefix?: Record<string, string>;
-  suffix?: Record<string, string>;
-  all?: FilterSpec[];
-  any?: FilterSpec[];
-  not?: FilterSpec;
-  cesql?: string;
+  exact?: Record<string, string> | null;
+  prefix?: Record<string, string> | null;
+  suffix?: Record<string, string> | null;
+  all?: FilterSpec[] | null;
+  any?: FilterSpec[] | null;
+  not?: FilterSpec | null;
+  cesql?: string | null;
 };
 
+// `null` is accepted wherever Knative's Go types would read it as absent (a YAML key with no value).
 export const filterSpecSchema: z.ZodType<FilterSpec> = z.lazy(() =>
   z
     .object({
-      exact: z.record(z.string(), z.string()).optional(),
-      prefix: z.record(z.string(), z.string()).optional(),
-      suffix: z.record(z.string(), z.string()).optional(),
-      all: z.array(filterSpecSchema).optional(),
-      any: z.array(filterSpecSchema).optional(),
-      not: filterSpecSchema.optional(),
-      cesql: z.string().optional(),
+      exact: z.record(z.string(), z.string()).nullish(),
+      prefix: z.record(z.string(), z.string()).nullish(),
+      suffix: z.record(z.string(), z.string()).nullish(),
+      all: z.array(filterSpecSchema).nullish(),
+      any: z.array(filterSpecSchema).nullish(),
+      not: filterSpecSchema.nullish(),
+      cesql: z.string().nullish(),
     })
     .strict(),
 );
@@ -107,10 +108,10 @@ export const triggerSchema = z
       .object({
         broker: nonEmpty,
         filter: z
-          .object({ attributes: z.record(z.string(), z.string()).optional() })
+          .object({ attributes: z.record(z.string(), z.string()).nullish() })
           .strict()
-          .optional(),
-        filters: z.array(filterSpecSchema).optional(),
+          .nullish(),
+        filters: z.array(filterSpecSchema).nullish(),
         subscriber: destinationSchema,
         delivery: deliverySchema.optional(),
       })

@@ -559,11 +559,12 @@ class KafkaLogRecord implements LogRecord {
   }
 }
 
+/** One value per header name; a repeated header counts with its last value, as in Knative (`lastHeader`). */
 function flattenHeaders(headers: IHeaders | undefined): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   if (!headers) return out;
   for (const [name, value] of Object.entries(headers)) {
-    const v = Array.isArray(value) ? value[0] : value;
+    const v = Array.isArray(value) ? value[value.length - 1] : value;
     if (v === undefined) continue;
     out[name] = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
   }

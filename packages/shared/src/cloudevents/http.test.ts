@@ -321,3 +321,43 @@ describe('isCloudEventResponse', () => {
     expect(isCloudEventResponse({ 'content-type': 'application/cloudevents+json' }, '')).toBe(false);
   });
 });
+
+// Regression (issue 17, differences 1 and 2): nothing invented, JSON data byte for byte.
+describe('events pass through unchanged', () => {
+  const big = '{ "n": 12345678901234567890, "s": "\\u00e9", "f": 1.50 }';
+
+  it('a structured event keeps its data bytes (integers above 2^53 intact)', () => {
+    const body = `{"specversion":"1.0","id":"b","source":"/s","type":"t","data":${big},"datacontenttype":"application/json"}`;
+    const event = decodeHttpEvent({ 'content-type': 'application/cloudevents+json' }, body);
+    expect(encodeHttpBinary(event).body.toString()).toBe(big);
+    expect(encodeHttpStructured(event).body.toString()).toContain(`"data":${big}`);
+  });
+
+  it('with duplicate data members, keeps the one JSON.parse keeps (the last)', () => {
+    const body = '{"specversion":"1.0","id":"b","source":"/s","type":"t","data":1,"data":[2, 3]}';
+    const event = decodeHttpEvent({ 'content-type': 'application/cloudevents+json' }, body);
+    expect(encodeHttpBinary(event).body.toString()).toBe('[2, 3]');
+  });
+
+  it('every event of a batch keeps its data bytes', () => {
+    const body = `[{"specversion":"1.0","id":"1","source":"/s","type":"t","data":${big}},
+      {"specversion":"1.0","id":"2","source":"/s","type":"t"},
+      {"specversion":"1.0","id":"3","source":"/s","type":"t","data":"x\\"]}"}]`;
+    const events = decodeHttp({ 'content-type': 'application/cloudevents-batch+json' }, body);
+    expect(events.map((e) => encodeHttpBinary(e).body.toString())).toEqual([big, '', '"x\\"]}"']);
+  });
+
+  it('an event without time gets none', () => {
+    const binary = decodeHttpEvent(
+      { 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/s', 'ce-type': 't' },
+      '',
+    );
+    expect(binary.time).toBeUndefined();
+    expect(encodeHttpBinary(binary).headers['ce-time']).toBeUndefined();
+    const structured = decodeHttpEvent(
+      { 'content-type': 'application/cloudevents+json' },
+      '{"specversion":"1.0","id":"x","source":"/s","type":"t"}',
+    );
+    expect(structured.time).toBeUndefined();
+  });
+});

@@ -13,7 +13,7 @@ import {
 import { CloudEventDecodeError } from './errors.js';
 import { attributeIssues, attributeString, buildEvent, type CloudEventLike, encodeData } from './event.js';
 import { decodeHeaderValue, encodeHeaderValue, HeaderValueError } from './header-value.js';
-import { fromJsonObject, toJsonFormat } from './json-format.js';
+import { batchDataTexts, dataMemberText, fromJsonObject, toJsonFormat } from './json-format.js';
 
 /** Header input accepted by the decoders: Node/Fastify/undici header records, or a fetch `Headers`. */
 export type HttpHeadersInput =
@@ -92,9 +92,10 @@ function toBuffer(body: Buffer | Uint8Array | string | null | undefined): Buffer
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-function parseJson(text: Buffer): { ok: true; value: unknown } | { ok: false; error: string } {
+function parseJson(bytes: Buffer): { ok: true; value: unknown; text: string } | { ok: false; error: string } {
+  const text = bytes.toString('utf8');
   try {
-    return { ok: true, value: JSON.parse(text.toString('utf8')) };
+    return { ok: true, value: JSON.parse(text), text };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
@@ -175,7 +176,8 @@ function decodeStructured(body: Buffer): CloudEvent<unknown> {
   const parsed = parseJson(body);
   if (!parsed.ok)
     throw new CloudEventDecodeError([`structured mode body is not valid JSON: ${parsed.error}`]);
-  const { event, issues } = fromJsonObject(parsed.value);
+  // `data` passes through byte for byte: the event keeps the member's JSON text as received.
+  const { event, issues } = fromJsonObject(parsed.value, dataMemberText(parsed.text));
   if (event === undefined) throw new CloudEventDecodeError(issues);
   return event;
 }
@@ -187,8 +189,9 @@ function decodeBatch(body: Buffer): CloudEvent<unknown>[] {
     throw new CloudEventDecodeError(['batch body must be a JSON array of events']);
   const events: CloudEvent<unknown>[] = [];
   const issues: string[] = [];
+  const texts = batchDataTexts(parsed.text);
   parsed.value.forEach((item, i) => {
-    const r = fromJsonObject(item);
+    const r = fromJsonObject(item, texts[i]);
     if (r.event) events.push(r.event);
     for (const issue of r.issues) issues.push(`event[${i}]: ${issue}`);
   });

@@ -48,8 +48,13 @@ export interface ParsedJsonEvent {
   issues: string[];
 }
 
-/** Validates one parsed JSON-format object and builds the event. `null` attributes count as absent (§2.2). */
-export function fromJsonObject(value: unknown): ParsedJsonEvent {
+/**
+ * Validates one parsed JSON-format object and builds the event. `null` attributes count as absent (§2.2).
+ * `rawData`, the exact JSON text of the `data` member (see `dataMemberText`), is kept with the event when
+ * the data is JSON, so bindings write those bytes rather than a re-serialisation of the parsed value
+ * (which would, e.g., round integers above 2^53).
+ */
+export function fromJsonObject(value: unknown, rawData?: string): ParsedJsonEvent {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return {
       issues: [
@@ -81,5 +86,90 @@ export function fromJsonObject(value: unknown): ParsedJsonEvent {
     }
   }
   if (issues.length > 0) return { issues };
-  return { event: buildEvent(attrs, data), issues };
+  const keepRaw =
+    rawData !== undefined && hasData && isJsonContentType(attrs.datacontenttype as string | undefined);
+  return { event: buildEvent(attrs, data, keepRaw ? Buffer.from(rawData, 'utf8') : undefined), issues };
+}
+
+// --- locating members in JSON text that JSON.parse already accepted --------------------------------------
+
+function skipWs(text: string, i: number): number {
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    i++;
+  }
+  return i;
+}
+
+function skipString(text: string, i: number): number {
+  // text[i] is the opening quote.
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  return i;
+}
+
+function skipValue(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') return skipString(text, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (; i < text.length; i++) {
+      const d = text[i];
+      if (d === '"') i = skipString(text, i) - 1;
+      else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+    }
+    return i;
+  }
+  while (i < text.length && !',]} \t\n\r'.includes(text[i]!)) i++;
+  return i;
+}
+
+/**
+ * The JSON text of the top-level member `data` of the object that starts at `start` (after whitespace),
+ * or undefined when there is none; with duplicate members, the last one (as `JSON.parse` keeps). Also
+ * returns where the object ends. `text` must be valid JSON (it was parsed first).
+ */
+function objectDataText(text: string, start: number): { data?: string; end: number } {
+  let i = skipWs(text, start);
+  if (text[i] !== '{') return { end: skipValue(text, i) };
+  let data: string | undefined;
+  i = skipWs(text, i + 1);
+  while (i < text.length && text[i] !== '}') {
+    const keyEnd = skipString(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipWs(text, skipWs(text, keyEnd) + 1); // past ':'
+    const valueEnd = skipValue(text, i);
+    if (key === 'data') data = text.slice(i, valueEnd);
+    i = skipWs(text, valueEnd);
+    if (text[i] === ',') i = skipWs(text, i + 1);
+  }
+  return data === undefined ? { end: i + 1 } : { data, end: i + 1 };
+}
+
+/** The exact text of the `data` member of a JSON-format event (structured mode), as received. */
+export function dataMemberText(text: string): string | undefined {
+  return objectDataText(text, 0).data;
+}
+
+/** The exact text of each event's `data` member in a JSON batch (an array of events), by index. */
+export function batchDataTexts(text: string): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  let i = skipWs(text, 0);
+  if (text[i] !== '[') return out;
+  i = skipWs(text, i + 1);
+  while (i < text.length && text[i] !== ']') {
+    const r = objectDataText(text, i);
+    out.push(r.data);
+    i = skipWs(text, r.end);
+    if (text[i] === ',') i = skipWs(text, i + 1);
+  }
+  return out;
 }

@@ -31,7 +31,8 @@ describe('Kafka binary mode', () => {
     expect(back.data).toEqual({ key: 'dir/a b é.jpg', size: 12 });
   });
 
-  it('round-trips binary data and restores partitionkey from the key when the header is missing', () => {
+  // Regression (issue 17, difference 3): the key is not an attribute; Knative does not invent partitionkey.
+  it('round-trips binary data and does not turn the record key into partitionkey', () => {
     const bytes = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00]);
     const event = createCloudEvent({
       type: 't',
@@ -42,10 +43,41 @@ describe('Kafka binary mode', () => {
     const record = toKafkaMessage(event);
     expect(record.key).toBeNull();
     expect(record.value?.equals(bytes)).toBe(true);
-    const { ce_partitionkey: _drop, ...headers } = record.headers;
-    const back = fromKafkaMessage({ key: Buffer.from('tenant-7'), value: record.value, headers });
-    expect(back.partitionkey).toBe('tenant-7');
+    const back = fromKafkaMessage({
+      key: Buffer.from('tenant-7'),
+      value: record.value,
+      headers: record.headers,
+    });
+    expect(back.partitionkey).toBeUndefined();
     expect((back.data as Buffer).equals(bytes)).toBe(true);
+  });
+
+  // Regression (issue 17, difference 4): a repeated ce_ header counts with its last value everywhere.
+  it('takes the last value of a repeated ce_ header, decoding and forwarding alike', () => {
+    const record = toKafkaMessage(createCloudEvent({ type: 't', source: '/s', id: 'dup' }));
+    const headers = { ...record.headers, ce_subject: [Buffer.from('first'), Buffer.from('last')] };
+    expect(fromKafkaMessage({ key: null, value: null, headers }).subject).toBe('last');
+    expect(kafkaToHttpBinary({ key: null, value: null, headers }).attributes.subject).toBe('last');
+  });
+
+  // Regression (issue 17, differences 1 and 2): a structured record keeps its data bytes and gains no time.
+  it('passes structured JSON data through byte for byte and invents no time', () => {
+    const body =
+      '{"specversion":"1.0","id":"big","source":"/s","type":"t","datacontenttype":"application/json",' +
+      '"data":{"n": 12345678901234567890, "x":[1.0,2e3]}}';
+    const input = {
+      key: null,
+      value: Buffer.from(body),
+      headers: { 'content-type': Buffer.from('application/cloudevents+json') },
+    };
+    const event = fromKafkaMessage(input);
+    expect(event.time).toBeUndefined();
+    const binary = toKafkaMessage(event);
+    expect(binary.value?.toString()).toBe('{"n": 12345678901234567890, "x":[1.0,2e3]}');
+    expect(binary.headers.ce_time).toBeUndefined();
+    const view = kafkaToHttpBinary(input);
+    expect(view.message.body.toString()).toBe('{"n": 12345678901234567890, "x":[1.0,2e3]}');
+    expect(view.message.headers['ce-time']).toBeUndefined();
   });
 
   it('maps an event without data to a null value and back', () => {
@@ -144,14 +176,15 @@ describe('kafkaToHttpBinary (forwarding without decoding)', () => {
     expect(view.message.headers['ce-subject']).toBe('dir/a%20b%20%C3%A9%20%22q%22%20100%25.jpg');
   });
 
-  it('restores partitionkey from the record key', () => {
+  it('does not restore partitionkey from the record key', () => {
     const record = toKafkaMessage(
       createCloudEvent({ type: 't', source: '/s', id: 'k', partitionkey: 'p/1' }),
     );
     delete record.headers.ce_partitionkey;
     const view = kafkaToHttpBinary(record);
-    expect(view.attributes.partitionkey).toBe('p/1');
-    expect(view.message.headers['ce-partitionkey']).toBe('p/1');
+    expect(record.key?.toString()).toBe('p/1');
+    expect(view.attributes.partitionkey).toBeUndefined();
+    expect(view.message.headers['ce-partitionkey']).toBeUndefined();
   });
 
   it('translates structured records through the full decoder', () => {

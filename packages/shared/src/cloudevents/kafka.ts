@@ -3,6 +3,10 @@
  * attributes as `ce_<name>` headers (UTF-8, no percent-encoding), `datacontenttype` as the `content-type`
  * header, data as the record value (no data -> null value), and the `partitionkey` extension as the record key
  * (§3.1 "Key Mapper"; the attribute stays in the headers too). Structured records are decoded as well.
+ *
+ * Decoding reads what the producer wrote and nothing else, as the CloudEvents Java SDK's `KafkaMessageFactory`
+ * (which the Knative Kafka broker runs) does: the record key does not become a `partitionkey` attribute, and a
+ * repeated `ce_` header counts with its last value (Kafka's `Headers.lastHeader`).
  */
 import type { CloudEvent } from 'cloudevents';
 import { formatMode, isJsonContentType } from './content-type.js';
@@ -17,7 +21,7 @@ import {
 } from './event.js';
 import { encodeHeaderValue } from './header-value.js';
 import { decodeData, encodeHttpBinary, type HttpMessage } from './http.js';
-import { fromJsonObject } from './json-format.js';
+import { dataMemberText, fromJsonObject } from './json-format.js';
 
 export interface KafkaRecord {
   key: Buffer | null;
@@ -66,13 +70,6 @@ function asBuffer(v: Buffer | string | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
-/** The record key as a `partitionkey` value, when it is valid text (a binary key is not restored). */
-function partitionKeyOf(key: Buffer | string | null | undefined): string | undefined {
-  if (key === null || key === undefined) return undefined;
-  const text = typeof key === 'string' ? key : key.toString('utf8');
-  return text !== '' && !text.includes('\uFFFD') && !hasForbiddenCharacter(text) ? text : undefined;
-}
-
 /** `attributeIssues`, naming the header a missing attribute comes from. */
 function headerIssues(attrs: Readonly<Record<string, unknown>>): string[] {
   return attributeIssues(attrs).map((issue) =>
@@ -81,8 +78,8 @@ function headerIssues(attrs: Readonly<Record<string, unknown>>): string[] {
 }
 
 /**
- * Decodes a Kafka record into a validated CloudEvent (binary or structured mode). In binary mode a missing
- * `partitionkey` is restored from the record key. Throws `CloudEventDecodeError`.
+ * Decodes a Kafka record into a validated CloudEvent (binary or structured mode). The record key is not an
+ * attribute. Structured-mode JSON `data` keeps its bytes as received. Throws `CloudEventDecodeError`.
  */
 export function fromKafkaMessage(record: KafkaRecordInput): CloudEvent<unknown> {
   const headers = record.headers ?? {};
@@ -92,15 +89,16 @@ export function fromKafkaMessage(record: KafkaRecordInput): CloudEvent<unknown> 
   if (mode === 'structured') {
     if (value === null || value.length === 0)
       throw new CloudEventDecodeError(['structured record has no value']);
+    const text = value.toString('utf8');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(value.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch (err) {
       throw new CloudEventDecodeError([
         `structured record value is not valid JSON: ${(err as Error).message}`,
       ]);
     }
-    const r = fromJsonObject(parsed);
+    const r = fromJsonObject(parsed, dataMemberText(text));
     if (!r.event) throw new CloudEventDecodeError(r.issues);
     return r.event;
   }
@@ -114,10 +112,6 @@ export function fromKafkaMessage(record: KafkaRecordInput): CloudEvent<unknown> 
     attrs[attr] = headerString(headers[name]);
   }
   if (ct !== undefined && ct !== '') attrs.datacontenttype = ct;
-  if (attrs.partitionkey === undefined) {
-    const key = partitionKeyOf(record.key);
-    if (key !== undefined) attrs.partitionkey = key;
-  }
   const issues = headerIssues(attrs);
   let data: unknown;
   let raw: Buffer | undefined;
@@ -151,8 +145,8 @@ const NO_BODY = Buffer.alloc(0);
  * Translates a binary-mode record straight into an HTTP binary-mode message: `ce_<name>` headers become
  * `ce-<name>` headers and the record value is the body, byte for byte, without building a CloudEvent or
  * parsing data (what a forwarding broker needs; the Knative Kafka broker forwards data bytes the same way).
- * Context attributes are validated as `fromKafkaMessage` validates them, and `partitionkey` is restored
- * from the record key; `skip` names attributes left out of the headers (still in `attributes`). Structured
+ * Context attributes are validated as `fromKafkaMessage` validates them (the record key is not one);
+ * `skip` names attributes left out of the headers (still in `attributes`). Structured
  * records go through `fromKafkaMessage`. Throws `CloudEventDecodeError`.
  */
 export function kafkaToHttpBinary(record: KafkaRecordInput, skip?: ReadonlySet<string>): KafkaHttpView {
@@ -192,13 +186,6 @@ export function kafkaToHttpBinary(record: KafkaRecordInput, skip?: ReadonlySet<s
   if (ct !== undefined && ct !== '') {
     attributes.datacontenttype = ct;
     out['content-type'] = ct;
-  }
-  if (attributes.partitionkey === undefined) {
-    const key = partitionKeyOf(record.key);
-    if (key !== undefined) {
-      attributes.partitionkey = key;
-      if (skip === undefined || !skip.has('partitionkey')) out['ce-partitionkey'] = encodeHeaderValue(key);
-    }
   }
   const issues = headerIssues(attributes);
   if (issues.length > 0) throw new CloudEventDecodeError(issues);
