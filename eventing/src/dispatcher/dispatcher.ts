@@ -19,7 +19,7 @@ import type { DeliveryOptions } from '../resources/delivery.js';
 import type { DeliveryOrder, InitialOffset } from '../resources/types.js';
 import { deadLetterRetryDelayMs, isRetryableStatus, retryDelayMs } from './backoff.js';
 import { createHttpAgent, type HttpResult, postEvent, TransportError } from './http.js';
-import { OffsetTracker } from './offsets.js';
+import { type OffsetToken, OffsetTracker } from './offsets.js';
 
 /**
  * The dispatcher of one Trigger, with the Knative Kafka broker's delivery semantics:
@@ -79,7 +79,7 @@ class ShutdownError extends Error {
   }
 }
 
-type Token = ReturnType<OffsetTracker['add']>;
+type Token = OffsetToken;
 
 interface Outcome {
   ok: boolean;
