@@ -1,4 +1,5 @@
-import type { Logger } from '@tributary/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isRetriable, type Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
@@ -17,9 +18,12 @@ import type { LoadedResources, TriggerResource } from './resources/types.js';
 /**
  * A broker process: the ingress and one dispatcher per Trigger for a folder of Knative YAML, over one
  * log backend. Start order: resources are loaded and every destination resolved (so a bad folder fails
- * before anything runs), the brokers' storage is ensured, dispatchers start, then the ingress listens.
- * `close()` stops in reverse: ingress first (no new events), then dispatchers (commit progress).
- * The log belongs to the caller, who closes it after.
+ * before anything runs), the ingress listens, then the brokers' storage is ensured and the dispatchers
+ * start. Accepting events does not wait for the dispatchers: after a crash on Kafka a consumer group only
+ * rebalances once the dead member's session times out, and the ingress needs none of that. Retriable
+ * start-up errors (Kafka or Postgres not reachable yet, a topic's leader not elected yet) are retried with
+ * backoff until the broker closes. `close()` stops in reverse: ingress first (no new events), then
+ * dispatchers (commit progress, leave their consumer groups). The log belongs to the caller, who closes it.
  */
 export interface StartBrokerOptions {
   /** Folder(s) or file(s) of Broker/Trigger YAML; or give `resources`. */
@@ -38,6 +42,11 @@ export interface StartBrokerOptions {
   auth?: JwtAuthOptions;
   /** Per-dispatcher tuning. */
   dispatch?: { maxInFlight?: number; lagIntervalMs?: number; closeGraceMs?: number };
+  /**
+   * Resolve only once every dispatcher runs (default true, what tests want: a `latest` Trigger then sees
+   * every event published after). `false` resolves as soon as the ingress listens; see `ready`.
+   */
+  waitForDispatchers?: boolean;
 }
 
 export interface RunningBroker {
@@ -47,6 +56,8 @@ export interface RunningBroker {
   app: FastifyInstance;
   resources: LoadedResources;
   dispatchers: TriggerDispatcher[];
+  /** Resolves once every dispatcher runs; rejects if one cannot start (a non-retriable error). */
+  ready: Promise<void>;
   registry: Registry;
   /** Ingress URL of one broker: `<url>/<namespace>/<name>`. */
   brokerUrl(ref: BrokerRef): string;
@@ -79,35 +90,6 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   }
 
   const brokers: BrokerRef[] = resources.brokers.map((b) => ({ namespace: b.namespace, name: b.name }));
-  for (const b of brokers) await options.log.ensureBroker(b);
-
-  const agent: Dispatcher = createHttpAgent();
-  const dispatchers: TriggerDispatcher[] = [];
-  const stopDispatchers = async () => {
-    await Promise.allSettled(dispatchers.map((d) => d.close()));
-    await agent.close();
-  };
-  try {
-    for (const p of plans) {
-      const d = new TriggerDispatcher({
-        log: options.log,
-        broker: { namespace: p.trigger.namespace, name: p.trigger.broker },
-        trigger: dispatcherTrigger(p.trigger),
-        subscriberUrl: p.subscriberUrl,
-        deadLetterUrl: p.deadLetterUrl,
-        logger,
-        metrics,
-        agent,
-        ...options.dispatch,
-      });
-      await d.start();
-      dispatchers.push(d);
-    }
-  } catch (err) {
-    await stopDispatchers();
-    throw err;
-  }
-
   const app = createIngress({
     log: options.log,
     brokers: knownBrokers(brokers),
@@ -115,25 +97,64 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     registry,
     ...(options.auth ? { auth: options.auth } : {}),
   });
-  let address: string;
-  try {
-    address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
-  } catch (err) {
-    await stopDispatchers();
-    throw err;
-  }
+  const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+
   const port = (app.server.address() as { port: number }).port;
   const url = address.replace('[::1]', 'localhost');
   logger.info(
     {
       url,
       brokers: brokers.map((b) => `${b.namespace}/${b.name}`),
-      triggers: dispatchers.length,
+      triggers: plans.length,
       backend: options.log.kind,
     },
     `broker listening on ${url}`,
   );
 
+  const agent: Dispatcher = createHttpAgent();
+  const dispatchers: TriggerDispatcher[] = [];
+  const stopping = new AbortController();
+  const retry = <T>(what: string, step: () => Promise<T>) =>
+    retryStartup(what, step, logger, stopping.signal);
+  const ready = (async () => {
+    for (const b of brokers)
+      await retry(`ensure broker ${b.namespace}/${b.name}`, () => options.log.ensureBroker(b));
+    const started = await Promise.allSettled(
+      plans.map(async (p) => {
+        const d = new TriggerDispatcher({
+          log: options.log,
+          broker: { namespace: p.trigger.namespace, name: p.trigger.broker },
+          trigger: dispatcherTrigger(p.trigger),
+          subscriberUrl: p.subscriberUrl,
+          deadLetterUrl: p.deadLetterUrl,
+          logger,
+          metrics,
+          agent,
+          ...options.dispatch,
+        });
+        await retry(`start trigger ${p.trigger.namespace}/${p.trigger.name}`, () => d.start());
+        dispatchers.push(d);
+      }),
+    );
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  })();
+  ready.catch(() => {}); // reported to whoever awaits it
+  const stopDispatchers = async () => {
+    stopping.abort();
+    await ready.catch(() => {});
+    await Promise.allSettled(dispatchers.map((d) => d.close()));
+    await agent.close();
+  };
+  if (options.waitForDispatchers ?? true) {
+    try {
+      await ready;
+    } catch (err) {
+      await app.close();
+      await stopDispatchers();
+      throw err;
+    }
+  }
   let closed: Promise<void> | undefined;
   return {
     url,
@@ -141,6 +162,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     app,
     resources,
     dispatchers,
+    ready,
     registry,
     brokerUrl: (ref) => `${url}/${ref.namespace}/${ref.name}`,
     close() {
@@ -151,6 +173,29 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       return closed;
     },
   };
+}
+
+/**
+ * Runs one start-up step, retrying retriable errors with backoff (250 ms doubling to 5 s) until it succeeds
+ * or the broker stops; a non-retriable error fails at once.
+ */
+async function retryStartup<T>(
+  what: string,
+  step: () => Promise<T>,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    if (signal.aborted) throw new Error(`broker stopped before it could ${what}`);
+    try {
+      return await step();
+    } catch (err) {
+      if (!isRetriable(err) || signal.aborted) throw err;
+      const delay = Math.min(5000, 250 * 2 ** (attempt - 1));
+      logger.warn({ err, attempt, retryInMs: delay }, `could not ${what}; retrying`);
+      await sleep(delay, undefined, { signal }).catch(() => {});
+    }
+  }
 }
 
 /** The dispatcher's view of a loaded Trigger. */

@@ -107,7 +107,7 @@ export const deadLetterRoutes: FastifyPluginAsync<DeadLetterRoutesOptions> = asy
   app.post<{ Params: { id: string } }>('/api/dead-letters/:id/redrive', async (req, reply) => {
     const r = await store.redrive(req.params.id);
     if (!r) return reply.status(404).send(notFound(req.params.id));
-    return reply.status(r.ok ? 200 : 502).send(r);
+    return reply.status(r.ok ? 200 : r.inProgress ? 409 : 502).send(r);
   });
   app.post<{ Body: { namespace?: string; broker?: string } | undefined }>(
     '/api/dead-letters/redrive',

@@ -70,6 +70,8 @@ export interface RedriveResult {
   /** The ingress' status, when it answered. */
   status?: number | undefined;
   error?: string | undefined;
+  /** Another redrive of this dead letter is running (it was not sent again). */
+  inProgress?: true | undefined;
 }
 
 export interface RedriveAllResult {
@@ -190,6 +192,10 @@ export class DeadLetterStore {
              last_redrive_status integer,
              UNIQUE (namespace, broker, event_source, event_id, error_dest)
            )`,
+      );
+      // A redrive claims its rows until then, instead of holding row locks while it sends (see redriveAll).
+      await client.query(
+        `ALTER TABLE ${s}.dead_letters ADD COLUMN IF NOT EXISTS redrive_claimed_until timestamptz`,
       );
       await client.query(
         `CREATE INDEX IF NOT EXISTS dead_letters_pending
@@ -317,40 +323,30 @@ export class DeadLetterStore {
 
   /**
    * Sends one dead letter back to its broker's ingress: the original event in binary mode, without the
-   * `knativeerror*` extensions, and marks it redriven once the ingress accepted it (2xx). The row stays
-   * locked meanwhile, so two concurrent redrives of one dead letter send it once.
+   * `knativeerror*` extensions, and marks it redriven once the ingress accepted it (2xx). The row is claimed
+   * for the time of the send (no transaction or lock is held meanwhile), so a concurrent redrive of the same
+   * dead letter does not send it again: it answers `inProgress`.
    */
   async redrive(id: string): Promise<RedriveResult | undefined> {
     if (!/^\d+$/.test(id)) return undefined;
     await this.migrate();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<Row>(
-        `SELECT ${SUMMARY_COLUMNS}, attributes, data FROM ${this.schema}.dead_letters WHERE id = $1
-           FOR UPDATE`,
-        [id],
-      );
-      const row = rows[0];
-      if (!row) {
-        await client.query('ROLLBACK');
-        return undefined;
-      }
-      const result = await this.send(row);
-      await this.mark(client, row, result);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
+    const [row] = await this.claim('id = $1', [id], 1);
+    if (!row) {
+      const exists = await this.pool.query(`SELECT 1 FROM ${this.schema}.dead_letters WHERE id = $1`, [id]);
+      if (exists.rowCount === 0) return undefined;
+      return { id, ok: false, inProgress: true, error: 'a redrive of this dead letter is in progress' };
     }
+    const result = await this.send(row);
+    await this.mark(row, result);
+    return result;
   }
 
   /**
-   * Redrives every pending dead letter matching the query, oldest first, in batches of 100 rows locked with
-   * SKIP LOCKED (a concurrent redrive takes other rows). Stops at `max` (default 10 000) dead letters.
+   * Redrives every pending dead letter matching the query, oldest first, in batches of up to 100 claimed rows
+   * (rows another redrive has claimed are left to it). Stops at `max` (default 10 000) dead letters. The
+   * sends happen outside any transaction: holding `FOR UPDATE` locks over up to 100 sends of up to
+   * `redriveTimeoutMs` each blocked the dispatcher storing a new dead letter for the same event, and kept a
+   * pooled connection in a transaction for minutes.
    */
   async redriveAll(query: DeadLetterQuery = {}, max = 10_000): Promise<RedriveAllResult> {
     await this.migrate();
@@ -358,47 +354,56 @@ export class DeadLetterStore {
     const failedIds: string[] = [];
     while (out.redriven + out.failed < max) {
       const { where, params } = this.where({ ...query, status: 'pending' });
-      const p = [...params, failedIds, Math.min(100, max - out.redriven - out.failed)];
-      const client = await this.pool.connect();
-      let n = 0;
-      try {
-        await client.query('BEGIN');
-        const { rows } = await client.query<Row>(
-          `SELECT ${SUMMARY_COLUMNS}, attributes, data FROM ${this.schema}.dead_letters
-            WHERE ${where} AND NOT (id::text = ANY($${p.length - 1}::text[]))
-            ORDER BY id LIMIT $${p.length} FOR UPDATE SKIP LOCKED`,
-          p,
-        );
-        n = rows.length;
-        for (const row of rows) {
-          const result = await this.send(row);
-          await this.mark(client, row, result);
-          out.results.push(result);
-          if (result.ok) out.redriven++;
-          else {
-            out.failed++;
-            failedIds.push(row.id);
-          }
+      const p = [...params, failedIds];
+      const rows = await this.claim(
+        `${where} AND NOT (id::text = ANY($${p.length}::text[]))`,
+        p,
+        Math.min(100, max - out.redriven - out.failed),
+      );
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const result = await this.send(row);
+        await this.mark(row, result);
+        out.results.push(result);
+        if (result.ok) out.redriven++;
+        else {
+          out.failed++;
+          failedIds.push(row.id);
         }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
       }
-      if (n === 0) break;
     }
     if (out.results.length > 200) out.results = out.results.slice(0, 200);
     return out;
   }
 
-  private async mark(client: pg.PoolClient, row: Row, result: RedriveResult): Promise<void> {
-    await client.query(
+  /**
+   * Claims up to `limit` rows matching `where` that no other redrive holds, oldest first, in one statement
+   * (row locks only for its duration). A claim lasts the send timeout plus a margin, so the rows of a
+   * process that died mid-redrive become free again.
+   */
+  private async claim(where: string, params: unknown[], limit: number): Promise<Row[]> {
+    const s = this.schema;
+    const claimMs = (this.options.redriveTimeoutMs ?? 10_000) + 5_000;
+    const p = [...params, limit, claimMs];
+    const { rows } = await this.pool.query<Row>(
+      `UPDATE ${s}.dead_letters SET redrive_claimed_until = now() + $${p.length}::int * interval '1 ms'
+        WHERE id IN (
+          SELECT id FROM ${s}.dead_letters
+           WHERE ${where} AND (redrive_claimed_until IS NULL OR redrive_claimed_until < now())
+           ORDER BY id LIMIT $${p.length - 1} FOR UPDATE SKIP LOCKED)
+        RETURNING ${SUMMARY_COLUMNS}, attributes, data`,
+      p,
+    );
+    return rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+  }
+
+  private async mark(row: Row, result: RedriveResult): Promise<void> {
+    await this.pool.query(
       `UPDATE ${this.schema}.dead_letters
           SET redriven_at = CASE WHEN $2 THEN now() ELSE redriven_at END,
               redrive_count = redrive_count + CASE WHEN $2 THEN 1 ELSE 0 END,
-              last_redrive_status = $3
+              last_redrive_status = $3,
+              redrive_claimed_until = NULL
         WHERE id = $1`,
       [row.id, result.ok, result.status ?? null],
     );

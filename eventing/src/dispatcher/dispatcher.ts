@@ -19,7 +19,7 @@ import type { DeliveryOptions } from '../resources/delivery.js';
 import type { DeliveryOrder, InitialOffset } from '../resources/types.js';
 import { deadLetterRetryDelayMs, isRetryableStatus, retryDelayMs } from './backoff.js';
 import { createHttpAgent, type HttpResult, postEvent, TransportError } from './http.js';
-import { OffsetTracker } from './offsets.js';
+import { type OffsetToken, OffsetTracker } from './offsets.js';
 
 /**
  * The dispatcher of one Trigger, with the Knative Kafka broker's delivery semantics:
@@ -79,7 +79,7 @@ class ShutdownError extends Error {
   }
 }
 
-type Token = ReturnType<OffsetTracker['add']>;
+type Token = OffsetToken;
 
 interface Outcome {
   ok: boolean;
@@ -192,6 +192,16 @@ export class TriggerDispatcher {
     for (const record of records) {
       if (this.closing) return;
       const token = this.tracker.add(record.partition, record.offset);
+      if (record.invalid) {
+        // Never deliverable: commit past it (a restart would only read and skip it again), and say so.
+        this.opts.metrics?.skipped.inc({ ...this.labels, reason: 'invalid' });
+        this.logger.warn(
+          { err: record.invalid, partition: record.partition, offset: record.offset },
+          'skipping a record that is not a CloudEvent',
+        );
+        this.markDone(token);
+        continue;
+      }
       let matches: boolean;
       try {
         matches = this.opts.trigger.predicate(record.forward?.attributes ?? record.event);
@@ -249,11 +259,18 @@ export class TriggerDispatcher {
   private async process(record: LogRecord, token: Token): Promise<void> {
     this.hot.inFlight?.inc();
     try {
-      await this.deliver(record);
+      try {
+        await this.deliver(record);
+      } catch (err) {
+        if (err instanceof ShutdownError) throw err;
+        // Unexpected (not a delivery failure, which `deliver` handles): leaving the record uncommitted would
+        // freeze its partition's commit point until a restart, which would fail the same way. It is skipped
+        // (dead-lettered when the Trigger has a sink), counted and logged.
+        await this.undeliverable(record, err);
+      }
       this.markDone(token);
     } catch (err) {
       if (!(err instanceof ShutdownError)) {
-        // Unexpected: leave the event uncommitted so it is redelivered, and say why.
         this.logger.error({ err, partition: record.partition, offset: record.offset }, 'dispatch failed');
       }
     } finally {
@@ -309,6 +326,35 @@ export class TriggerDispatcher {
       return;
     }
     await this.deadLetter(headers, body, failure, ttl);
+  }
+
+  /** A record whose dispatch threw unexpectedly: to the dead-letter sink if there is one, else dropped. */
+  private async undeliverable(record: LogRecord, err: unknown): Promise<void> {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.opts.metrics?.skipped.inc({ ...this.labels, reason: 'error' });
+    const where = { err: error, partition: record.partition, offset: record.offset };
+    let message: { headers: Record<string, string>; body: Buffer } | undefined;
+    let ttl = this.opts.defaultTtl ?? 255;
+    if (this.opts.deadLetterUrl) {
+      try {
+        if (record.forward) {
+          message = { headers: { ...record.forward.message.headers }, body: record.forward.message.body };
+          ttl = this.ttlOf(record.forward.attributes);
+        } else {
+          message = encodeHttpBinary(record.event);
+          ttl = this.ttlOf(record.event);
+          delete message.headers[`ce-${TTL_EXTENSION}`];
+        }
+      } catch {
+        message = undefined; // not even encodable: nothing a sink could take
+      }
+    }
+    if (!message) {
+      this.logger.error(where, 'dispatch failed unexpectedly: event skipped');
+      return;
+    }
+    this.logger.error(where, 'dispatch failed unexpectedly: event sent to the dead-letter sink');
+    await this.deadLetter(message.headers, message.body, { ok: false, error }, ttl);
   }
 
   private async sendWithRetries(

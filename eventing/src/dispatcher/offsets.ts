@@ -9,6 +9,7 @@ interface Entry {
 }
 
 class PartitionProgress {
+  constructor(readonly generation: number) {}
   readonly entries: Entry[] = [];
   head = 0;
   readonly byOffset = new Map<string, Entry>();
@@ -17,8 +18,16 @@ class PartitionProgress {
   next: bigint | undefined;
 }
 
+/** What `add` returns and `done` takes: a record's position and the partition generation it belongs to. */
+export interface OffsetToken {
+  partition: number;
+  offset: string;
+  generation: number;
+}
+
 export class OffsetTracker {
   private readonly partitions = new Map<number, PartitionProgress>();
+  /** Bumped on every rewind: a token from before a partition's rewind must not mark its new entries done. */
   private generation = 0;
   private tracked = 0;
 
@@ -32,7 +41,7 @@ export class OffsetTracker {
    * means the log rewound (e.g. after a rebalance): that partition's progress restarts from it.
    * Returns a token to pass to `done`.
    */
-  add(partition: number, offset: string): { partition: number; offset: string; generation: number } {
+  add(partition: number, offset: string): OffsetToken {
     let p = this.partitions.get(partition);
     const off = BigInt(offset);
     if (p?.lastAdded !== undefined && off <= p.lastAdded) {
@@ -41,7 +50,7 @@ export class OffsetTracker {
       this.generation++;
     }
     if (!p) {
-      p = new PartitionProgress();
+      p = new PartitionProgress(this.generation);
       this.partitions.set(partition, p);
     }
     const e = { offset: off, done: false };
@@ -49,14 +58,19 @@ export class OffsetTracker {
     p.byOffset.set(offset, e);
     p.lastAdded = off;
     this.tracked++;
-    return { partition, offset, generation: this.generation };
+    return { partition, offset, generation: p.generation };
   }
 
-  /** Marks a record done; returns the partition's new commit point when it moved. */
-  done(token: { partition: number; offset: string; generation: number }): bigint | undefined {
+  /**
+   * Marks a record done; returns the partition's new commit point when it moved. A token from before its
+   * partition rewound is ignored: the same offset was registered again and is redelivered, and only that
+   * new registration may move the commit point over it.
+   */
+  done(token: OffsetToken): bigint | undefined {
     const p = this.partitions.get(token.partition);
-    const e = p?.byOffset.get(token.offset);
-    if (!p || !e || token.generation > this.generation) return undefined;
+    if (!p || token.generation !== p.generation) return undefined;
+    const e = p.byOffset.get(token.offset);
+    if (!e) return undefined;
     e.done = true;
     p.byOffset.delete(token.offset);
     let moved = false;

@@ -30,6 +30,11 @@ export interface LogRecord {
   timestamp: number;
   /** What forwarding needs, when the log has it without decoding the event (the Kafka log does). */
   readonly forward?: ForwardView | undefined;
+  /**
+   * Set when the stored record is not a valid CloudEvent, so it can never be delivered (reading `event`
+   * throws this error). Such records are still handed over, so that a subscriber can commit past them.
+   */
+  readonly invalid?: Error | undefined;
 }
 
 /**

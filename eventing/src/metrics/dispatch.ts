@@ -17,6 +17,11 @@ export interface DispatchMetrics {
   undelivered: Counter<TriggerLabels>;
   /** Events the Trigger's filter did not match. */
   filtered: Counter<TriggerLabels>;
+  /**
+   * Records that can never be delivered, committed past: `invalid` (not a CloudEvent) or `error` (an
+   * unexpected error while dispatching; the event also goes to the dead-letter sink when there is one).
+   */
+  skipped: Counter<TriggerLabels | 'reason'>;
   inFlight: Gauge<TriggerLabels>;
   /** Replies by result: `appended`, `ttl_exceeded`, `invalid`. */
   replies: Counter<TriggerLabels | 'result'>;
@@ -68,6 +73,12 @@ export function dispatchMetrics(registry: Registry): DispatchMetrics {
       name: 'tributary_trigger_events_filtered_total',
       help: 'Events that did not match the Trigger filter',
       labelNames: [...t],
+      registers,
+    }),
+    skipped: new Counter({
+      name: 'tributary_trigger_events_skipped_total',
+      help: 'Records that can never be delivered and were committed past, by reason (invalid, error)',
+      labelNames: [...t, 'reason'],
       registers,
     }),
     inFlight: new Gauge({

@@ -8,6 +8,11 @@ export interface LogMetrics {
   writes: Counter<'backend' | 'outcome'>;
   /** Stored records that are not CloudEvents and were skipped by a subscription. */
   undecodable: Counter<'backend' | 'group'>;
+  /**
+   * Kafka consumers that crashed, by who restarts them: `kafkajs` (a retriable error, kafkajs rejoins on its
+   * own) or `log` (kafkajs gave up; the log starts a new consumer).
+   */
+  consumerCrashes: Counter<'group' | 'restart'>;
 }
 
 const byRegistry = new WeakMap<Registry, LogMetrics>();
@@ -33,6 +38,12 @@ export function logMetrics(registry: Registry): LogMetrics {
       name: 'tributary_broker_log_undecodable_records_total',
       help: 'Stored records that are not valid CloudEvents, skipped by a subscription',
       labelNames: ['backend', 'group'] as const,
+      registers: [registry],
+    }),
+    consumerCrashes: new Counter({
+      name: 'tributary_broker_log_consumer_crashes_total',
+      help: 'Kafka consumers that crashed, by who restarts them (kafkajs, log)',
+      labelNames: ['group', 'restart'] as const,
       registers: [registry],
     }),
   };

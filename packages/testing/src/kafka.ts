@@ -255,6 +255,17 @@ function javaRun(libs: string, mainClass: string, args: string[], opts: string[]
   return [...opts, '-cp', join(libs, '*'), mainClass, ...args];
 }
 
+/**
+ * A random KRaft cluster id (16 bytes, base64url) that does not start with `-`, which `kafka-storage format -t`
+ * would parse as an option ("argument --cluster-id/-t: expected one argument"); Kafka's own Uuid.randomUuid()
+ * avoids such ids too. Clearing the first byte's top bit keeps the first character in `A`-`f`.
+ */
+export function newClusterId(bytes: Buffer = randomBytes(16)): string {
+  const id = Buffer.from(bytes);
+  id[0] = (id[0] ?? 0) & 0x7f;
+  return id.toString('base64url');
+}
+
 /** Starts a single-node KRaft Kafka on 127.0.0.1. */
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaInstance> {
   const log = options.log ?? stderrLog;
@@ -281,7 +292,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     const controllerPort = options.controllerPort ?? (await freePort());
     writeFileSync(propertiesFile, serverProperties(dataDir, port, controllerPort, options.properties));
     if (!existsSync(join(dataDir, 'kraft', 'meta.properties'))) {
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = newClusterId();
       const format = spawnSync(
         'java',
         javaRun(

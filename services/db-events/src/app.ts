@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import type { Env } from './env.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { DbEvents } from './pipeline.js';
+import { CONNECT_TIMEOUT_MS, DbEvents } from './pipeline.js';
 import { HttpSink } from './sink/http.js';
 import { KafkaSink } from './sink/kafka.js';
 import type { Sink } from './sink/sink.js';
@@ -57,6 +57,7 @@ export function buildApp(env: Env, opts: BuildOptions): DbEventsApp {
     connectionString: env.DATABASE_URL,
     max: 2,
     application_name: 'tributary-db-events',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
   pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'idle Postgres connection failed'));
   const engine = new DbEvents({

@@ -8,6 +8,7 @@
  * to a marker's LSN only once every event up to its `seq` is accepted. A crash therefore replays at most the
  * unacknowledged window, with the same ids (`<commit LSN>-<index>`) as before.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudEvent } from 'cloudevents';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -21,6 +22,19 @@ import { formatLsn, INVALID_LSN, type Lsn, maxLsn } from './replication/lsn.js';
 import type { ReplicationMessage } from './replication/protocol.js';
 import { ensurePublication, ensureSlot, primaryKeyColumns } from './replication/setup.js';
 import type { Sink } from './sink/sink.js';
+
+/**
+ * How long connecting to Postgres may take (the pool's connections and the replication connection) before
+ * the attempt fails and is retried. Without it a connect to a host that does not answer waits for the OS's
+ * TCP timeout (minutes), and so does shutdown.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Reconnect backoff: 250 ms doubling to 2 s, so streaming resumes within 2 s of Postgres being back (a
+ * refused connection costs nothing to retry).
+ */
+export const RECONNECT_INITIAL_MS = 250;
+export const RECONNECT_MAX_MS = 2_000;
 
 export interface DbEventsOptions {
   connectionString: string;
@@ -39,7 +53,7 @@ export interface DbEventsOptions {
   batchSize?: number;
   /** Heartbeat message and slot-poll interval (default 10 s; 0 disables heartbeats). */
   heartbeatMs?: number;
-  /** Reconnect backoff (default 250 ms doubling to 10 s). */
+  /** Reconnect backoff (default {@link RECONNECT_INITIAL_MS} doubling to {@link RECONNECT_MAX_MS}). */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
 }
@@ -97,6 +111,7 @@ class Session {
       slot: opts.slot,
       publication: opts.publication,
       startLsn,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
       logger: log,
       onMessage: (msg) => this.onMessage(msg),
       onClose: (err) => this.end(err ?? new Error('replication stream closed')),
@@ -350,6 +365,8 @@ export class DbEvents {
   private database: string | undefined;
   private readonly log: Logger;
   private connectedWaiters: (() => void)[] = [];
+  /** Aborted by stop(): ends a reconnect wait at once. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: DbEventsOptions) {
     this.log = opts.logger.child({ component: 'replication' });
@@ -393,14 +410,15 @@ export class DbEvents {
   /** Stops reading, lets in-flight events reach the sink (up to `drainMs`), acknowledges them and disconnects. */
   async stop(drainMs = 10_000): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     for (const t of this.timers) clearInterval(t);
     await this.session?.drainAndStop(drainMs);
     await this.running;
   }
 
   private async run(): Promise<void> {
-    const initial = this.opts.reconnectInitialMs ?? 250;
-    const max = this.opts.reconnectMaxMs ?? 10_000;
+    const initial = this.opts.reconnectInitialMs ?? RECONNECT_INITIAL_MS;
+    const max = this.opts.reconnectMaxMs ?? RECONNECT_MAX_MS;
     let delay = initial;
     while (!this.stopped) {
       const startedAt = Date.now();
@@ -414,7 +432,7 @@ export class DbEvents {
       this.opts.metrics.reconnects.inc();
       if (Date.now() - startedAt > 30_000) delay = initial;
       this.log.warn({ err: err?.message, retryInMs: delay }, 'replication session ended; reconnecting');
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => {}); // stop() ends it
       delay = Math.min(max, delay * 2);
     }
   }

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertKafkaCompatible,
   fromKafkaMessage,
@@ -21,6 +22,7 @@ import kafkajs, {
 import { Registry } from 'prom-client';
 import { logMetrics } from '../../metrics/log.js';
 import { Batcher, type BatcherOptions } from '../batcher.js';
+import { invalidRecord } from '../invalid.js';
 import { brokerTopic } from '../names.js';
 import { PendingTimestamps } from '../pending-timestamps.js';
 import { asLogError, logTimeoutError, withTimeout } from '../timeout.js';
@@ -34,6 +36,7 @@ import type {
   SubscribeOptions,
 } from '../types.js';
 import { kafkajsLogCreator } from './logging.js';
+import { KafkaReachability } from './reachability.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
@@ -58,6 +61,21 @@ export const DEFAULT_TOPIC_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_LINGER_MS = 5;
 /** An append that is not acknowledged within this time fails with a retriable error (the ingress answers 503). */
 export const DEFAULT_APPEND_TIMEOUT_MS = 10_000;
+/**
+ * Consumer group session timeout. A broker process that dies without leaving its groups (SIGKILL, a lost
+ * node) holds its partitions until the coordinator notices after this long, so it bounds how long delivery
+ * pauses after such a crash (a clean shutdown leaves the groups at once). kafkajs has no static membership
+ * (KIP-345), which would let a restarted member take its place back at once. 10 s is the Kafka 2.x client
+ * default, above the coordinator's `group.min.session.timeout.ms` (6 s), and with the 3 s heartbeat leaves
+ * room for two missed heartbeats; Kafka 3's 45 s default would stall delivery for 45 s after a crash.
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+/**
+ * How long a start-up step (topic creation, reading a group's offsets) retries a retriable Kafka error, e.g.
+ * `NOT_LEADER_OR_FOLLOWER` right after a topic was created, before failing. The broker's start-up retries
+ * the whole dispatcher start after that.
+ */
+export const DEFAULT_STARTUP_RETRY_MS = 30_000;
 
 export interface KafkaLogOptions {
   /** Bootstrap servers, `host:port`. */
@@ -78,6 +96,8 @@ export interface KafkaLogOptions {
   appendTimeoutMs?: number;
   /** Consumer long-poll wait when a partition has no new records (default 500 ms). */
   maxWaitTimeMs?: number;
+  /** Consumer group session timeout (default {@link DEFAULT_SESSION_TIMEOUT_MS}). */
+  sessionTimeoutMs?: number;
 }
 
 interface Entry {
@@ -109,10 +129,12 @@ export class KafkaBrokerLog implements BrokerLog {
   private readonly batcher: Batcher<Entry>;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private readonly metrics;
+  private readonly reachability: KafkaReachability;
   private closed = false;
 
   constructor(private readonly options: KafkaLogOptions) {
     this.logger = options.logger.child({ component: 'kafka-log' });
+    this.reachability = new KafkaReachability(options.brokers, this.logger);
     this.kafka = new KafkaClient({
       clientId: options.clientId ?? 'tributary-broker',
       brokers: options.brokers,
@@ -120,7 +142,7 @@ export class KafkaBrokerLog implements BrokerLog {
       logCreator: kafkajsLogCreator(this.logger),
       connectionTimeout: 3000,
       requestTimeout: 30_000,
-      socketFactory: noDelaySocketFactory,
+      socketFactory: noDelaySocketFactory(this.reachability),
     });
     // Idempotent: kafkajs then sends acks=-1 produce requests with sequence numbers, retries transient
     // errors without duplicating or reordering, and keeps one produce request in flight per broker.
@@ -152,7 +174,30 @@ export class KafkaBrokerLog implements BrokerLog {
     return p;
   }
 
-  private async createTopic(topic: string): Promise<void> {
+  private createTopic(topic: string): Promise<void> {
+    return this.retrying(`create topic ${topic}`, () => this.createTopicOnce(topic));
+  }
+
+  /**
+   * Runs a start-up step, retrying retriable errors with backoff (100 ms doubling to 2 s) for up to
+   * {@link DEFAULT_STARTUP_RETRY_MS}.
+   */
+  private async retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + DEFAULT_STARTUP_RETRY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        const retriable = (err as { retriable?: unknown }).retriable === true;
+        if (!retriable || this.closed || Date.now() >= deadline) throw err;
+        const delay = Math.min(2000, 100 * 2 ** (attempt - 1));
+        this.logger.warn({ err, attempt, retryInMs: delay }, `${what} failed; retrying`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async createTopicOnce(topic: string): Promise<void> {
     let admin: Admin;
     try {
       admin = await this.getAdmin();
@@ -189,6 +234,14 @@ export class KafkaBrokerLog implements BrokerLog {
     if (this.closed)
       throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED', statusCode: 503 });
     if (events.length === 0) return;
+    if (this.reachability.down) {
+      // The client's connections say no broker is reachable: answer now rather than after the timeout.
+      throw new TributaryError('Kafka is unreachable', {
+        code: 'LOG_UNAVAILABLE',
+        retriable: true,
+        statusCode: 503,
+      });
+    }
     const topic = brokerTopic(broker);
     let bytes = 0;
     const entries = events.map((event) => {
@@ -265,21 +318,23 @@ export class KafkaBrokerLog implements BrokerLog {
     if (this.closed) throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED' });
     await this.ensureBroker(broker);
     const topic = brokerTopic(broker);
-    let initial: Map<number, string>;
-    try {
-      initial = await this.initialPositions(options.groupId, topic, options.initialOffset);
-    } catch (err) {
-      throw asKafkaError(err, `could not read the offsets of ${options.groupId}`);
-    }
-    const consumer = this.kafka.consumer({
-      groupId: options.groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 500,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+    const initial = await this.retrying(`read the offsets of ${options.groupId}`, async () => {
+      try {
+        return await this.initialPositions(options.groupId, topic, options.initialOffset);
+      } catch (err) {
+        throw asKafkaError(err, `could not read the offsets of ${options.groupId}`);
+      }
     });
+    const createConsumer = () =>
+      this.kafka.consumer({
+        groupId: options.groupId,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 500,
+        sessionTimeout: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+        heartbeatInterval: 3000,
+      });
     const sub = new KafkaSubscription(
-      consumer,
+      createConsumer,
       topic,
       options,
       initial,
@@ -288,8 +343,15 @@ export class KafkaBrokerLog implements BrokerLog {
         this.subscriptions.delete(sub);
       },
       () => this.metrics.undecodable.inc({ backend: 'kafka', group: options.groupId }),
+      (restarted) =>
+        this.metrics.consumerCrashes.inc({ group: options.groupId, restart: restarted ? 'kafkajs' : 'log' }),
     );
-    await sub.start();
+    try {
+      await sub.start();
+    } catch (err) {
+      await sub.close().catch(() => {});
+      throw asKafkaError(err, `could not start consuming as ${options.groupId}`);
+    }
     this.subscriptions.add(sub);
     return sub;
   }
@@ -368,6 +430,7 @@ export class KafkaBrokerLog implements BrokerLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reachability.close();
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
     // Let queued and in-flight appends finish, but not forever (Kafka may be down).
     await withTimeout(
@@ -384,40 +447,47 @@ export class KafkaBrokerLog implements BrokerLog {
 
 class KafkaSubscription implements LogSubscription {
   readonly pending = new PendingTimestamps();
+  private consumer: Consumer;
   private closing: Promise<void> | undefined;
+  private readonly stop = new AbortController();
   /** Commit of the initial positions of newly assigned partitions; records wait for it. */
   private initialCommit: Promise<void> = Promise.resolve();
   /** Partition commits collected in this turn of the event loop, sent together. */
   private commitBatch: { offsets: Map<number, string>; sent: Promise<void> } | undefined;
+  private restarting: Promise<void> | undefined;
 
   constructor(
-    private readonly consumer: Consumer,
+    private readonly createConsumer: () => Consumer,
     readonly topic: string,
     private readonly options: SubscribeOptions,
     private readonly initial: Map<number, string>,
     private readonly logger: Logger,
     private readonly onClose: () => void,
     private readonly onUndecodable: () => void,
-  ) {}
+    private readonly onCrash: (restartedByKafkajs: boolean) => void,
+  ) {
+    this.consumer = createConsumer();
+  }
 
   get groupId(): string {
     return this.options.groupId;
   }
 
   async start(): Promise<void> {
+    const consumer = this.consumer;
     // GROUP_JOIN is emitted synchronously after the assignment and before the first fetch, so the seek
     // applies to that fetch.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = payload.memberAssignment[this.topic] ?? [];
       const seeks = assigned
         .filter((p) => this.initial.has(p))
         .map((partition) => ({ topic: this.topic, partition, offset: this.initial.get(partition)! }));
       if (seeks.length === 0) return;
-      for (const s of seeks) this.consumer.seek(s);
+      for (const s of seeks) consumer.seek(s);
       // kafkajs drops commits until its runner is marked running, which happens right after the join
       // resolves: commit on the next turn of the event loop.
       this.initialCommit = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => this.consumer.commitOffsets(seeks))
+        .then(() => consumer.commitOffsets(seeks))
         .then(
           () => {
             for (const s of seeks) this.initial.delete(s.partition);
@@ -426,23 +496,38 @@ class KafkaSubscription implements LogSubscription {
             this.logger.warn({ err, groupId: this.groupId }, 'could not commit initial offsets'),
         );
     });
-    await this.consumer.connect();
+    // kafkajs restarts a consumer after a retriable error, but one that crashes on anything else (an error
+    // it does not know, a bug in a handler) just stops, silently. Say so, and start a new one.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.onCrash(payload.restart);
+      if (payload.restart) {
+        this.logger.warn(
+          { err: payload.error, groupId: this.groupId },
+          'Kafka consumer crashed; kafkajs restarts it',
+        );
+        return;
+      }
+      this.logger.error(
+        { err: payload.error, groupId: this.groupId },
+        'Kafka consumer crashed and stopped; starting a new one',
+      );
+      this.restarting ??= this.restart(consumer).finally(() => {
+        this.restarting = undefined;
+      });
+    });
+    await consumer.connect();
     // fromBeginning applies to partitions without a committed offset (earliest); latest ones are sought.
-    await this.consumer.subscribe({
+    await consumer.subscribe({
       topics: [this.topic],
       fromBeginning: this.options.initialOffset === 'earliest',
     });
-    await this.consumer.run({
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
-        const records: LogRecord[] = [];
-        for (const m of batch.messages) {
-          const record = this.decode(batch.partition, m);
-          if (record) records.push(record);
-        }
+        const records: LogRecord[] = batch.messages.map((m) => this.decode(batch.partition, m));
         await this.initialCommit;
         if (records.length === 0) return;
         for (const r of records) this.pending.add(r.partition, Number(r.offset), r.timestamp);
@@ -459,16 +544,44 @@ class KafkaSubscription implements LogSubscription {
     });
   }
 
-  private decode(partition: number, m: KafkaMessage): LogRecord | undefined {
+  /** Replaces a consumer kafkajs gave up on, with backoff (1 s doubling to 30 s) until one starts. */
+  private async restart(crashed: Consumer): Promise<void> {
+    await crashed.disconnect().catch(() => {});
+    for (let attempt = 1; !this.stop.signal.aborted; attempt++) {
+      try {
+        await sleep(Math.min(30_000, 1000 * 2 ** (attempt - 1)), undefined, { signal: this.stop.signal });
+      } catch {
+        return; // closing
+      }
+      this.consumer = this.createConsumer();
+      try {
+        await this.start();
+        this.logger.info({ groupId: this.groupId, attempt }, 'Kafka consumer restarted');
+        return;
+      } catch (err) {
+        this.logger.warn({ err, groupId: this.groupId, attempt }, 'restarting the Kafka consumer failed');
+        await this.consumer.disconnect().catch(() => {});
+      }
+    }
+  }
+
+  /** A record that is not a CloudEvent comes back marked `invalid`, so the subscriber commits past it. */
+  private decode(partition: number, m: KafkaMessage): LogRecord {
     try {
       return new KafkaLogRecord(partition, m);
     } catch (err) {
       this.onUndecodable();
-      this.logger.warn(
+      this.logger.debug(
         { err, topic: this.topic, partition, offset: m.offset, groupId: this.groupId },
-        'skipping a record that is not a CloudEvent',
+        'a record that is not a CloudEvent',
       );
-      return undefined;
+      return invalidRecord(
+        partition,
+        m.offset,
+        m.key ? m.key.toString('utf8') : null,
+        Number(m.timestamp),
+        err,
+      );
     }
   }
 
@@ -506,7 +619,9 @@ class KafkaSubscription implements LogSubscription {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stop.abort();
       try {
+        await this.restarting;
         await this.consumer.disconnect();
       } finally {
         this.onClose();
@@ -520,12 +635,20 @@ class KafkaSubscription implements LogSubscription {
  * kafkajs' socket factory plus TCP_NODELAY, as the Java client sets on every broker connection. Without it,
  * Nagle's algorithm holds a small request (a fetch, an offset commit) while an earlier one on the same
  * connection is unacknowledged, which adds up to a delayed-ACK interval (40 ms on Linux) to delivery.
+ * Connection outcomes go to `reachability` (fast 503s while no broker is reachable).
  */
-const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-  const socket = net.connect({ host, port, noDelay: true }, onConnect);
-  socket.setKeepAlive(true, 60_000);
-  return socket;
-};
+function noDelaySocketFactory(reachability: KafkaReachability): ISocketFactory {
+  return ({ host, port, onConnect }) => {
+    const address = `${host}:${port}`;
+    const socket = net.connect({ host, port, noDelay: true }, () => {
+      reachability.connected(address);
+      onConnect();
+    });
+    socket.on('error', (err) => reachability.failed(address, err));
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+}
 
 /** Headers the dispatcher never forwards: the broker's loop guard (the MT broker filter deletes it too). */
 const NOT_FORWARDED = new Set(['knativebrokerttl']);

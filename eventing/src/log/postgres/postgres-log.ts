@@ -4,6 +4,7 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { type LogMetrics, logMetrics } from '../../metrics/log.js';
 import { Batcher, type BatcherOptions } from '../batcher.js';
+import { invalidRecord } from '../invalid.js';
 import { brokerKey } from '../names.js';
 import { asLogError, logTimeoutError, withTimeout } from '../timeout.js';
 import type {
@@ -476,17 +477,13 @@ class PostgresSubscription implements LogSubscription {
         await this.waitForWake();
         continue;
       }
-      const records: LogRecord[] = [];
-      for (const row of rows) {
-        const record = this.decode(row);
-        if (record) records.push(record);
-      }
-      if (records.length > 0) await this.c.options.onRecords(records);
+      await this.c.options.onRecords(rows.map((row) => this.decode(row)));
       position = BigInt(rows[rows.length - 1]!.offset) + 1n;
     }
   }
 
-  private decode(row: EventRow): LogRecord | undefined {
+  /** A record that is not a CloudEvent comes back marked `invalid`, so the subscriber commits past it. */
+  private decode(row: EventRow): LogRecord {
     try {
       const headers: Record<string, Buffer> = {};
       for (const [name, value] of Object.entries(row.headers)) headers[name] = Buffer.from(value, 'utf8');
@@ -495,8 +492,8 @@ class PostgresSubscription implements LogSubscription {
       return { partition: 0, offset: row.offset, key: row.key, event, timestamp: row.ts };
     } catch (err) {
       this.c.onUndecodable();
-      this.c.logger.warn({ err, offset: row.offset }, 'skipping a record that is not a CloudEvent');
-      return undefined;
+      this.c.logger.debug({ err, offset: row.offset }, 'a record that is not a CloudEvent');
+      return invalidRecord(0, row.offset, row.key, row.ts, err);
     }
   }
 

@@ -52,6 +52,8 @@ export const brokerCommand: Command = {
       ...topicSettings(resources),
     });
     lifecycle.add('log', () => log.close());
+    let stop: ((code: number) => void) | undefined;
+    let failed: Promise<void> | undefined;
     try {
       const broker = await startBroker({
         resources,
@@ -59,6 +61,8 @@ export const brokerCommand: Command = {
         logger,
         port: port ?? env.PORT,
         host: env.HOST,
+        // Accept events as soon as the ingress listens; dispatchers join their groups meanwhile.
+        waitForDispatchers: false,
         ...(env.BROKER_JWT_SECRET
           ? {
               auth: {
@@ -69,11 +73,21 @@ export const brokerCommand: Command = {
           : {}),
       });
       lifecycle.add('broker', () => broker.close());
-      logger.info({ backend: backendOf(env), triggers: resources.triggers.length }, 'broker ready');
+      broker.ready.then(
+        () => logger.info({ backend: backendOf(env), triggers: resources.triggers.length }, 'broker ready'),
+        (err: unknown) => {
+          logger.error({ err }, 'a trigger dispatcher cannot start');
+          failed = lifecycle.shutdown('start failed').then(() => stop?.(1));
+        },
+      );
     } catch (err) {
       await lifecycle.shutdown('start failed');
       throw err;
     }
-    return new Promise<number>((done) => lifecycle.installSignalHandlers((code) => done(code)));
+    return new Promise<number>((done) => {
+      stop = done;
+      if (failed) void failed.then(() => done(1));
+      else lifecycle.installSignalHandlers((code) => done(code));
+    });
   },
 };

@@ -38,6 +38,12 @@ export class ChildService {
     return this.proc?.pid;
   }
 
+  /** True from `start()` until the process exits (a pid stays set after exit, so it cannot tell). */
+  get running(): boolean {
+    const p = this.proc;
+    return p?.pid !== undefined && p.exitCode === null && p.signalCode === null;
+  }
+
   /** SIGTERM (the service drains and closes in order), SIGKILL after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     const p = this.proc;

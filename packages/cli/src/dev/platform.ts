@@ -404,7 +404,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
     progress('waiting for db-events, auth-hooks and storage-events to be ready…');
     for (const [i, s] of specs.entries()) {
       const url = `http://127.0.0.1:${s.port}`;
-      const ok = await waitReady(`${url}/readyz`, 120_000, () => children[i]!.pid !== undefined);
+      const ok = await waitReady(`${url}/readyz`, 120_000, () => children[i]!.running);
       endpoints.push({
         name: s.name,
         url,

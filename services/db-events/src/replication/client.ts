@@ -28,6 +28,8 @@ export interface ReplicationClientOptions {
   startLsn?: Lsn;
   /** A status update is sent at least this often, even with nothing new (default 10 s; the server's `wal_sender_timeout` is 60 s). */
   statusIntervalMs?: number;
+  /** How long connecting may take before it fails (default 5 s; db-events passes CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
   /** Acknowledgements are coalesced to at most one status update per this many ms (default 100). */
   ackCoalesceMs?: number;
   logger?: Logger;
@@ -89,6 +91,7 @@ export class ReplicationClient {
       connectionString: this.options.connectionString,
       replication: 'database',
       options: REPLICATION_SESSION_OPTIONS,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5_000,
     } as pg.ClientConfig);
     this.client = client;
     client.on('error', (err) => this.close(err));
