@@ -394,6 +394,12 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
           MINIO_SECRET_KEY: minio.secretKey,
           STORAGE_EVENTS_BUCKETS: `${bucket}:events=put|delete`,
           STORAGE_EVENTS_TARGET_ID: 'TRIBUTARY',
+          // Notifications the broker refuses for good become dead letters in the dashboard.
+          STORAGE_EVENTS_DEAD_LETTER_SINK: `${dlqUrl}/dead-letters/default/default`,
+          STORAGE_EVENTS_DEAD_LETTER_TOKEN: await deadLetterTokenSource(secrets.jwtSecret, {
+            subject: 'storage-events',
+            ttlSeconds: 30 * 24 * 3600,
+          })(),
         },
       });
     }
