@@ -79,6 +79,14 @@ export function envPostgresUrl() {
       });
     } else if (!u.hostname && !u.searchParams.get('host')) {
       ctx.addIssue({ code: 'custom', message: 'has no host' });
+    } else {
+      try {
+        decodeURIComponent(u.username);
+        decodeURIComponent(u.password);
+        decodeURIComponent(u.pathname);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'has a malformed %-escape (percent-encode "%" as %25)' });
+      }
     }
   });
 }
