@@ -9,5 +9,6 @@ export {
   startBroker,
   topicSettings,
 } from './broker.js';
+export { deadLetterTokenSource } from './deadletters/auth.js';
 export { type DispatchMetrics, dispatchMetrics } from './metrics/dispatch.js';
 export * from './resources/index.js';

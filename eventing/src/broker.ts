@@ -40,6 +40,11 @@ export interface StartBrokerOptions {
   registry?: Registry;
   /** JWT auth at the ingress (BROKER_JWT_SECRET). */
   auth?: JwtAuthOptions;
+  /**
+   * Bearer token the dispatchers send to dead-letter sinks, e.g. `deadLetterTokenSource(BROKER_JWT_SECRET)`:
+   * the dashboard's sink takes only such callers.
+   */
+  deadLetterToken?: () => Promise<string>;
   /** Per-dispatcher tuning. */
   dispatch?: { maxInFlight?: number; lagIntervalMs?: number; closeGraceMs?: number };
   /**
@@ -127,6 +132,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
           trigger: dispatcherTrigger(p.trigger),
           subscriberUrl: p.subscriberUrl,
           deadLetterUrl: p.deadLetterUrl,
+          deadLetterToken: options.deadLetterToken,
           logger,
           metrics,
           agent,

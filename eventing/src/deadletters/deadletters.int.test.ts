@@ -223,6 +223,23 @@ spec:
     expect(res.statusCode).toBe(400);
     expect(await res.body.text()).toContain('no CloudEvent found');
     expect((await api('GET', '/api/dead-letters/999999999')).status).toBe(404);
+    // Regression: ids past bigint and NUL bytes were 500s carrying SQLSTATE 22003 / 22021.
+    for (const path of [
+      '/api/dead-letters/9223372036854775808',
+      '/api/dead-letters/99999999999999999999999',
+      '/api/dead-letters/-1',
+    ]) {
+      const r = await api<{ code: string }>('GET', path);
+      expect(r.status).toBe(404);
+      expect(JSON.stringify(r.body)).not.toMatch(/22003|22021|22P02/);
+    }
+    expect((await api('DELETE', '/api/dead-letters/9223372036854775808')).status).toBe(404);
+    expect((await api('POST', '/api/dead-letters/9223372036854775808/redrive')).status).toBe(404);
+    const nul = await api<{ code: string }>('GET', '/api/dead-letters?namespace=a%00b');
+    expect(nul.status).toBe(400);
+    expect(nul.body.code).toBe('NUL_IN_URL');
+    const before = await api<{ items: unknown[] }>('GET', '/api/dead-letters?before=9223372036854775808');
+    expect(before.status).toBe(200);
     expect((await api('POST', '/api/dead-letters/999999999/redrive')).status).toBe(404);
   });
 

@@ -1,9 +1,20 @@
 import { type CloudEvent, CloudEventDecodeError, decodeHttp } from '@tributary/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { DeadLetterQuery, DeadLetterStatus, DeadLetterStore } from './store.js';
+import type { SinkAuthResult } from './auth.js';
+import {
+  type DeadLetterQuery,
+  type DeadLetterStatus,
+  type DeadLetterStore,
+  isDeadLetterId,
+} from './store.js';
 
 export interface DeadLetterRoutesOptions {
   store: DeadLetterStore;
+  /**
+   * Who may POST to the sink (e.g. `createSinkAuth(secret)`: dispatchers only). Without it the sink takes any
+   * caller, which only an embedding that authenticates in front of it (or a test) should do.
+   */
+  sinkAuth?: (authorization: string | undefined) => Promise<SinkAuthResult>;
   /** Largest dead letter accepted (default 2 MiB: an event at the ingress' 1 MiB limit plus headers). */
   bodyLimit?: number;
 }
@@ -30,7 +41,7 @@ function toQuery(q: ListQuery): DeadLetterQuery {
     broker: q.broker || undefined,
     status,
     limit: Number.isFinite(limit) ? limit : undefined,
-    before: q.before || undefined,
+    before: q.before !== undefined && isDeadLetterId(q.before) ? q.before : undefined,
   };
 }
 
@@ -63,6 +74,19 @@ export const deadLetterRoutes: FastifyPluginAsync<DeadLetterRoutesOptions> = asy
       { parseAs: 'buffer', bodyLimit: opts.bodyLimit ?? 2 * 1024 * 1024 },
       (_r, body, done) => done(null, body),
     );
+    const sinkAuth = opts.sinkAuth;
+    if (sinkAuth) {
+      // Before the body is read: an unauthenticated caller cannot make the sink buffer anything.
+      sink.addHook('onRequest', async (req, reply) => {
+        const r = await sinkAuth(req.headers.authorization);
+        if (r.ok) return;
+        req.log.warn({ ip: req.ip, code: r.code }, 'dead-letter sink refused a caller');
+        if (r.status === 401) void reply.header('www-authenticate', 'Bearer realm="tributary-dead-letters"');
+        return reply
+          .status(r.status)
+          .send({ error: r.status === 401 ? 'Unauthorized' : 'Forbidden', code: r.code, message: r.message });
+      });
+    }
     sink.post<{ Params: BrokerParams }>('/dead-letters/:namespace/:broker', async (req, reply) => {
       let events: CloudEvent<unknown>[];
       try {

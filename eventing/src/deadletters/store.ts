@@ -101,6 +101,16 @@ export interface DeadLetterStoreOptions {
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
+const MAX_BIGINT = 9223372036854775807n;
+
+/**
+ * True when `id` can name a row: decimal digits within Postgres' bigint range. Anything else is "no such
+ * dead letter" (404), never a query that fails (SQLSTATE 22003 for `9223372036854775808`).
+ */
+export function isDeadLetterId(id: string): boolean {
+  return /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT;
+}
+
 interface Row {
   id: string;
   namespace: string;
@@ -255,7 +265,7 @@ export class DeadLetterStore {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
     const page = [...params];
     let pageWhere = where;
-    if (query.before !== undefined && /^\d+$/.test(query.before)) {
+    if (query.before !== undefined && isDeadLetterId(query.before)) {
       page.push(query.before);
       pageWhere += ` AND id < $${page.length}::bigint`;
     }
@@ -275,7 +285,7 @@ export class DeadLetterStore {
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {
-    if (!/^\d+$/.test(id)) return undefined;
+    if (!isDeadLetterId(id)) return undefined;
     await this.migrate();
     const { rows } = await this.pool.query<Row>(
       `SELECT ${SUMMARY_COLUMNS}, attributes, data FROM ${this.schema}.dead_letters WHERE id = $1`,
@@ -286,7 +296,7 @@ export class DeadLetterStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    if (!/^\d+$/.test(id)) return false;
+    if (!isDeadLetterId(id)) return false;
     await this.migrate();
     const r = await this.pool.query(`DELETE FROM ${this.schema}.dead_letters WHERE id = $1`, [id]);
     return (r.rowCount ?? 0) > 0;
@@ -328,7 +338,7 @@ export class DeadLetterStore {
    * dead letter does not send it again: it answers `inProgress`.
    */
   async redrive(id: string): Promise<RedriveResult | undefined> {
-    if (!/^\d+$/.test(id)) return undefined;
+    if (!isDeadLetterId(id)) return undefined;
     await this.migrate();
     const [row] = await this.claim('id = $1', [id], 1);
     if (!row) {

@@ -52,6 +52,8 @@ export interface TriggerDispatcherOptions {
   subscriberUrl: string;
   /** Resolved dead-letter sink URL, if any. */
   deadLetterUrl?: string | undefined;
+  /** Bearer token for the dead-letter sink (see deadletters/auth.ts), fetched for every attempt round. */
+  deadLetterToken?: (() => Promise<string>) | undefined;
   logger: Logger;
   metrics?: DispatchMetrics | undefined;
   /** Shared undici pool; one is created (and closed) per dispatcher otherwise. */
@@ -446,9 +448,10 @@ export class TriggerDispatcher {
     const dlsHeaders = { ...headers, ...this.errorExtensions(failure) };
     const started = performance.now();
     for (let round = 1; ; round++) {
+      const token = this.opts.deadLetterToken;
       const outcome = await this.sendWithRetries(
         this.opts.deadLetterUrl as string,
-        dlsHeaders,
+        token ? { ...dlsHeaders, authorization: `Bearer ${await token()}` } : dlsHeaders,
         body,
         'dead_letter',
       );

@@ -2,9 +2,13 @@ import { STATUS_CODES } from 'node:http';
 import {
   type CloudEvent,
   createServer,
+  DEFAULT_MAX_JSON_DEPTH,
   decodeHttp,
   InvalidCloudEventError,
+  isJsonContentType,
   isRetriable,
+  jsonTooDeep,
+  jsonTooDeepMessage,
   type Logger,
   TributaryError,
   validateEvent,
@@ -31,6 +35,8 @@ export interface IngressOptions {
   /** Registry served at /metrics (one is created when omitted). */
   registry?: Registry;
   maxBodyBytes?: number;
+  /** Deepest JSON body (structured, batch, or JSON data in binary mode): 400 above it (default 256). */
+  maxJsonDepth?: number;
   /** JWT auth (PostgREST-style HS256 tokens with a `role` claim); off when omitted. */
   auth?: JwtAuthOptions;
   /** Checks event data against the catalog (default: `validateEvent` from @tributary/shared). */
@@ -168,9 +174,17 @@ export async function ingressRoutes(
     const params = req.params;
     const ref: BrokerRef = { namespace: params.namespace, name: params.broker };
 
+    const maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    const body = req.body as Buffer | undefined;
+    const contentType = req.headers['content-type'];
+    if (body && contentType && isJsonContentType(contentType) && jsonTooDeep(body, maxDepth)) {
+      count(params, '', 400);
+      return fail(reply, 400, 'JSON_TOO_DEEP', jsonTooDeepMessage(maxDepth));
+    }
+
     let events: CloudEvent<unknown>[];
     try {
-      events = decodeHttp(req.headers, req.body as Buffer | undefined);
+      events = decodeHttp(req.headers, body);
     } catch (err) {
       count(params, '', 400);
       if (err instanceof InvalidCloudEventError) {

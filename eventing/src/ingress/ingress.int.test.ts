@@ -224,6 +224,38 @@ describe.each(backends)('broker ingress on the $name log', ({ create, createDown
     expect(brokenJson.status).toBe(400);
   });
 
+  it('regression: 400 (not 503) for structured or binary JSON nested 20,000 levels deep', async () => {
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const structured = await post(url, {
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: `{"specversion":"1.0","id":"deep-1","source":"/fuzz","type":"com.example.deep","data":${deep}}`,
+    });
+    expect(structured.status).toBe(400);
+    expect(structured.json).toMatchObject({ code: 'JSON_TOO_DEEP', message: expect.stringContaining('256') });
+    const binary = await post(url, {
+      headers: {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-id': 'deep-2',
+        'ce-source': '/fuzz',
+        'ce-type': 'com.example.deep',
+      },
+      body: deep,
+    });
+    expect(binary.status).toBe(400);
+    const batch = await post(url, {
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: `[{"specversion":"1.0","id":"deep-3","source":"/fuzz","type":"com.example.deep","data":${deep}}]`,
+    });
+    expect(batch.status).toBe(400);
+    // 256 levels is still fine.
+    const ok = await post(url, {
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: `{"specversion":"1.0","id":"deep-4","source":"/fuzz","type":"com.example.deep","data":${'['.repeat(255)}${']'.repeat(255)}}`,
+    });
+    expect(ok.status).toBe(202);
+  });
+
   it('400 for an event whose data fails its catalog schema; a batch is all or nothing', async () => {
     const bad = createCloudEvent({
       type: 'dev.tributary.db.row.inserted',

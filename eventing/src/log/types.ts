@@ -82,6 +82,8 @@ export interface BrokerLog {
   readonly kind: 'kafka' | 'postgres';
   /** Creates the broker's storage if missing (topic / rows). Idempotent. */
   ensureBroker(broker: BrokerRef): Promise<void>;
+  /** Whether the broker's storage exists (topic / row); creates nothing. */
+  hasBroker(broker: BrokerRef): Promise<boolean>;
   /** Appends events in order; resolves only once all of them are durable (acks=all / committed tx). */
   append(broker: BrokerRef, events: CloudEvent<unknown>[]): Promise<void>;
   subscribe(broker: BrokerRef, options: SubscribeOptions): Promise<LogSubscription>;

@@ -8,4 +8,5 @@ export {
   type TailOptions,
   tailEvents,
   tailGroupId,
+  UnknownBrokerError,
 } from './tail.js';

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createKafkaLog } from '../log/kafka/kafka-log.js';
 import { createPostgresLog } from '../log/postgres/postgres-log.js';
 import type { BrokerLog, BrokerRef } from '../log/types.js';
-import { TAIL_GROUP_PREFIX, TailFilterError, tailEvents } from './tail.js';
+import { TAIL_GROUP_PREFIX, TailFilterError, tailEvents, UnknownBrokerError } from './tail.js';
 
 jest.setTimeout(120_000);
 
@@ -153,6 +153,18 @@ describe.each(backends)('tailEvents on the $name log', ({ create, tailGroups, na
     }
     expect(seen).toHaveLength(1);
     expect(await it.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('regression: tailing an unknown broker is a 404 error and creates nothing', async () => {
+    const broker = { namespace: '../..', name: "';--" };
+    const err = await tailEvents({ log, broker }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownBrokerError);
+    expect(err).toMatchObject({ statusCode: 404, code: 'BROKER_NOT_FOUND' });
+    expect(await log.hasBroker(broker)).toBe(false);
+    const fresh = newBroker();
+    expect(await log.hasBroker(fresh)).toBe(false);
+    await log.ensureBroker(fresh);
+    expect(await log.hasBroker(fresh)).toBe(true);
   });
 
   it('refuses an invalid filter with the caret excerpt, before subscribing', async () => {

@@ -66,6 +66,18 @@ export function compileTailFilter(filter: string | undefined): ((e: CloudEvent<u
   return (e) => compiled.test(e as unknown as Readonly<Record<string, unknown>>);
 }
 
+/** `tailEvents` was asked for a broker whose storage does not exist (404 over HTTP). */
+export class UnknownBrokerError extends TributaryError {
+  constructor(broker: BrokerRef) {
+    super(`broker ${broker.namespace}/${broker.name} does not exist`, {
+      code: 'BROKER_NOT_FOUND',
+      retriable: false,
+      statusCode: 404,
+    });
+    this.name = 'UnknownBrokerError';
+  }
+}
+
 /** A fresh ephemeral consumer group name: `tributary-tail-<random>`. */
 export function tailGroupId(): string {
   return `${TAIL_GROUP_PREFIX}${randomBytes(6).toString('hex')}`;
@@ -79,7 +91,7 @@ export function tailGroupId(): string {
  * moves a Trigger's position, and removes the group when the iterator ends (`signal` aborted, `break` out
  * of a `for await`, or `return()`). An invalid filter throws {@link TailFilterError} before anything is
  * subscribed. Works on both backends (Kafka: consumer group + admin deleteGroups; Postgres: a row in
- * `subscriptions`, deleted at the end).
+ * `subscriptions`, deleted at the end). A broker that does not exist throws {@link UnknownBrokerError}.
  */
 export async function tailEvents(options: TailOptions): Promise<AsyncIterableIterator<CloudEvent<unknown>>> {
   const predicate = compileTailFilter(options.filter);
@@ -103,7 +115,9 @@ export async function tailEvents(options: TailOptions): Promise<AsyncIterableIte
   };
 
   if (signal?.aborted) return emptyIterator();
-  await log.ensureBroker(broker);
+  // Looking never creates: an unknown broker (a typo, or `../..` from a hostile query) is an error, not a
+  // new row in `brokers` or a new topic.
+  if (!(await log.hasBroker(broker))) throw new UnknownBrokerError(broker);
   // Tails whose process died before cleaning up (Postgres: they would hold back retention).
   if (log instanceof PostgresBrokerLog) await log.sweepAbandonedGroups(TAIL_GROUP_PREFIX).catch(() => {});
   let subscription: LogSubscription;

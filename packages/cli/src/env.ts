@@ -1,4 +1,4 @@
-import { envList, logLevelSchema, parseEnv } from '@tributary/shared';
+import { baseEnvShape, envList, envPostgresUrl, logLevelSchema, parseEnv } from '@tributary/shared';
 import { z } from 'zod';
 
 /**
@@ -12,11 +12,12 @@ import { z } from 'zod';
  *   PORT               ingress port when --port is not given (default 8080)
  *   HOST               address to bind (default 127.0.0.1)
  *   LOG_LEVEL          pino level (default info)
+ *   HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS  server time limits
  */
 export const brokerEnvSchema = z
   .object({
     KAFKA_BROKERS: envList([]),
-    DATABASE_URL: z.string().url().optional(),
+    DATABASE_URL: envPostgresUrl().optional(),
     BROKER_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     BROKER_JWT_ROLES: envList([]),
     BROKER_KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).optional(),
@@ -26,6 +27,9 @@ export const brokerEnvSchema = z
     ),
     HOST: z.string().default('127.0.0.1'),
     LOG_LEVEL: logLevelSchema,
+    HTTP_HEADERS_TIMEOUT_MS: baseEnvShape.HTTP_HEADERS_TIMEOUT_MS,
+    HTTP_REQUEST_TIMEOUT_MS: baseEnvShape.HTTP_REQUEST_TIMEOUT_MS,
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: baseEnvShape.HTTP_KEEP_ALIVE_TIMEOUT_MS,
   })
   .superRefine((env, ctx) => {
     if (env.KAFKA_BROKERS.length === 0 && !env.DATABASE_URL) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { baseEnvShape, envBoolean, envInt, envList, parseEnv } from './config.js';
+import { baseEnvShape, envBoolean, envInt, envList, envPostgresUrl, parseEnv } from './config.js';
 import { ConfigError } from './errors.js';
 
 const schema = z.object({
@@ -21,11 +21,31 @@ describe('parseEnv', () => {
       PORT: 8080,
       HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 5_000,
       DATABASE_URL: 'postgres://u:p@localhost/db',
       FEATURE_ON: true,
       BATCH: 100,
       TABLES: ['public.a', 'public.b'],
     });
+  });
+
+  it('regression: a DATABASE_URL that does not parse fails, naming the variable', () => {
+    const pgSchema = z.object({ DATABASE_URL: envPostgresUrl() });
+    for (const bad of ['not a url', 'http://localhost/db', 'postgres://', '://nohost']) {
+      expect(() => parseEnv(pgSchema, { DATABASE_URL: bad })).toThrow(/DATABASE_URL: /);
+    }
+    for (const good of ['postgres://u:p@127.0.0.1:5432/db', 'postgresql://localhost/db?sslmode=disable']) {
+      expect(parseEnv(pgSchema, { DATABASE_URL: good }).DATABASE_URL).toBe(good);
+    }
+  });
+
+  it('server time limits are configurable and range-checked', () => {
+    const s = z.object(baseEnvShape);
+    expect(parseEnv(s, { HTTP_REQUEST_TIMEOUT_MS: '5000' }).HTTP_REQUEST_TIMEOUT_MS).toBe(5000);
+    expect(() => parseEnv(s, { HTTP_HEADERS_TIMEOUT_MS: '0' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS/);
+    expect(() => parseEnv(s, { HTTP_KEEP_ALIVE_TIMEOUT_MS: 'soon' })).toThrow(/HTTP_KEEP_ALIVE_TIMEOUT_MS/);
   });
 
   it('reads "false" as false (unlike z.coerce.boolean)', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { DEFAULT_HTTP_LIMITS, setDefaultHttpLimits } from './server.js';
 
 /**
  * Environment parsing: every service describes its variables once with zod and calls `parseEnv` in its
@@ -55,6 +56,41 @@ export function envUrl() {
     .refine((u) => /^https?:\/\//.test(u), 'expected an http:// or https:// URL');
 }
 
+/**
+ * A Postgres connection URL env var (`postgres://` or `postgresql://`, as libpq and node-postgres take it):
+ * one that does not parse fails at start-up instead of looping on reconnects.
+ */
+export function envPostgresUrl() {
+  return z.string().superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'is not a URL (expected postgres://user:password@host:port/db)',
+      });
+      return;
+    }
+    if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a postgres:// or postgresql:// URL, got ${u.protocol}//`,
+      });
+    } else if (!u.hostname && !u.searchParams.get('host')) {
+      ctx.addIssue({ code: 'custom', message: 'has no host' });
+    } else {
+      try {
+        decodeURIComponent(u.username);
+        decodeURIComponent(u.password);
+        decodeURIComponent(u.pathname);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'has a malformed %-escape (percent-encode "%" as %25)' });
+      }
+    }
+  });
+}
+
 export const logLevelSchema = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   .default('info');
@@ -64,7 +100,26 @@ export const baseEnvShape = {
   PORT: envInt(8080, { min: 0, max: 65535 }),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: logLevelSchema,
+  /** Time to receive a request's headers (ms); see HttpLimits in server.ts. */
+  HTTP_HEADERS_TIMEOUT_MS: envInt(DEFAULT_HTTP_LIMITS.headersTimeoutMs, { min: 100, max: 600_000 }),
+  /** Time to receive a whole request, headers and body (ms). */
+  HTTP_REQUEST_TIMEOUT_MS: envInt(DEFAULT_HTTP_LIMITS.requestTimeoutMs, { min: 100, max: 3_600_000 }),
+  /** Idle time of a kept-alive connection (ms). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: envInt(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs, { min: 100, max: 600_000 }),
 };
+
+/** The server time limits of a parsed env that includes {@link baseEnvShape}. */
+export function httpLimitsFromEnv(env: {
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_REQUEST_TIMEOUT_MS: number;
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+}) {
+  return {
+    headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  };
+}
 
 /**
  * Parses `env` (default `process.env`) with `schema`. Throws a ConfigError whose message lists each bad
@@ -95,7 +150,12 @@ export function loadServiceEnv<T>(name: string, usage: string, load: () => T): T
     process.exit(0);
   }
   try {
-    return load();
+    const env = load();
+    // Every server the service then creates gets its time limits (HTTP_*_TIMEOUT_MS).
+    if (env && typeof env === 'object' && 'HTTP_REQUEST_TIMEOUT_MS' in env) {
+      setDefaultHttpLimits(httpLimitsFromEnv(env as unknown as Parameters<typeof httpLimitsFromEnv>[0]));
+    }
+    return env;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${name}: ${err.message}\n`);

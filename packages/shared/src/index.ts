@@ -2,6 +2,7 @@ export * from './catalog/index.js';
 export * from './cloudevents/index.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './json-depth.js';
 export * from './kafka-compat.js';
 export * from './lifecycle.js';
 export * from './logging.js';

@@ -7,7 +7,52 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { TributaryError } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonTooDeep, jsonTooDeepMessage } from './json-depth.js';
 import type { Lifecycle } from './lifecycle.js';
+
+/**
+ * Time limits of every server, against slow clients (slowloris: connections that dribble their headers or
+ * body a byte at a time to hold a socket and a parser each). Node checks them every second here.
+ */
+export interface HttpLimits {
+  /** Time to receive the request line and headers (Node's `headersTimeout`). Default 10 s. */
+  headersTimeoutMs: number;
+  /**
+   * Time to receive the whole request, headers and body (Node's `requestTimeout`); answered 408 and closed
+   * after it. Default 30 s: a 1 MiB body needs only 35 KB/s. Responses (an SSE stream) are not limited.
+   */
+  requestTimeoutMs: number;
+  /** How long a kept-alive connection may sit idle between requests. Default 5 s (Node's default). */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+});
+
+let processLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS };
+
+/**
+ * Sets the limits of every server this process creates afterwards (a service's `src/index.ts` does it from
+ * HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS and HTTP_KEEP_ALIVE_TIMEOUT_MS through `loadServiceEnv`).
+ */
+export function setDefaultHttpLimits(limits: Partial<HttpLimits>): void {
+  processLimits = { ...processLimits, ...limits };
+}
+
+/** The limits new servers get (`setDefaultHttpLimits` over {@link DEFAULT_HTTP_LIMITS}). */
+export function defaultHttpLimits(): HttpLimits {
+  return { ...processLimits };
+}
+
+/** A Postgres data exception (SQLSTATE class 22, e.g. 22003 out of range, 22021 bad encoding, 22P02). */
+function isPostgresDataError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; severity?: unknown };
+  return typeof e.code === 'string' && typeof e.severity === 'string' && /^22[0-9A-Z]{3}$/.test(e.code);
+}
 
 export interface CreateServerOptions {
   /** Service name, used as a metrics label prefix-free `service` default label. */
@@ -19,6 +64,10 @@ export interface CreateServerOptions {
   readiness?: () => boolean | Promise<boolean>;
   /** Largest accepted request body in bytes (default 1 MiB, the broker's limit). */
   bodyLimit?: number;
+  /** Time limits (default: {@link defaultHttpLimits}). */
+  limits?: Partial<HttpLimits>;
+  /** Deepest JSON body the `application/json` parser accepts (default {@link DEFAULT_MAX_JSON_DEPTH}). */
+  maxJsonDepth?: number;
   fastify?: Pick<
     FastifyServerOptions,
     'trustProxy' | 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout'
@@ -46,15 +95,51 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
     collectDefaultMetrics({ register: registry });
     defaultMetricsRegistries.add(registry);
   }
+  const limits = { ...processLimits, ...opts.limits };
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often Node looks for requests over their headers/request timeout (its default, 30 s, would let a
+    // slow client hold a socket up to 30 s past the limit).
+    http: { connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeout / 2)) },
     ...opts.fastify,
   });
+  app.server.headersTimeout = headersTimeout;
   app.decorate('metrics', registry);
+
+  // A NUL byte is never part of a valid path or query value here, and Postgres cannot store one in text:
+  // refuse it at the door rather than let it reach a query (SQLSTATE 22021, formerly a 500).
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url.includes('%00') || req.url.includes('\0')) {
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'NUL_IN_URL',
+        message: 'the URL contains a NUL byte (%00)',
+      });
+    }
+  });
+
+  // application/json bodies: Fastify's parser (prototype poisoning refused) behind a nesting-depth limit.
+  const maxJsonDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonTooDeep(body as string, maxJsonDepth)) {
+      const err = new Error(jsonTooDeepMessage(maxJsonDepth)) as Error & { statusCode: number; code: string };
+      err.statusCode = 400;
+      err.code = 'JSON_TOO_DEEP';
+      done(err, undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
 
   const latency = new Histogram({
     name: 'http_request_duration_seconds',
@@ -74,14 +159,26 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
 
   app.setErrorHandler(
     (err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+      if (isPostgresDataError(err)) {
+        // A value Postgres cannot take (out of range, bad encoding): the client's input, not a fault. The
+        // SQLSTATE stays in the log, never in the answer.
+        req.log.debug({ err: err.message, sqlstate: err.code }, 'request rejected by Postgres');
+        return reply.status(400).send({
+          error: 'Bad Request',
+          code: 'INVALID_INPUT',
+          message: 'a value in the request is out of range or holds characters that cannot be stored',
+        });
+      }
       const status =
         err instanceof TributaryError && err.statusCode ? err.statusCode : (err.statusCode ?? 500);
       if (status >= 500) req.log.error({ err }, 'request failed');
       else req.log.debug({ err: err.message, code: err.code }, 'request rejected');
-      void reply.status(status).send({
+      const internal = status >= 500 && !(err instanceof TributaryError);
+      return reply.status(status).send({
         error: status >= 500 ? 'Internal Server Error' : err.name === 'Error' ? 'Bad Request' : err.name,
-        code: err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
-        message: status >= 500 && !(err instanceof TributaryError) ? 'internal error' : err.message,
+        // Only our own codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
+        code: internal ? 'INTERNAL' : (err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')),
+        message: internal ? 'internal error' : err.message,
       });
     },
   );

@@ -1,4 +1,12 @@
-import { baseEnvShape, envBoolean, envInt, envList, envUrl, parseEnv } from '@tributary/shared';
+import {
+  baseEnvShape,
+  envBoolean,
+  envInt,
+  envList,
+  envPostgresUrl,
+  envUrl,
+  parseEnv,
+} from '@tributary/shared';
 import { z } from 'zod';
 import { parseSecrets } from './signature.js';
 
@@ -52,7 +60,7 @@ export const envSchema = z.object({
     }
   }),
   /** Postgres for the SQL claims policy and the lockout table; required when either is on. */
-  DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_URL: envPostgresUrl().optional(),
   /** Optional JSON file with the policies (same settings as the variables below). */
   AUTH_HOOKS_CONFIG: z.string().min(1).optional(),
   /** Schema holding the lockout table (default `tributary_auth`). */

@@ -376,10 +376,12 @@ function message(text, level = '') {
 }
 
 async function api(method, path, body) {
+  // State-changing calls always send JSON: the dashboard refuses other content types (CSRF guard).
+  const write = method !== 'GET';
   const res = await fetch(path, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
+    headers: write ? { 'content-type': 'application/json' } : {},
+    body: write ? JSON.stringify(body ?? {}) : undefined,
   });
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
@@ -657,7 +659,14 @@ function addTailEvent(ev) {
         h('span', {}, a.id),
         a.subject ? h('span', { class: 'sub' }, ` · ${a.subject}`) : null,
       ),
-      h('pre', {}, `${JSON.stringify(a, null, 2)}\n\ndata: ${body}`),
+      h(
+        'pre',
+        {},
+        `${JSON.stringify(a, null, 2)}\n\ndata: ${body}`,
+        ev.redacted
+          ? `\n\n(${ev.redacted} secret field(s) redacted; the API shows them with reveal=secrets)`
+          : '',
+      ),
     ),
   );
   list.prepend(li);
@@ -673,5 +682,55 @@ $('dl-redrive-all').addEventListener('click', () => redriveAll());
 $('tail-form').addEventListener('submit', startTail);
 $('tail-stop').addEventListener('click', () => stopTail());
 $('tail-clear').addEventListener('click', () => $('tail').replaceChildren());
-connect();
-loadDeadLetters();
+// ---------------------------------------------------------------------------------------------------
+// Sign-in: operators paste a token once (a JWT with role service_role); the session is an HttpOnly cookie.
+
+function showSignIn(reason) {
+  const input = h('input', {
+    type: 'password',
+    id: 'signin-token',
+    placeholder: 'service_role key (JWT)',
+    autocomplete: 'off',
+    required: true,
+  });
+  const error = h('p', { class: 'message error', id: 'signin-error' }, reason ?? '');
+  const form = h(
+    'form',
+    {
+      id: 'signin',
+      class: 'card',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const res = await fetch('/api/session', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token: input.value }),
+        });
+        if (res.ok) location.reload();
+        else error.textContent = (await res.json().catch(() => ({}))).message ?? `HTTP ${res.status}`;
+      },
+    },
+    h('h2', {}, 'Sign in to the Tributary dashboard'),
+    h(
+      'p',
+      {},
+      'Paste an operator token: a JWT signed with the platform JWT secret whose role is service_role.',
+    ),
+    input,
+    h('button', { type: 'submit' }, 'Sign in'),
+    error,
+  );
+  document.body.replaceChildren(h('main', { class: 'signin' }, form));
+}
+
+async function start() {
+  const res = await fetch('/api/session');
+  if (res.status === 401) {
+    showSignIn((await res.json().catch(() => ({}))).message);
+    return;
+  }
+  connect();
+  loadDeadLetters();
+}
+
+start();

@@ -3,19 +3,32 @@ import type { ServerResponse } from 'node:http';
 import {
   type BrokerLog,
   compileTailFilter,
+  createSinkAuth,
   type DeadLetterStore,
   deadLetterRoutes,
   type LoadedResources,
   TailFilterError,
   tailEvents,
+  UnknownBrokerError,
 } from '@tributary/eventing';
-import { type CloudEvent, createServer, eventAttributes, type Logger } from '@tributary/shared';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type CloudEvent, catalog, createServer, eventAttributes, type Logger } from '@tributary/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { AuditLog, auditedAction, redactDeadLetter } from './audit.js';
+import { checkCrossSite, createOperatorAuth, type DashboardAuthOptions, type Operator } from './auth.js';
 import { type ClusterView, Collector, type MetricsSource, type Snapshot } from './collector.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The signed-in operator (set by the dashboard's auth hook on every /api call). */
+    operator?: Operator;
+  }
+}
 
 export interface DashboardAppOptions {
   logger: Logger;
+  /** Who may use it (docs/SECURITY.md): operator tokens/sessions, or loopback under `tributary dev`. */
+  auth: DashboardAuthOptions;
   sources: MetricsSource[];
   /** The broker log, for the live tail and for lag straight from Kafka/Postgres. */
   log?: BrokerLog | undefined;
@@ -41,6 +54,16 @@ export interface DashboardApp {
 }
 
 const PUBLIC_DIR = new URL('../public/', import.meta.url);
+/** Paths anyone may fetch: the page shell (it holds no data), health, metrics, and the sign-in endpoint. */
+const PUBLIC_PATHS = new Set([
+  '/',
+  '/app.js',
+  '/style.css',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/api/session',
+]);
 const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
@@ -81,15 +104,27 @@ function send(client: SseClient, event: string, data: unknown): boolean {
   return client.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-/** A CloudEvent as JSON for the browser: attributes, and data (binary data as base64). */
-export function eventJson(e: CloudEvent<unknown>): {
+/**
+ * A CloudEvent as JSON for the browser: attributes, and data (binary data as base64). Fields the catalog
+ * marks secret are replaced by `[redacted]` (and counted in `redacted`) unless `reveal` is set.
+ */
+export function eventJson(
+  e: CloudEvent<unknown>,
+  reveal = false,
+): {
   attributes: Record<string, unknown>;
   data: unknown;
   dataBase64?: string;
+  redacted?: number;
 } {
   const attributes = eventAttributes(e);
   delete attributes.data_base64;
-  const data = e.data;
+  let data = e.data;
+  if (!reveal && !(data instanceof Uint8Array)) {
+    const r = catalog.redact(e.type, data);
+    if (r.redacted > 0) return { attributes, data: r.data, redacted: r.redacted };
+    data = r.data;
+  }
   if (data instanceof Uint8Array) {
     return {
       attributes,
@@ -112,6 +147,78 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
     logger,
     ...(opts.registry ? { registry: opts.registry } : {}),
   });
+  const auth = createOperatorAuth(opts.auth);
+  const audit = new AuditLog(logger);
+
+  // Every call but the page's static files, health, metrics and sign-in needs an operator; the dead-letter
+  // sink has its own (dispatcher) authentication. State-changing calls must also come from this origin.
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (PUBLIC_PATHS.has(path) || path.startsWith('/dead-letters/')) return;
+    const r = await auth.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
+    if (!r.ok) {
+      void reply.header('www-authenticate', 'Bearer realm="tributary-dashboard"');
+      return reply.status(401).send({ error: 'Unauthorized', code: 'UNAUTHORIZED', message: r.message });
+    }
+    req.operator = r.operator;
+    const refused = checkCrossSite(req);
+    if (refused) {
+      req.log.warn({ actor: r.operator.actor, origin: req.headers.origin, code: refused.code }, 'refused');
+      return reply
+        .status(refused.status)
+        .send({ error: refused.status === 403 ? 'Forbidden' : 'Unsupported Media Type', ...refused });
+    }
+  });
+
+  // Delete and redrive are audit-logged with who and what; dead-letter bodies are redacted like the tail.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const route = req.routeOptions.url;
+    const action = auditedAction(req.method, route);
+    if (action) audit.record(action, req, reply.statusCode, payload);
+    if (req.method === 'GET' && route === '/api/dead-letters/:id' && reply.statusCode === 200) {
+      const reveal = (req.query as { reveal?: string }).reveal === 'secrets';
+      if (reveal) audit.record('dead-letters.reveal-secrets', req, reply.statusCode, undefined);
+      else if (typeof payload === 'string') return redactDeadLetter(payload);
+    }
+    return payload;
+  });
+
+  app.get('/api/session', async (req, reply) => {
+    const r = await auth.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
+    if (!r.ok)
+      return reply.status(401).send({ error: 'Unauthorized', code: 'UNAUTHORIZED', message: r.message });
+    return { actor: r.operator.actor, via: r.operator.via, mode: auth.mode };
+  });
+  app.post<{ Body: { token?: unknown } | undefined }>('/api/session', async (req, reply) => {
+    const refused = checkCrossSite(req);
+    if (refused) return reply.status(refused.status).send({ error: 'Forbidden', ...refused });
+    const token = req.body?.token;
+    if (typeof token !== 'string' || token === '') {
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'TOKEN_REQUIRED',
+        message: 'body must be {"token": "<operator JWT>"}',
+      });
+    }
+    const r = await auth.signIn(token);
+    if (!r.ok) {
+      req.log.warn({ ip: req.ip }, 'dashboard sign-in refused');
+      return reply.status(401).send({ error: 'Unauthorized', code: 'UNAUTHORIZED', message: r.message });
+    }
+    audit.record('session.sign-in', Object.assign(req, { operator: r.operator }), 200, undefined);
+    return reply
+      .header('set-cookie', auth.sessionCookie(r.session, req.protocol === 'https'))
+      .send({ actor: r.operator.actor });
+  });
+  app.delete('/api/session', async (req, reply) => {
+    const refused = checkCrossSite(req);
+    if (refused) return reply.status(refused.status).send({ error: 'Forbidden', ...refused });
+    return reply
+      .header('set-cookie', auth.sessionCookie(undefined, req.protocol === 'https'))
+      .status(204)
+      .send();
+  });
+  app.get('/api/audit', async () => ({ entries: audit.entries() }));
   const collector = new Collector({
     sources: opts.sources,
     logger: logger.child({ component: 'collector' }),
@@ -182,77 +289,108 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
     }
   });
 
-  app.get<{ Querystring: { namespace?: string; broker?: string; filter?: string; from?: string } }>(
-    '/api/tail',
-    async (req, reply) => {
-      const log = opts.log;
-      if (!log) {
+  app.get<{
+    Querystring: { namespace?: string; broker?: string; filter?: string; from?: string; reveal?: string };
+  }>('/api/tail', async (req, reply) => {
+    const log = opts.log;
+    if (!log) {
+      return reply
+        .status(503)
+        .send({ error: 'Service Unavailable', code: 'NO_LOG', message: 'no broker log configured' });
+    }
+    const { namespace, broker } = req.query;
+    if (!namespace || !broker) {
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'BROKER_REQUIRED',
+        message: 'namespace and broker are required',
+      });
+    }
+    try {
+      compileTailFilter(req.query.filter);
+    } catch (err) {
+      if (err instanceof TailFilterError) {
         return reply
-          .status(503)
-          .send({ error: 'Service Unavailable', code: 'NO_LOG', message: 'no broker log configured' });
+          .status(400)
+          .send({ error: 'Bad Request', code: err.code, message: err.message, excerpt: err.excerpt });
       }
-      const { namespace, broker } = req.query;
-      if (!namespace || !broker) {
-        return reply.status(400).send({
-          error: 'Bad Request',
-          code: 'BROKER_REQUIRED',
-          message: 'namespace and broker are required',
-        });
-      }
-      try {
-        compileTailFilter(req.query.filter);
-      } catch (err) {
-        if (err instanceof TailFilterError) {
-          return reply
-            .status(400)
-            .send({ error: 'Bad Request', code: err.code, message: err.message, excerpt: err.excerpt });
-        }
-        throw err;
-      }
-      const ac = new AbortController();
-      const it = await tailEvents({
+      throw err;
+    }
+    const { reveal } = req.query;
+    if (reveal !== undefined && reveal !== 'secrets') {
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'INVALID_REVEAL',
+        message: 'reveal takes one value: "secrets" (show the fields the catalog marks secret)',
+      });
+    }
+    const ac = new AbortController();
+    let it: AsyncIterableIterator<CloudEvent<unknown>>;
+    try {
+      it = await tailEvents({
         log,
         broker: { namespace, name: broker },
         filter: req.query.filter,
         from: req.query.from === 'earliest' ? 'earliest' : 'latest',
         signal: ac.signal,
       });
-      const client = openSse(reply, tails);
-      client.raw.on('close', () => ac.abort());
-      send(client, 'ready', { namespace, broker, filter: req.query.filter ?? '' });
-      const maxRate = opts.tailMaxRate ?? 200;
-      let windowStart = Date.now();
-      let sent = 0;
-      let skipped = 0;
-      void (async () => {
-        try {
-          for await (const e of it) {
-            const now = Date.now();
-            if (now - windowStart >= 1000) {
-              if (skipped > 0) send(client, 'skipped', { count: skipped });
-              windowStart = now;
-              sent = 0;
-              skipped = 0;
-            }
-            if (sent >= maxRate) {
-              skipped++;
-              continue;
-            }
-            sent++;
-            send(client, 'cloudevent', eventJson(e));
+    } catch (err) {
+      if (err instanceof UnknownBrokerError) {
+        return reply.status(404).send({ error: 'Not Found', code: err.code, message: err.message });
+      }
+      throw err;
+    }
+    // Secrets are shown only when asked for, and the asking is audit-logged.
+    if (reveal) audit.record('tail.reveal-secrets', req as FastifyRequest, 200, undefined);
+    const client = openSse(reply, tails);
+    client.raw.on('close', () => ac.abort());
+    send(client, 'ready', { namespace, broker, filter: req.query.filter ?? '' });
+    const maxRate = opts.tailMaxRate ?? 200;
+    let windowStart = Date.now();
+    let sent = 0;
+    let skipped = 0;
+    void (async () => {
+      try {
+        for await (const e of it) {
+          const now = Date.now();
+          if (now - windowStart >= 1000) {
+            if (skipped > 0) send(client, 'skipped', { count: skipped });
+            windowStart = now;
+            sent = 0;
+            skipped = 0;
           }
-        } catch (err) {
-          logger.warn({ err }, 'live tail failed');
-          if (!client.raw.writableEnded) send(client, 'tail-error', { message: String(err) });
-        } finally {
-          client.close();
+          if (sent >= maxRate) {
+            skipped++;
+            continue;
+          }
+          sent++;
+          send(client, 'cloudevent', eventJson(e, reveal === 'secrets'));
         }
-      })();
-    },
-  );
+      } catch (err) {
+        logger.warn({ err }, 'live tail failed');
+        if (!client.raw.writableEnded) send(client, 'tail-error', { message: String(err) });
+      } finally {
+        client.close();
+      }
+    })();
+  });
 
-  if (opts.deadLetters) app.register(deadLetterRoutes, { store: opts.deadLetters });
-  else {
+  if (opts.deadLetters) {
+    const secret = opts.auth.jwtSecret;
+    app.register(deadLetterRoutes, {
+      store: opts.deadLetters,
+      // Only dispatchers (tokens minted from the platform JWT secret) may add dead letters.
+      sinkAuth: secret
+        ? createSinkAuth(secret)
+        : async () => ({
+            ok: false as const,
+            status: 401 as const,
+            code: 'UNAUTHORIZED',
+            message:
+              'the dead-letter sink is closed: no platform JWT secret is configured to check dispatchers',
+          }),
+    });
+  } else {
     app.get('/api/dead-letters', async (_req, reply) =>
       reply
         .status(503)

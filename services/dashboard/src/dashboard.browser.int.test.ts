@@ -18,6 +18,7 @@ import {
   createLocalServing,
   createPostgresLog,
   type DeadLetterStore,
+  deadLetterTokenSource,
   type LocalServing,
   loadServiceSpec,
   type PostgresBrokerLog,
@@ -31,6 +32,8 @@ import pg from 'pg';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { createDashboard, type RunningDashboard } from './dashboard.js';
+
+const JWT_SECRET = 'browser-test-platform-jwt-secret-0123456789';
 
 jest.setTimeout(300_000);
 
@@ -211,6 +214,8 @@ spec:
     ]);
     dashboard = await createDashboard({
       logger,
+      // As under `tributary dev`: loopback only, and the sink checks the dispatchers' tokens.
+      auth: { mode: 'local', jwtSecret: JWT_SECRET },
       port: dashPort,
       brokerUrls: [brokerUrl],
       activatorUrl,
@@ -225,6 +230,7 @@ spec:
       log,
       logger,
       port: brokerPort,
+      deadLetterToken: deadLetterTokenSource(JWT_SECRET),
       resolver: { resolve: (ref) => serving.resolve(ref, ref.namespace) },
       dispatch: { lagIntervalMs: 500, closeGraceMs: 1000 },
     });

@@ -7,10 +7,17 @@ import {
 import type { Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildDashboardApp } from './app.js';
+import { type DashboardAuthOptions, isLoopbackBind } from './auth.js';
 import type { ClusterView, MetricsSource } from './collector.js';
 
 export interface CreateDashboardOptions {
   logger: Logger;
+  /**
+   * Who may use it: `{ mode: 'jwt', jwtSecret }` (operators sign in with a service_role token) or
+   * `{ mode: 'local', jwtSecret? }` (loopback only, for `tributary dev`). The secret also checks the
+   * dispatchers' tokens at the dead-letter sink.
+   */
+  auth: DashboardAuthOptions;
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -73,6 +80,12 @@ export function metricsSources(
  */
 export async function createDashboard(options: CreateDashboardOptions): Promise<RunningDashboard> {
   const logger = options.logger.child({ component: 'dashboard' });
+  const host = options.host ?? '127.0.0.1';
+  if (options.auth.mode === 'local' && !isLoopbackBind(host)) {
+    throw new Error(
+      `dashboard auth mode "local" lets loopback clients in, so it must listen on loopback, not ${host}`,
+    );
+  }
   const ingress = options.brokerUrls?.[0];
   const ownStore =
     !options.deadLetters && options.databaseUrl
@@ -86,6 +99,7 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
   const deadLetters = options.deadLetters ?? ownStore;
   const { app, refresh } = buildDashboardApp({
     logger,
+    auth: options.auth,
     sources: [...metricsSources(options), ...(options.sources ?? [])],
     log: options.log,
     deadLetters,
@@ -96,7 +110,7 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
   });
   let address: string;
   try {
-    address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+    address = await app.listen({ port: options.port ?? 8080, host });
   } catch (err) {
     await ownStore?.close();
     throw err;

@@ -29,6 +29,11 @@ try {
   const resources = env.DASHBOARD_CONFIG.length > 0 ? await loadResources(env.DASHBOARD_CONFIG) : undefined;
   const dashboard = await createDashboard({
     logger,
+    auth: {
+      mode: env.DASHBOARD_AUTH,
+      jwtSecret: env.DASHBOARD_JWT_SECRET,
+      roles: env.DASHBOARD_OPERATOR_ROLES,
+    },
     port: env.PORT,
     host: env.HOST,
     brokerUrls: env.DASHBOARD_BROKER_URL,

@@ -33,6 +33,26 @@ describe('env', () => {
     expect(() => loadEnv({ ...DB, KAFKA_BROKERS: 'a:1' })).toThrow(/DB_EVENTS_KAFKA_TOPIC: required/);
     expect(() => loadEnv({ ...DB, DB_EVENTS_KAFKA_TOPIC: 't' })).toThrow(/KAFKA_BROKERS: required/);
   });
+  it('regression: fails at start-up on a DATABASE_URL that does not parse, naming it', () => {
+    for (const bad of [
+      'postgres://u:p@host:notaport/db',
+      'postgres://u:50%@host/db',
+      'mysql://h/db',
+      'localhost',
+    ]) {
+      expect(() => loadEnv({ DATABASE_URL: bad, K_SINK: 'http://127.0.0.1:8080/default/default' })).toThrow(
+        /DATABASE_URL: /,
+      );
+    }
+    expect(() =>
+      loadEnv({
+        DATABASE_URL: 'postgres://u:p@h/db',
+        K_SINK: 'http://127.0.0.1:8080/default/default',
+        DB_EVENTS_TABLES: 'users',
+      }),
+    ).toThrow(/DB_EVENTS_TABLES/);
+  });
+
   it('rejects a missing DATABASE_URL and a bad slot name', () => {
     expect(() => loadEnv({ K_SINK: 'http://x' })).toThrow(/DATABASE_URL: is required/);
     expect(() => loadEnv({ ...DB, K_SINK: 'http://x', DB_EVENTS_SLOT: 'Bad-Name' })).toThrow(

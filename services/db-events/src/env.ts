@@ -1,5 +1,5 @@
 /** db-events configuration, parsed once from the environment (README.md lists every variable). */
-import { baseEnvShape, envInt, envList, envUrl, parseEnv } from '@tributary/shared';
+import { baseEnvShape, envInt, envList, envPostgresUrl, envUrl, parseEnv } from '@tributary/shared';
 import { z } from 'zod';
 
 const SLOT_NAME = /^[a-z0-9_]{1,63}$/;
@@ -8,7 +8,7 @@ export const envSchema = z
   .object({
     ...baseEnvShape,
     /** Postgres to replicate from; the user needs REPLICATION (and CREATE on the database for the publication). */
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL'),
+    DATABASE_URL: envPostgresUrl(),
     /** Logical replication slot; created (pgoutput) if missing. */
     DB_EVENTS_SLOT: z
       .string()
@@ -17,7 +17,9 @@ export const envSchema = z
     /** Publication; created if missing (FOR ALL TABLES, or FOR TABLE DB_EVENTS_TABLES). */
     DB_EVENTS_PUBLICATION: z.string().min(1).max(63).default('tributary_db_events'),
     /** Comma-separated `schema.table` (or `schema.*` for a whole schema); unset = all tables. */
-    DB_EVENTS_TABLES: envList([]),
+    DB_EVENTS_TABLES: envList([]).pipe(
+      z.array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'expected schema.table or schema.*, comma-separated')),
+    ),
     /** Heartbeat message and slot-poll interval; 0 disables heartbeats. */
     DB_EVENTS_HEARTBEAT_MS: envInt(10_000, { min: 0 }),
     /** Decoded events not yet accepted by the sink above which reading pauses. */

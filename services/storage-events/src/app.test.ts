@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { createLogger, NonRetriableError, TributaryError } from '@tributary/shared';
+import { createLogger, NonRetriableError, PublishRejectedError, TributaryError } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import { buildApp, checkBearer, type EventSink } from './app.js';
+import type { DeadLetterReason, DeadLetterSink } from './dead-letters.js';
 import { minioRecord } from './mapping.test.js';
 
 const TOKEN = 'secret-token';
@@ -99,9 +100,74 @@ describe('POST /webhooks/minio', () => {
     expect((await post(app, notification(), `Bearer ${TOKEN}`)).statusCode).toBe(503);
   });
 
-  it('answers 502 when the broker rejects the event', async () => {
+  it('answers 422, not 5xx, when the broker rejects the event and no dead-letter sink is set', async () => {
     const { app } = setup(new NonRetriableError('rejected'));
-    expect((await post(app, notification(), `Bearer ${TOKEN}`)).statusCode).toBe(502);
+    const res = await post(app, notification(), `Bearer ${TOKEN}`);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      error: 'unpublishable',
+      message: expect.stringContaining('rejected'),
+    });
+  });
+
+  it('regression: records an event the broker refuses for good as a dead letter, then answers 200', async () => {
+    const recorded: { ids: string[]; reason: DeadLetterReason }[] = [];
+    const deadLetters: DeadLetterSink = {
+      async record(events, reason) {
+        recorded.push({ ids: events.map((e) => e.id), reason });
+      },
+    };
+    const app = buildApp({
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      token: TOKEN,
+      sink: {
+        async publish() {
+          throw new PublishRejectedError(400, '{"code":"EVENT_SCHEMA"}', ['x']);
+        },
+      },
+      deadLetters,
+      sinkUrl: 'http://broker/default/default',
+    });
+    const res = await post(app, notification(), `Bearer ${TOKEN}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ published: 0, deadLettered: 1 });
+    expect(recorded).toEqual([
+      {
+        ids: [expect.any(String)],
+        reason: {
+          destination: 'http://broker/default/default',
+          status: 400,
+          message: expect.stringContaining('EVENT_SCHEMA'),
+        },
+      },
+    ]);
+    const metrics = await (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/storage_events_dead_letters_total\{[^}]*reason="refused"[^}]*\} 1/);
+  });
+
+  it('answers 503 when the dead-letter sink cannot take it either, so nothing is dropped', async () => {
+    const app = buildApp({
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      token: TOKEN,
+      sink: {
+        async publish() {
+          throw new NonRetriableError('rejected');
+        },
+      },
+      deadLetters: {
+        async record() {
+          throw new Error('sink down');
+        },
+      },
+    });
+    expect((await post(app, notification(), `Bearer ${TOKEN}`)).statusCode).toBe(503);
+  });
+
+  it('answers 400 to JSON nested deeper than 256 levels', async () => {
+    const { app } = setup();
+    const res = await post(app, `${'['.repeat(20_000)}${']'.repeat(20_000)}`, `Bearer ${TOKEN}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/nested more than 256/);
   });
 
   it('counts notifications, rejections, published events and publish latency', async () => {

@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, isRetriable } from '@tributary/shared';
+import { createServer, isRetriable, jsonTooDeep, jsonTooDeepMessage } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { type DeadLetterSink, wrapUnpublishable } from './dead-letters.js';
 import { type StorageEventData, toCloudEvent } from './mapping.js';
 import { parseNotificationBody } from './notification.js';
 
@@ -19,11 +20,19 @@ export interface BuildAppOptions {
   sink: EventSink;
   registry?: Registry;
   readiness?: () => boolean | Promise<boolean>;
+  /**
+   * Where events the broker refuses for good (4xx) are recorded before the notification is answered 2xx, so
+   * MinIO's queue moves on (see dead-letters.ts). Without one such a notification is answered 422 and MinIO
+   * keeps retrying it.
+   */
+  deadLetters?: DeadLetterSink | undefined;
+  /** The broker URL, named in dead letters as `knativeerrordest`. */
+  sinkUrl?: string | undefined;
 }
 
 export const WEBHOOK_PATH = '/webhooks/minio';
 
-export type RejectReason = 'unauthorized' | 'invalid_body' | 'publish_failed';
+export type RejectReason = 'unauthorized' | 'invalid_body' | 'publish_failed' | 'unpublishable';
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
@@ -71,8 +80,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
-  for (const reason of ['unauthorized', 'invalid_body', 'publish_failed'] as const)
+  const deadLettered = new Counter({
+    name: 'storage_events_dead_letters_total',
+    help: 'CloudEvents that can never be published (refused by the broker, or unmappable), recorded as dead letters',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of ['unauthorized', 'invalid_body', 'publish_failed', 'unpublishable'] as const)
     rejected.inc({ reason }, 0);
+  for (const reason of ['refused', 'unmappable'] as const) deadLettered.inc({ reason }, 0);
 
   const expected = sha256(opts.token);
   const log = opts.logger.child({ component: 'webhook' });
@@ -88,6 +104,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
       if (body.length === 0 || body.toString('utf8').trim() === '') {
         done(null, undefined);
+        return;
+      }
+      if (jsonTooDeep(body)) {
+        const e = new Error(jsonTooDeepMessage()) as Error & { statusCode: number };
+        e.statusCode = 400;
+        done(e, undefined);
         return;
       }
       try {
@@ -121,32 +143,108 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     });
 
     scope.post(WEBHOOK_PATH, async (req, reply) => {
+      /** Records `events` as dead letters; returns the error answer when that is impossible. */
+      const recordDeadLetters = async (
+        events: CloudEvent<unknown>[],
+        reason: 'refused' | 'unmappable',
+        failure: { destination: string; status?: number | undefined; message: string },
+      ): Promise<FastifyReply | undefined> => {
+        const ids = events.map((e) => e.id);
+        if (!opts.deadLetters) {
+          log.error(
+            { ids, reason, why: failure.message },
+            'events can never be published and no dead-letter sink is set (STORAGE_EVENTS_DEAD_LETTER_SINK): MinIO will retry them',
+          );
+          return reject(reply, 422, 'unpublishable', `the events can never be published: ${failure.message}`);
+        }
+        try {
+          await opts.deadLetters.record(events, failure);
+        } catch (err) {
+          log.error({ err, ids }, 'could not record dead letters; MinIO will redeliver');
+          return reject(
+            reply,
+            503,
+            'publish_failed',
+            'the dead-letter sink did not take the events; retry later',
+          );
+        }
+        deadLettered.inc({ reason }, events.length);
+        log.warn(
+          { ids, reason, why: failure.message.slice(0, 500) },
+          'recorded unpublishable events as dead letters',
+        );
+        return undefined;
+      };
+
       const parsed = parseNotificationBody(req.body);
       if (parsed.kind === 'ping') return reply.status(200).send({ published: 0, ids: [] });
       if (parsed.kind === 'invalid') {
         log.warn({ issues: parsed.issues }, 'invalid notification body');
         return reject(reply, 400, 'invalid_body', 'not an S3 notification', { issues: parsed.issues });
       }
-      const events = parsed.notification.Records.map(toCloudEvent);
-      if (events.length === 0) return reply.status(200).send({ published: 0, ids: [] });
+      // A record the mapping cannot turn into an event is unpublishable as it is: a dead letter wrapping it.
+      const events: CloudEvent<StorageEventData>[] = [];
+      const unmappable: CloudEvent<unknown>[] = [];
+      for (const record of parsed.notification.Records) {
+        try {
+          events.push(toCloudEvent(record));
+        } catch (err) {
+          const why = `not mappable to a CloudEvent: ${err instanceof Error ? err.message : String(err)}`;
+          unmappable.push(wrapUnpublishable({ record }, why));
+        }
+      }
+      if (unmappable.length > 0) {
+        const recorded = await recordDeadLetters(unmappable, 'unmappable', {
+          destination: 'storage-events',
+          message: 'the notification record could not be mapped to a CloudEvent',
+        });
+        if (recorded) return recorded;
+      }
+      if (events.length === 0) {
+        return reply.status(200).send({
+          published: 0,
+          ...(unmappable.length > 0 ? { deadLettered: unmappable.length } : {}),
+          ids: [],
+        });
+      }
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
         await opts.sink.publish(events);
       } catch (err) {
         publishLatency.observe({ outcome: 'error' }, seconds());
-        // 5xx either way: MinIO keeps the event in queue_dir and retries (every 3 s), same record, same id.
         const retriable = isRetriable(err);
-        log.error(
-          { err, ids: events.map((e) => e.id), retriable, eventName: parsed.notification.EventName },
-          'publishing to the broker failed; MinIO will redeliver',
-        );
-        return reject(reply, retriable ? 503 : 502, 'publish_failed', 'the broker did not accept the events');
+        if (retriable) {
+          // The broker may take it later: 503, and MinIO keeps the event in queue_dir and retries (every
+          // 3 s), same record, same id.
+          log.error(
+            { err, ids: events.map((e) => e.id), eventName: parsed.notification.EventName },
+            'publishing to the broker failed; MinIO will redeliver',
+          );
+          return reject(reply, 503, 'publish_failed', 'the broker did not accept the events; retry later');
+        }
+        // The broker refused them for good: record them as dead letters, then let MinIO move on.
+        const status = (err as { status?: unknown }).status;
+        const recorded = await recordDeadLetters(events, 'refused', {
+          destination: opts.sinkUrl ?? 'broker',
+          status: typeof status === 'number' ? status : undefined,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        if (recorded) return recorded;
+        return reply.status(200).send({
+          published: 0,
+          deadLettered: events.length + unmappable.length,
+          ids: events.map((e) => e.id),
+        });
       }
       publishLatency.observe({ outcome: 'ok' }, seconds());
       for (const e of events) published.inc({ type: e.type });
       log.debug({ ids: events.map((e) => e.id), key: parsed.notification.Key }, 'published');
-      return reply.status(200).send({ published: events.length, ids: events.map((e) => e.id) });
+      return reply.status(200).send({
+        published: events.length,
+        ...(unmappable.length > 0 ? { deadLettered: unmappable.length } : {}),
+        ids: events.map((e) => e.id),
+      });
     });
   });
 

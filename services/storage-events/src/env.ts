@@ -55,6 +55,13 @@ const serviceSchema = z
     STORAGE_EVENTS_PUBLISH_TIMEOUT_MS: envInt(10_000, { min: 100, max: 120_000 }),
     /** Retries of a failed publish inside one webhook request, before answering 5xx to MinIO. */
     STORAGE_EVENTS_PUBLISH_RETRIES: envInt(2, { min: 0, max: 10 }),
+    /**
+     * Where events the broker refuses for good are recorded (then MinIO is answered 2xx and moves on): the
+     * dashboard's `<url>/dead-letters/<namespace>/<broker>`, or a Knative KafkaSink URL.
+     */
+    STORAGE_EVENTS_DEAD_LETTER_SINK: optionalString.pipe(envUrl().optional()),
+    /** Bearer token for the dead-letter sink (the dashboard's takes dispatcher tokens: `tributary keys`). */
+    STORAGE_EVENTS_DEAD_LETTER_TOKEN: optionalString,
     /** Delay between attempts to configure bucket notifications on start while MinIO/buckets are not ready. */
     STORAGE_EVENTS_SETUP_RETRY_MS: envInt(5_000, { min: 100, max: 600_000 }),
   })

@@ -1,6 +1,7 @@
 // Starts storage-events: the MinIO webhook -> broker bridge (README.md). Only starts; see app.ts.
 import { createLogger, createPublisher, Lifecycle, listen, loadServiceEnv } from '@tributary/shared';
 import { buildApp } from './app.js';
+import { createHttpDeadLetterSink } from './dead-letters.js';
 import { loadEnv, type ServiceEnv } from './env.js';
 import { startSetupLoop } from './setup-loop.js';
 
@@ -25,7 +26,25 @@ try {
   const setup = startSetupLoop(env, logger);
   lifecycle.add('bucket-setup', () => setup.stop());
 
-  const app = buildApp({ logger, token: env.STORAGE_EVENTS_TOKEN, sink: publisher });
+  const deadLetters = env.STORAGE_EVENTS_DEAD_LETTER_SINK
+    ? createHttpDeadLetterSink({
+        url: env.STORAGE_EVENTS_DEAD_LETTER_SINK,
+        token: env.STORAGE_EVENTS_DEAD_LETTER_TOKEN,
+        timeoutMs: env.STORAGE_EVENTS_PUBLISH_TIMEOUT_MS,
+      })
+    : undefined;
+  if (!deadLetters) {
+    logger.warn(
+      'STORAGE_EVENTS_DEAD_LETTER_SINK is not set: a notification the broker refuses for good is answered 422 and MinIO retries it, holding back later ones',
+    );
+  }
+  const app = buildApp({
+    logger,
+    token: env.STORAGE_EVENTS_TOKEN,
+    sink: publisher,
+    deadLetters,
+    sinkUrl: env.K_SINK,
+  });
   const address = await listen(app, { port: env.PORT, host: env.HOST, lifecycle });
   logger.info(
     { address, sink: env.K_SINK, buckets: env.STORAGE_EVENTS_BUCKETS.length },

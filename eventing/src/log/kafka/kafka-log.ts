@@ -160,6 +160,16 @@ export class KafkaBrokerLog implements BrokerLog {
     );
   }
 
+  async hasBroker(broker: BrokerRef): Promise<boolean> {
+    const topic = brokerTopic(broker);
+    if (this.ready.has(topic)) return true;
+    try {
+      return (await (await this.getAdmin()).listTopics()).includes(topic);
+    } catch (err) {
+      throw asKafkaError(err, `could not look up topic ${topic}`);
+    }
+  }
+
   async ensureBroker(broker: BrokerRef): Promise<void> {
     const topic = brokerTopic(broker);
     let p = this.ensured.get(topic);

@@ -149,6 +149,21 @@ export class PostgresBrokerLog implements BrokerLog {
     return p;
   }
 
+  async hasBroker(broker: BrokerRef): Promise<boolean> {
+    try {
+      const { rows } = await this.pool.query(
+        `SELECT 1 FROM ${this.schema}.brokers WHERE namespace = $1 AND name = $2`,
+        [broker.namespace, broker.name],
+      );
+      return rows.length > 0;
+    } catch (err) {
+      // No schema or table yet: no broker either (and nothing is created to find out).
+      const code = (err as { code?: unknown }).code;
+      if (code === '42P01' || code === '3F000') return false;
+      throw asPgError(err, `could not look up broker ${brokerKey(broker)}`);
+    }
+  }
+
   async ensureBroker(broker: BrokerRef): Promise<void> {
     try {
       await this.brokerId(broker);

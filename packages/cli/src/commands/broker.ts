@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
-import { createBrokerLog, loadResources, startBroker, topicSettings } from '@tributary/eventing/broker';
-import { createLogger, Lifecycle } from '@tributary/shared';
+import {
+  createBrokerLog,
+  deadLetterTokenSource,
+  loadResources,
+  startBroker,
+  topicSettings,
+} from '@tributary/eventing/broker';
+import { createLogger, httpLimitsFromEnv, Lifecycle, setDefaultHttpLimits } from '@tributary/shared';
 import { type Command, parseOptions, UsageError } from '../command.js';
 import { backendOf, parseBrokerEnv } from '../env.js';
 
@@ -41,6 +47,7 @@ export const brokerCommand: Command = {
         throw new UsageError(`invalid --port "${values.port}"`);
     }
     const env = parseBrokerEnv(io.env);
+    setDefaultHttpLimits(httpLimitsFromEnv(env));
     const logger = createLogger({ name: 'tributary-broker', level: env.LOG_LEVEL });
     const resources = await loadResources(configs.map((c) => resolve(c)));
     const lifecycle = new Lifecycle(logger);
@@ -69,6 +76,8 @@ export const brokerCommand: Command = {
                 jwtSecret: env.BROKER_JWT_SECRET,
                 ...(env.BROKER_JWT_ROLES.length > 0 ? { allowedRoles: env.BROKER_JWT_ROLES } : {}),
               },
+              // Dead letters go to the dashboard's sink with a token only dispatchers hold.
+              deadLetterToken: deadLetterTokenSource(env.BROKER_JWT_SECRET),
             }
           : {}),
       });

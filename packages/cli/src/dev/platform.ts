@@ -6,6 +6,7 @@ import {
   type BrokerLog,
   createBrokerLog,
   createLocalServing,
+  deadLetterTokenSource,
   discoverServices,
   type LoadedResources,
   type LocalServing,
@@ -84,17 +85,22 @@ export interface DevPlatform {
 interface DevSecrets {
   storageToken: string;
   authHookSecret: string;
+  /** The platform JWT secret: dispatchers sign their dead-letter sink tokens with it. */
+  jwtSecret: string;
 }
 
 function loadSecrets(dataDir: string): DevSecrets {
   const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>) : {};
   const secrets: DevSecrets = {
-    storageToken: randomBytes(24).toString('base64url'),
-    authHookSecret: `v1,whsec_${randomBytes(32).toString('base64')}`,
+    storageToken: stored.storageToken ?? randomBytes(24).toString('base64url'),
+    authHookSecret: stored.authHookSecret ?? `v1,whsec_${randomBytes(32).toString('base64')}`,
+    jwtSecret: stored.jwtSecret ?? randomBytes(32).toString('base64url'),
   };
-  writeFileSync(file, JSON.stringify(secrets, null, 2));
-  chmodSync(file, 0o600);
+  if (Object.keys(secrets).some((k) => stored[k as keyof DevSecrets] === undefined)) {
+    writeFileSync(file, JSON.stringify(secrets, null, 2));
+    chmodSync(file, 0o600);
+  }
   return secrets;
 }
 
@@ -311,6 +317,8 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
     //    (tributary_broker.dead_letters), browsable and redrivable from the dashboard.
     const dashboard = await createDashboard({
       logger: logger.child({ component: 'dashboard' }),
+      // Loopback only, no sign-in for the local user; the dead-letter sink takes only the dispatchers.
+      auth: { mode: 'local', jwtSecret: secrets.jwtSecret },
       port: ports.dashboard,
       host: '127.0.0.1',
       brokerUrls: [brokerBase],
@@ -336,6 +344,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       logger,
       port: ports.broker,
       host: '127.0.0.1',
+      deadLetterToken: deadLetterTokenSource(secrets.jwtSecret, { subject: 'tributary-dev-broker' }),
       resolver: {
         resolve: (ref) =>
           ref.kind === 'Service'
@@ -385,6 +394,12 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
           MINIO_SECRET_KEY: minio.secretKey,
           STORAGE_EVENTS_BUCKETS: `${bucket}:events=put|delete`,
           STORAGE_EVENTS_TARGET_ID: 'TRIBUTARY',
+          // Notifications the broker refuses for good become dead letters in the dashboard.
+          STORAGE_EVENTS_DEAD_LETTER_SINK: `${dlqUrl}/dead-letters/default/default`,
+          STORAGE_EVENTS_DEAD_LETTER_TOKEN: await deadLetterTokenSource(secrets.jwtSecret, {
+            subject: 'storage-events',
+            ttlSeconds: 30 * 24 * 3600,
+          })(),
         },
       });
     }

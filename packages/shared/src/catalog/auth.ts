@@ -3,6 +3,7 @@
  * auth-hooks decided) for hooks that decide something. Loose objects: fields Auth adds later pass through.
  */
 import { z } from 'zod';
+import { secret } from './secrets.js';
 
 /** `metadata` Auth attaches to a hook call; `uuid` (the event id) is the same on every retry of one call. */
 export const authHookMetadataSchema = z.looseObject({
@@ -63,12 +64,13 @@ export const authEmailRequestedSchema = z.looseObject({
   email_data: z.looseObject({
     /** signup, recovery, invite, magiclink, email_change, email, reauthentication, ... */
     email_action_type: z.string().min(1),
-    token: z.string().optional(),
-    token_hash: z.string().optional(),
+    /** The one-time code (OTP) the email carries: secret. */
+    token: secret(z.string()).optional(),
+    token_hash: secret(z.string()).optional(),
     redirect_to: z.string().optional(),
     site_url: z.string().optional(),
-    token_new: z.string().optional(),
-    token_hash_new: z.string().optional(),
+    token_new: secret(z.string()).optional(),
+    token_hash_new: secret(z.string()).optional(),
   }),
   result,
 });
@@ -78,7 +80,7 @@ export const authSmsRequestedSchema = z.looseObject({
   metadata,
   user: authUserSchema.optional(),
   sms: z.looseObject({
-    otp: z.string().min(1),
+    otp: secret(z.string().min(1)),
     sms_type: z.string().optional(),
     phone: z.string().optional(),
   }),

@@ -13,5 +13,6 @@ export {
   type ValidationResult,
   validateEvent,
 } from './registry.js';
+export { REDACTED, redactPaths, secret, secretPaths } from './secrets.js';
 export * from './storage.js';
 export * from './types.js';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { InvalidCloudEventError } from '../cloudevents/errors.js';
 import { createCloudEvent } from '../cloudevents/event.js';
 import { catalog, EventCatalog, isEventType, type TypedCloudEvent, validateEvent } from './registry.js';
+import { REDACTED, secret } from './secrets.js';
 import { dbPartitionKey, dbSource, EVENT_TYPES, storageSource } from './types.js';
 
 function rowInserted(data: unknown) {
@@ -170,5 +171,37 @@ describe('TypedCloudEvent', () => {
     };
     if (isEventType(e, EVENT_TYPES.dbRowInserted)) handle(e);
     expect(seen).toEqual(['users:Ada']);
+  });
+});
+
+describe('secret fields', () => {
+  it('the catalog marks one-time codes and token hashes secret, and redact() hides them', () => {
+    expect(catalog.secretPaths(EVENT_TYPES.authEmailRequested)).toEqual([
+      ['email_data', 'token'],
+      ['email_data', 'token_hash'],
+      ['email_data', 'token_new'],
+      ['email_data', 'token_hash_new'],
+    ]);
+    expect(catalog.secretPaths(EVENT_TYPES.authSmsRequested)).toEqual([['sms', 'otp']]);
+    expect(catalog.secretPaths('com.example.unknown')).toEqual([]);
+    const data = {
+      user: { id: 'u1', email: 'ada@example.com' },
+      email_data: { email_action_type: 'magiclink', token: '123456', token_hash: 'abc', site_url: 'x' },
+    };
+    const r = catalog.redact(EVENT_TYPES.authEmailRequested, data);
+    expect(r.redacted).toBe(2);
+    expect(r.data).toEqual({
+      user: { id: 'u1', email: 'ada@example.com' },
+      email_data: { email_action_type: 'magiclink', token: REDACTED, token_hash: REDACTED, site_url: 'x' },
+    });
+    expect(data.email_data.token).toBe('123456'); // the original is untouched
+  });
+
+  it('an app schema can mark its own secrets', () => {
+    const c = new EventCatalog();
+    c.register('com.example.invite', z.object({ invite: z.object({ code: secret(z.string()) }) }));
+    expect(c.redact('com.example.invite', { invite: { code: 'x' } }).data).toEqual({
+      invite: { code: REDACTED },
+    });
   });
 });

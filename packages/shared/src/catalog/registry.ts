@@ -24,6 +24,7 @@ import {
   dbRowUpdatedSchema,
   dbTableTruncatedSchema,
 } from './db.js';
+import { redactPaths, secretPaths } from './secrets.js';
 import { storageEventSchema } from './storage.js';
 import { EVENT_TYPES } from './types.js';
 
@@ -143,6 +144,7 @@ export function formatZodIssues(
 
 export class EventCatalog {
   readonly #schemas = new Map<string, z.ZodType>();
+  readonly #secretPaths = new Map<string, string[][]>();
 
   constructor(schemas: Readonly<Record<string, z.ZodType>> = {}) {
     for (const [type, schema] of Object.entries(schemas)) this.#schemas.set(type, schema);
@@ -160,10 +162,12 @@ export class EventCatalog {
       );
     }
     this.#schemas.set(type, schema);
+    this.#secretPaths.delete(type);
     return this;
   }
 
   unregister(type: string): boolean {
+    this.#secretPaths.delete(type);
     return this.#schemas.delete(type);
   }
 
@@ -177,6 +181,22 @@ export class EventCatalog {
 
   types(): string[] {
     return [...this.#schemas.keys()];
+  }
+
+  /** Paths of the fields the schema of `type` marks {@link secret} (none for an unknown type). */
+  secretPaths(type: string): string[][] {
+    let paths = this.#secretPaths.get(type);
+    if (paths === undefined) {
+      const schema = this.#schemas.get(type);
+      paths = schema ? secretPaths(schema) : [];
+      this.#secretPaths.set(type, paths);
+    }
+    return paths;
+  }
+
+  /** `data` of an event of `type` with its secret fields replaced by `[redacted]`, and how many were. */
+  redact(type: string, data: unknown): { data: unknown; redacted: number } {
+    return redactPaths(data, this.secretPaths(type));
   }
 
   /** Checks `data` against the schema of `type`; a type without a schema passes. */
