@@ -439,6 +439,7 @@ async function startProcesses(
   const certs = join(dataDir, 'pki');
   const timeoutMs = options.timeoutMs ?? 180_000;
   for (let attempt = 1; ; attempt++) {
+    rmSync(join(dataDir, 'etcd'), { recursive: true, force: true });
     const clientPort = await freePort();
     const peerPort = await freePort();
     const etcdLog = join(dataDir, 'etcd.log');

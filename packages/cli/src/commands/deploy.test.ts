@@ -160,4 +160,16 @@ describe('fixFor', () => {
     );
     expect(fixFor(deployment, 'HTTP 403: forbidden')).toBeUndefined();
   });
+
+  it('names a field the schema does not declare', () => {
+    const deployment = FIXTURE.find((o) => o.kind === 'Deployment')!;
+    expect(
+      fixFor(
+        deployment,
+        'HTTP 500: failed to create typed patch object (tributary/db-events; apps/v1, Kind=Deployment): .spec.replicaz: field not declared in schema',
+      ),
+    ).toBe(
+      'the manifest sets .spec.replicaz, which the schema of apps/v1 Deployment does not declare (a typo, or a field of another version): correct or remove it',
+    );
+  });
 });

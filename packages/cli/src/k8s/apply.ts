@@ -145,9 +145,18 @@ export async function checkPrerequisites(cluster: Cluster, objs: readonly K8sObj
   );
 }
 
+const UNDECLARED_FIELD = /failed to create typed patch object .*: (\S+): field not declared in schema/;
+
 /** What to do about an API server refusal we recognise, or undefined. */
 export function fixFor(obj: K8sObject, message: string): string | undefined {
   const ns = obj.metadata.namespace ? ` -n ${obj.metadata.namespace}` : '';
+  const undeclared = UNDECLARED_FIELD.exec(message);
+  if (undeclared) {
+    return (
+      `the manifest sets ${undeclared[1]}, which the schema of ${obj.apiVersion} ${obj.kind} does not declare ` +
+      '(a typo, or a field of another version): correct or remove it'
+    );
+  }
   if (obj.kind === 'StatefulSet' && /updates to statefulset spec for fields other than/.test(message)) {
     return (
       "Kubernetes cannot change a StatefulSet's volumeClaimTemplates (such as the volume sizes, which differ " +
@@ -199,7 +208,11 @@ export async function applyAll(
       const fix = fixFor(obj, error);
       failed.push({ object: obj, error, ...(fix ? { fix } : {}) });
       opts.progress(`FAILED  ${describe(obj)}: ${error}`);
-      if (status === undefined || status >= 500 || status === 429) {
+      // Kubernetes answers a server-side apply with a field its schema does not declare with a 500
+      // ("failed to create typed patch object", kubernetes/kubernetes#122480): a refusal, not an outage.
+      const refused =
+        status !== undefined && status !== 429 && (status < 500 || UNDECLARED_FIELD.test(error));
+      if (!refused) {
         return { applied, failed, skipped: ordered.slice(i + 1), notReady: [] };
       }
       continue;
