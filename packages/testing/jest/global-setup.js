@@ -3,6 +3,11 @@
 // Services left running by `pnpm services:up` are reused (TRIBUTARY_REUSE_SERVICES=0 turns that off).
 // In a multi-project run every project's globalSetup is called in this same process; only the first starts
 // anything. The connection details go to process.env, which the test workers inherit.
+// It also makes the run's directory (TRIBUTARY_TEST_RUN_DIR), where the first test that needs Kubernetes
+// starts the run's shared kube-apiserver (sharedKubeApiServer) for the other test files to reuse.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 
 const STATE = Symbol.for('tributary.testing.services');
@@ -15,10 +20,17 @@ export default async function globalSetup() {
 }
 
 async function start(state) {
-  const { reuseSharedServices, servicesToStart, startServices } = await tsImport(
+  const { reuseSharedServices, servicesToStart, startServices, killSharedKubeApiServerSync } = await tsImport(
     '../src/index.ts',
     import.meta.url,
   );
+  if (!process.env.TRIBUTARY_TEST_RUN_DIR) {
+    const runDir = mkdtempSync(join(tmpdir(), 'tributary-run-'));
+    process.env.TRIBUTARY_TEST_RUN_DIR = runDir;
+    state.runDir = runDir;
+    // The shared kube-apiserver runs detached (a worker started it): never leave it behind.
+    process.once('exit', () => killSharedKubeApiServerSync(runDir));
+  }
   reuseSharedServices(process.env);
   const names = servicesToStart(process.env);
   if (names.length === 0) return;

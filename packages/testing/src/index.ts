@@ -19,6 +19,33 @@ export {
   startKafka,
 } from './kafka.js';
 export {
+  type ClusterEgress,
+  clusterEgressSocket,
+  ensureKubeApiServerBinary,
+  etcdBinary,
+  KUBERNETES_VERSION,
+  type KubeApiServerInstance,
+  type KubeResponse,
+  killSharedKubeApiServerSync,
+  kubeApiServerBinary,
+  kubeRequest,
+  type StartKubeApiServerOptions,
+  serveClusterEgress,
+  sharedKubeApiServer,
+  startKubeApiServer,
+  stopSharedKubeApiServer,
+} from './kube-apiserver.js';
+export {
+  applyAsInstaller,
+  CRD_SETS,
+  type CrdSet,
+  crdsOf,
+  createNamespaces,
+  installCrds,
+  installPrerequisites,
+  PREREQUISITE_NAMESPACES,
+} from './kube-crds.js';
+export {
   ensureMinioBinary,
   MINIO_VERSION,
   type MinioInstance,

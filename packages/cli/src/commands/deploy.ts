@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TributaryError } from '@tributary/shared';
 import { type Command, type CommandIo, parseOptions, UsageError } from '../command.js';
-import { applyAll, checkKindsServed } from '../k8s/apply.js';
+import { applyAll, checkPrerequisites } from '../k8s/apply.js';
 import { Cluster } from '../k8s/client.js';
 import { parseDurationMs } from '../k8s/format.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
@@ -35,7 +35,13 @@ Environment:
   KUSTOMIZE                kustomize binary to use instead of the pinned one (built with Go on first use,
                            cached in ~/.cache/tributary; see infra/scripts/install-kustomize.sh)
 
-Exit status: 0 when everything is applied and ready; 1 otherwise (the objects not ready are listed).`;
+Before applying anything it checks that the cluster serves every kind (the Knative, Kafka sink and
+Strimzi CRDs) and has every namespace the objects go into, and names what installs each one missing. An
+object the API server refuses (e.g. a StatefulSet volume size change, which Kubernetes forbids) is
+reported with the reason and the fix, and the other objects are still applied.
+
+Exit status: 0 when everything is applied and ready; 1 otherwise (the objects refused or not ready are
+listed).`;
 
 /** infra/overlays/<name> in the nearest folder above `from` that has one. */
 export function findOverlay(name: string, from: string): string | undefined {
@@ -128,7 +134,7 @@ async function deploy(io: CommandIo, o: DeployOptions): Promise<number> {
   io.stdout(
     `cluster ${kc.getCurrentCluster()?.server} (context ${kc.getCurrentContext()}): ${objs.length} objects`,
   );
-  await checkKindsServed(cluster, objs);
+  await checkPrerequisites(cluster, objs);
   const missing = await missingSecrets(cluster, objs);
   if (missing.length > 0) {
     const namespaces = [...new Set(missing.map((m) => m.namespace))];
@@ -145,12 +151,30 @@ async function deploy(io: CommandIo, o: DeployOptions): Promise<number> {
     progress: io.stdout,
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  let ok = true;
+  if (result.failed.length > 0) {
+    ok = false;
+    io.stderr(
+      `applied ${result.applied.length} of ${objs.length} objects; the API server refused ${result.failed.length}:`,
+    );
+    for (const { object, error, fix } of result.failed) {
+      io.stderr(`  ${describe(object)}: ${error}`);
+      if (fix) io.stderr(`    fix: ${fix}`);
+    }
+  }
+  if (result.skipped.length > 0) {
+    ok = false;
+    io.stderr(`${result.skipped.length} objects not applied because the cluster stopped answering:`);
+    for (const object of result.skipped) io.stderr(`  ${describe(object)}`);
+    io.stderr('run `tributary deploy` again once the API server answers');
+  }
   if (result.notReady.length > 0) {
+    ok = false;
     io.stderr(`${result.notReady.length} of ${result.applied.length} objects not ready after ${seconds}s:`);
     for (const { object, detail } of result.notReady) io.stderr(`  ${describe(object)}: ${detail}`);
     io.stderr('see `tributary status` and infra/README.md "Troubleshooting"');
-    return 1;
   }
+  if (!ok) return 1;
   io.stdout(
     `deployed ${result.applied.length} objects${o.wait ? ', all ready' : ' (not waiting for readiness)'} in ${seconds}s`,
   );
