@@ -101,7 +101,8 @@ export function describeError(err: unknown): string {
     const inner = (e as { errors?: unknown[] }).errors?.[0];
     if (!text && inner !== undefined) text = describeError(inner);
     if (text && !parts.some((p) => p.includes(text))) parts.push(text);
-    e = e instanceof Error ? e.cause : undefined;
+    // A ServiceUnavailableError already says why, in words.
+    e = e instanceof Error && !(e instanceof ServiceUnavailableError) ? e.cause : undefined;
   }
   return parts.join(': ') || 'failed';
 }
