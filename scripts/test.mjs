@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { summaryLine } from './test-summary.mjs';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
@@ -41,10 +42,7 @@ const res = spawnSync(
   { stdio: 'inherit', env },
 );
 // A plain closing line that any CI reads: "tests: N passed, N failed, N skipped".
-if (existsSync(outFile)) {
-  const r = JSON.parse(readFileSync(outFile, 'utf8'));
-  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-}
+const results = existsSync(outFile) ? JSON.parse(readFileSync(outFile, 'utf8')) : undefined;
+console.log(`\n${summaryLine(results, res.status ?? 1)}`);
 rmSync(outDir, { recursive: true, force: true });
 process.exit(res.status ?? 1);

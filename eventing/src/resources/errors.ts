@@ -9,10 +9,14 @@ export interface ResourceIssue {
   message: string;
   /** `Trigger default/my-trigger`, when known. */
   resource?: string;
+  /** 1-based line and column in the file, for a YAML syntax error. */
+  line?: number;
+  column?: number;
 }
 
 export function formatIssue(i: ResourceIssue): string {
-  const where = i.document > 0 ? `${i.file} (document ${i.document})` : i.file;
+  const file = i.line ? `${i.file}:${i.line}:${i.column ?? 1}` : i.file;
+  const where = i.document > 0 ? `${file} (document ${i.document})` : file;
   const what = i.resource ? ` ${i.resource}` : '';
   const path = i.path ? ` ${i.path}:` : '';
   return `${where}${what}:${path} ${i.message}`;

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { CloudEvent } from 'cloudevents';
 import { mergeDelivery, resolveDelivery } from './delivery.js';
 import { parseDuration } from './duration.js';
-import { ResourceValidationError } from './errors.js';
+import { formatIssue, type ResourceIssue, ResourceValidationError } from './errors.js';
 import { loadResources, parseResources } from './load.js';
 import { noResolver, resolveDestination } from './resolver.js';
 
@@ -194,6 +194,24 @@ describe('parseResources', () => {
   it('reports YAML syntax errors with their document', () => {
     const issues = issuesOf(() => parse(BROKER, 'kind: Trigger\nmetadata: [unclosed'));
     expect(issues[0]).toMatch(/^config\/broker\.yaml#2 : YAML syntax/);
+  });
+
+  it('places a YAML syntax error at its line and column, with the line itself (one issue, not its echoes)', () => {
+    const text = `${BROKER}\n---\nkind: Trigger\nspec:\n  filter:\n    attributes:\n      type: "dev.x\n`;
+    let issues: ResourceIssue[] = [];
+    try {
+      parseResources([{ file: 'config/t.yaml', text }]);
+    } catch (err) {
+      issues = [...(err as ResourceValidationError).issues];
+    }
+    expect(issues).toHaveLength(1);
+    const line = text.split('\n').indexOf('      type: "dev.x') + 1;
+    expect(issues[0]).toMatchObject({ file: 'config/t.yaml', document: 2, line, column: 13 });
+    expect(formatIssue(issues[0]!)).toBe(
+      `config/t.yaml:${line}:13 (document 2): YAML syntax: Missing closing "quote\n` +
+        '            type: "dev.x\n' +
+        '                  ^',
+    );
   });
 
   it('rejects invalid ConfigMap values', () => {

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { compileTriggerFilter } from '../filters/compile.js';
 import { triggerGroupId } from '../log/names.js';
@@ -79,6 +79,35 @@ interface Located<T> {
   location: ResourceLocation;
 }
 
+/**
+ * A YAML syntax error at its line and column, with the line itself and a caret under the column:
+ *   YAML syntax: Missing closing "quote
+ *       type: "dev.tributary.db.row.inserted
+ *             ^
+ */
+export function yamlSyntaxIssue(
+  error: { code: string; message: string; pos: [number, number] },
+  text: string,
+  lineCounter: LineCounter,
+): { line: number; column: number; message: string } {
+  let at = error.pos[0];
+  // An unclosed quote is reported where the text ends: point at the quote that opened it instead.
+  const quote = /closing (["'])quote/.exec(error.message)?.[1];
+  if (error.code === 'MISSING_CHAR' && quote) {
+    let i = text.lastIndexOf(quote, at - 1);
+    while (i > 0 && quote === '"' && text[i - 1] === '\\') i = text.lastIndexOf(quote, i - 1);
+    if (i >= 0) at = i;
+  }
+  const { line, col } = lineCounter.linePos(at);
+  const source = (text.split(/\r?\n/)[line - 1] ?? '').replace(/\t/g, ' ');
+  const caret = `${' '.repeat(Math.max(0, col - 1))}^`;
+  return {
+    line,
+    column: col,
+    message: `YAML syntax: ${error.message.split('\n')[0]}\n      ${source}\n      ${caret}`,
+  };
+}
+
 /** Parses YAML texts (multi-document) into validated resources. Synchronous; used by `loadResources`. */
 export function parseResources(sources: readonly SourceText[]): LoadedResources {
   const issues: ResourceIssue[] = [];
@@ -88,19 +117,14 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
   const configMaps: Located<ConfigMapManifest>[] = [];
 
   for (const { file, text } of sources) {
-    const docs = parseAllDocuments(text, { prettyErrors: false });
+    const lineCounter = new LineCounter();
+    const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter });
     if (!Array.isArray(docs)) continue; // an empty stream
     docs.forEach((doc, i) => {
       const location = { file, document: i + 1 };
       if (doc.errors.length > 0) {
-        for (const e of doc.errors) {
-          const line = e.linePos?.[0]?.line;
-          issues.push({
-            ...location,
-            path: '',
-            message: `YAML syntax: ${e.message.split('\n')[0]}${line ? ` (line ${line})` : ''}`,
-          });
-        }
+        // The first error is the mistake; the parser's later ones in the document follow from it.
+        issues.push({ ...location, path: '', ...yamlSyntaxIssue(doc.errors[0]!, text, lineCounter) });
         return;
       }
       const value: unknown = doc.toJS();

@@ -61,3 +61,46 @@ describe('broker env', () => {
     });
   });
 });
+
+describe('the command registry', () => {
+  it('matches each command module (name, summary), which is loaded only when asked for', async () => {
+    const { commands } = await import('./commands/index.js');
+    for (const entry of commands) {
+      const command = await entry.load();
+      expect({ name: command.name, summary: command.summary }).toEqual({
+        name: entry.name,
+        summary: entry.summary,
+      });
+    }
+  });
+
+  it('answers a bad flag with one line and the synopsis, exit 2', async () => {
+    const t = io();
+    expect(await main(['publish', '--bogus'], t.io)).toBe(2);
+    const text = t.err.join('\n');
+    expect(text).toContain('tributary publish: unknown option "--bogus"');
+    expect(text).toContain('usage: tributary publish --type <type>');
+    expect(text).toContain('Run `tributary publish --help` for every option.');
+    expect(text).not.toContain('To specify a positional argument');
+    const v = io();
+    expect(await main(['publish', '--type'], v.io)).toBe(2);
+    expect(v.err[0]).toContain('option --type needs a value');
+    const w = io();
+    expect(await main(['--verbose'], w.io)).toBe(2);
+    expect(w.err[0]).toContain('unknown option "--verbose"');
+  });
+
+  it('prints no stack trace for an unexpected error unless --debug is given', async () => {
+    const file = `/nonexistent-${process.pid}/data.json`;
+    const t = io();
+    // A data file that cannot be read is a usage error; a broker that is down is a plain failure line.
+    expect(await main(['publish', '--type', 'a.b', '--data-file', file], t.io)).toBe(2);
+    expect(t.err.join('\n')).not.toMatch(/\n\s+at /);
+    const u = io();
+    expect(
+      await main(['publish', '--type', 'a.b', '--url', 'http://127.0.0.1:1/x/y', '--retries', '0'], u.io),
+    ).toBe(1);
+    expect(u.err.join('\n')).toContain('ECONNREFUSED');
+    expect(u.err.join('\n')).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,4 +1,6 @@
-import { join, resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { main } from '../index.js';
 import { captureIo } from './capture-io.test-util.js';
@@ -141,5 +143,27 @@ describe('tributary validate', () => {
   it('checks a lone trigger.yaml against the repository Broker', () => {
     const result = validatePaths([join(ROOT, 'services', 'functions', 'audit-log', 'trigger.yaml')], ROOT);
     expect(result.findings).toEqual([]);
+  });
+});
+
+describe('validate: YAML syntax errors', () => {
+  it('names file:line:column and shows the line (regression: 6 errors with no position)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-validate-syntax-'));
+    try {
+      const file = join(dir, 'trigger.yaml');
+      writeFileSync(
+        file,
+        'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: x\nspec:\n  broker: default\n' +
+          '  filter:\n    attributes:\n      type: "dev.tributary.db.row.inserted\n  subscriber:\n    uri: http://x\n',
+      );
+      const t = captureIo();
+      expect(await main(['validate', file], t.io)).toBe(1);
+      const errors = t.out.filter((l) => l.startsWith('error:'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`${relative(process.cwd(), file)}:9:13 (document 1): YAML syntax:`);
+      expect(errors[0]).toContain('\n            type: "dev.tributary.db.row.inserted\n                  ^');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

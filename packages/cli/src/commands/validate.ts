@@ -91,6 +91,9 @@ export interface Finding {
   /** Field path, e.g. `spec.filters[0].exact.type`. */
   path: string;
   message: string;
+  /** Line and column of a YAML syntax error. */
+  line?: number;
+  column?: number;
 }
 
 export interface ValidateResult {
@@ -135,6 +138,7 @@ export function formatFinding(f: Finding): string {
     path: f.path,
     message: f.message,
     ...(f.resource ? { resource: f.resource } : {}),
+    ...(f.line ? { line: f.line, column: f.column ?? 1 } : {}),
   };
   return `${f.severity}: ${formatIssue(issue)}`;
 }
@@ -368,6 +372,7 @@ function loaderIssues(sources: SourceText[]): Finding[] {
       path: i.path,
       message: i.message,
       ...(i.resource ? { resource: i.resource } : {}),
+      ...(i.line ? { line: i.line, column: i.column ?? 1 } : {}),
     }));
   }
 }
