@@ -463,7 +463,8 @@ export class DbEvents {
     this.opts.metrics.connected.set(1);
     this.log.info({ slot: this.opts.slot, resumeFrom: formatLsn(startLsn) }, 'streaming changes');
     for (const w of this.connectedWaiters.splice(0)) w();
-    void this.heartbeat();
+    // One heartbeat on connect lets a quiet slot advance at once; DB_EVENTS_HEARTBEAT_MS=0 writes none at all.
+    if ((this.opts.heartbeatMs ?? 10_000) > 0) void this.heartbeat();
     const err = await session.ended;
     // A batch still at the sink must settle before the next session sends anything (order, no overlap).
     if (!this.stopped) await session.settled();
