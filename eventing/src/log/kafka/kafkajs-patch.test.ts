@@ -220,4 +220,38 @@ describe('kafkajs record encoding patch', () => {
       now.mockRestore();
     }
   });
+
+  // Regression: kafkajs scheduled its throttle check with `throttledUntil - Date.now()`, a huge negative delay
+  // when not throttled (throttledUntil = -1). Node.js runs it after 1 ms either way, but Node.js 24 prints a
+  // TimeoutNegativeWarning on every such call, into every service's output.
+  it('never asks for a negative timer delay in the request queue', () => {
+    const RequestQueue = require(
+      join(dirname(require.resolve('kafkajs/package.json')), 'src/network/requestQueue'),
+    ) as new (
+      options: Record<string, unknown>,
+    ) => { scheduleCheckPendingRequests(): void; pending: unknown[] };
+    const delays: number[] = [];
+    const timers = jest.spyOn(globalThis, 'setTimeout').mockImplementation(((_: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return 0;
+    }) as unknown as typeof setTimeout);
+    try {
+      const logger = { debug() {}, info() {}, warn() {}, error() {} };
+      for (const pending of [[], [{}]]) {
+        const queue = new RequestQueue({
+          maxInFlightRequests: 1,
+          requestTimeout: 1000,
+          clientId: 't',
+          broker: 'b',
+          logger,
+        });
+        queue.pending = pending;
+        queue.scheduleCheckPendingRequests();
+      }
+    } finally {
+      timers.mockRestore();
+    }
+    expect(delays).toHaveLength(2);
+    for (const d of delays) expect(d).toBeGreaterThan(0);
+  });
 });
