@@ -283,6 +283,9 @@ export class KafkaBrokerLog implements BrokerLog {
       this.metrics.writeEvents.observe({ backend: 'kafka' }, entries.length);
     } catch (err) {
       this.metrics.writes.inc({ backend: 'kafka', outcome: 'error' });
+      // Whatever kafkajs says while no broker is reachable (a closed connection mid-request, a coordinator
+      // that moved), the write failed for want of Kafka: retriable, 503.
+      if (this.reachability.down && err && typeof err === 'object') Object.assign(err, { retriable: true });
       throw asKafkaError(err, 'could not write to Kafka');
     }
   }
@@ -730,9 +733,19 @@ const UNAVAILABLE = new Set([
 ]);
 
 function asKafkaError(err: unknown, message: string) {
-  const name = err instanceof Error ? err.name : '';
-  if (UNAVAILABLE.has(name) && err && typeof err === 'object') {
+  if (unavailable(err) && err && typeof err === 'object') {
     return asLogError(Object.assign(err, { retriable: true }), message);
   }
   return asLogError(err, message);
+}
+
+/** True when the error, or one it was caused by, says Kafka is unreachable or slow. */
+function unavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (UNAVAILABLE.has((e as { name?: string }).name ?? '')) return true;
+    e =
+      (e as { cause?: unknown; originalError?: unknown }).cause ??
+      (e as { originalError?: unknown }).originalError;
+  }
+  return false;
 }
