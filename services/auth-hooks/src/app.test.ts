@@ -96,6 +96,13 @@ describe('hook answers and events', () => {
     expect(event.data).toMatchObject({ user_id: p.user_id, authentication_method: 'password' });
   });
 
+  it('answers 400 to a signed body nested deeper than 256 levels', async () => {
+    const body = `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const r = await call('send-email', undefined, undefined, body);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/nested more than 256/);
+  });
+
   it('send-email answers {} only after the broker has email.requested', async () => {
     const p = payloads()['send-email'];
     const res = await call('send-email', p);

@@ -1,4 +1,4 @@
-import { createServer, type Logger } from '@tributary/shared';
+import { createServer, jsonTooDeep, jsonTooDeepMessage, type Logger } from '@tributary/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -100,6 +100,11 @@ export function buildApp(opts: AuthHooksOptions): AuthHooksApp {
           return reply.status(400).send(errorBody(400, err.message));
         }
         throw err;
+      }
+      // Signed, but nested beyond any real hook payload: refused before anything walks it.
+      if (jsonTooDeep(raw)) {
+        outcome = 'invalid';
+        return reply.status(400).send(errorBody(400, jsonTooDeepMessage()));
       }
       if (!json || typeof json !== 'object' || Array.isArray(json)) {
         outcome = 'invalid';
