@@ -25,7 +25,7 @@ import {
   hostileString,
   rawRequests,
 } from './generators.js';
-import { rssBytes, Score, send } from './harness.js';
+import { dribble, rssBytes, Score, send } from './harness.js';
 
 jest.setTimeout(900_000);
 
@@ -48,10 +48,17 @@ interface Proc {
   exited: boolean;
 }
 
+/** Short server time limits, so the slowloris check below runs in seconds (defaults: 10 s / 30 s). */
+const LIMITS = {
+  HTTP_HEADERS_TIMEOUT_MS: '2000',
+  HTTP_REQUEST_TIMEOUT_MS: '4000',
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: '2000',
+};
+
 function spawnTs(entry: string, env: Record<string, string>): Proc {
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', entry], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p: Proc = { child, pid: child.pid ?? 0, exited: false };
@@ -457,6 +464,33 @@ describe('fuzz: hostile requests at every HTTP surface', () => {
       .filter(([k]) => k !== '401' && k !== 'unsendable' && k !== 'closed')
       .reduce((n, [, v]) => n + v, 0);
     expect(past).toBeGreaterThan(RUNS / 4);
+  });
+
+  it('regression (slowloris): bodies dribbled at 1 byte per 500 ms are cut off on every server', async () => {
+    const targets = [
+      ['ingress', urls.ingress!, '/default/fuzz'],
+      ['dashboard', urls.dashboard!, '/dead-letters/default/fuzz'],
+      ['function runtime', urls.function!, '/'],
+      ['storage-events', urls.storage!, '/webhooks/minio'],
+      ['auth-hooks', urls.hooks!, '/hooks/send-email'],
+    ] as const;
+    const started = Date.now();
+    const outcomes = await Promise.all(
+      targets.flatMap(([name, base, path]) =>
+        Array.from({ length: 8 }, () =>
+          dribble(base, path).then((answer) => ({
+            name,
+            status: /^HTTP\/1\.1 (\d+)/.exec(answer)?.[1] ?? 'closed',
+          })),
+        ),
+      ),
+    );
+    // 40 connections, each of which would need 50 s to send its 100 bytes: every one was closed with a 4xx
+    // (408, or 401 where the token is checked before the body is read) within the request time limit.
+    expect(outcomes.filter((o) => !/^4\d\d$/.test(o.status))).toEqual([]);
+    expect(outcomes.filter((o) => o.status === '408').length).toBeGreaterThanOrEqual(8);
+    expect(Date.now() - started).toBeLessThan(45_000);
+    for (const [, base] of targets) expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
   it('keeps answering the hostile requests the issue names, after all that', async () => {

@@ -121,3 +121,29 @@ export function rssBytes(pid: number): number {
   if (!m) throw new Error(`no VmRSS for ${pid}`);
   return Number(m[1]) * 1024;
 }
+
+/**
+ * A slowloris client: sends headers announcing a 100-byte body, then one byte every 500 ms. Resolves with
+ * whatever the server answered once it closes the connection.
+ */
+export function dribble(base: string, path: string): Promise<string> {
+  const u = new URL(base);
+  return new Promise((resolve) => {
+    const socket = connect(Number(u.port), u.hostname);
+    let answer = '';
+    socket.on('data', (d) => {
+      answer += d.toString('latin1');
+    });
+    socket.on('error', () => {});
+    const timer = setInterval(() => {
+      if (!socket.destroyed) socket.write('a');
+    }, 500);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(answer);
+    });
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nAuthorization: Bearer x\r\nContent-Length: 100\r\n\r\n`,
+    );
+  });
+}

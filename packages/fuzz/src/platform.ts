@@ -10,13 +10,22 @@ import {
   knownBrokers,
 } from '@tributary/eventing';
 import { createFunctionHost } from '@tributary/function-runtime';
-import { createLogger } from '@tributary/shared';
+import {
+  baseEnvShape,
+  createLogger,
+  httpLimitsFromEnv,
+  parseEnv,
+  setDefaultHttpLimits,
+} from '@tributary/shared';
 import { z } from 'zod';
 
 const databaseUrl = process.env.FUZZ_DATABASE_URL as string;
 const schema = process.env.FUZZ_SCHEMA as string;
 const secret = process.env.FUZZ_JWT_SECRET as string;
 const logger = createLogger({ name: 'fuzz-platform', level: process.env.FUZZ_LOG_LEVEL ?? 'silent' });
+
+// HTTP_*_TIMEOUT_MS, as every service reads them.
+setDefaultHttpLimits(httpLimitsFromEnv(parseEnv(z.object(baseEnvShape))));
 
 const broker = { namespace: 'default', name: 'fuzz' };
 const log = createPostgresLog({ databaseUrl, schema, logger, pollIntervalMs: 1000 });
