@@ -96,6 +96,13 @@ describe('hook answers and events', () => {
     expect(event.data).toMatchObject({ user_id: p.user_id, authentication_method: 'password' });
   });
 
+  it('answers 400 to a signed body nested deeper than 256 levels', async () => {
+    const body = `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const r = await call('send-email', undefined, undefined, body);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toMatch(/nested more than 256/);
+  });
+
   it('send-email answers {} only after the broker has email.requested', async () => {
     const p = payloads()['send-email'];
     const res = await call('send-email', p);
@@ -106,6 +113,15 @@ describe('hook answers and events', () => {
     expect(event?.subject).toBe(p.user.id);
     expect(event?.data).toEqual(p);
     expect(event?.datacontenttype).toBe('application/json');
+  });
+
+  it('regression (fuzz): a signed payload that cannot become a valid event is a 400, not a 503 retried for ever', async () => {
+    const p = payloads()['send-email'];
+    for (const id of ['a\u0000b', '\ud800']) {
+      const res = await call('send-email', { ...p, user: { ...p.user, id } });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toMatch(/cannot be published/);
+    }
   });
 
   it('send-sms answers {} after the broker has sms.requested', async () => {
@@ -288,18 +304,22 @@ describe('bad payloads and an unavailable broker', () => {
     expect((await call('send-sms', undefined, signedHeaders([current], arr), arr)).status).toBe(400);
   });
 
-  it('send-email answers 503 + Retry-After with the error body when the broker refuses or is down', async () => {
-    for (const behaviour of ['unavailable', 'reject'] as const) {
-      broker.behaviour = behaviour;
-      const p = payloads()['send-email'];
-      const res = await call('send-email', p);
-      expect(res.status).toBe(503);
-      expect(res.headers['retry-after']).toBe('1');
-      expect(res.body).toEqual({ error: { http_code: 503, message: expect.any(String) } });
-    }
+  it('send-email answers 503 + Retry-After when the broker is down, 400 when it refuses the event as invalid', async () => {
+    broker.behaviour = 'unavailable';
+    const res = await call('send-email', payloads()['send-email']);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toEqual({ error: { http_code: 503, message: expect.any(String) } });
     expect(await metricValue('auth_hooks_calls_total', { hook: 'send-email', outcome: 'unavailable' })).toBe(
-      2,
+      1,
     );
+    // A 400 from the broker is about the event: retrying the same call cannot help (issue 15).
+    broker.behaviour = 'reject';
+    const refused = await call('send-email', payloads()['send-email']);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      error: { http_code: 400, message: expect.stringContaining('cannot be published') },
+    });
   });
 
   it('send-sms answers 503 when the broker does not answer within the delivery deadline', async () => {

@@ -1,4 +1,11 @@
-import { createServer, type Logger } from '@tributary/shared';
+import {
+  createServer,
+  InvalidCloudEventError,
+  isRetriable,
+  jsonTooDeep,
+  jsonTooDeepMessage,
+  type Logger,
+} from '@tributary/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -101,6 +108,11 @@ export function buildApp(opts: AuthHooksOptions): AuthHooksApp {
         }
         throw err;
       }
+      // Signed, but nested beyond any real hook payload: refused before anything walks it.
+      if (jsonTooDeep(raw)) {
+        outcome = 'invalid';
+        return reply.status(400).send(errorBody(400, jsonTooDeepMessage()));
+      }
       if (!json || typeof json !== 'object' || Array.isArray(json)) {
         outcome = 'invalid';
         return reply.status(400).send(errorBody(400, 'request body must be a JSON object'));
@@ -120,6 +132,29 @@ export function buildApp(opts: AuthHooksOptions): AuthHooksApp {
         try {
           await sink.deliver(hook.name, event, opts.deliveryTimeoutMs);
         } catch (err) {
+          // Only a refusal of the event itself (our check, or the broker's 400) is the payload's fault; a
+          // broker that refuses our credentials or is missing (401/403/404) is ours: 503, Auth retries.
+          const status = (err as { status?: unknown }).status;
+          if (
+            err instanceof InvalidCloudEventError ||
+            (!isRetriable(err) && (status === 400 || status === 413))
+          ) {
+            // The broker (or the event check before it) refused the event for good: the payload cannot
+            // become a valid CloudEvent (e.g. a control character in the user id). Retrying cannot help.
+            outcome = 'invalid';
+            req.log.warn(
+              { hook: hook.name, id: event.id, err: (err as Error).message },
+              'hook event refused',
+            );
+            return reply
+              .status(400)
+              .send(
+                errorBody(
+                  400,
+                  `the hook payload cannot be published: ${(err as Error).message.slice(0, 300)}`,
+                ),
+              );
+          }
           outcome = 'unavailable';
           req.log.error(
             { err, hook: hook.name, id: event.id },

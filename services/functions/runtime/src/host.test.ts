@@ -127,6 +127,25 @@ describe('function host', () => {
     expect(res.json().code).toBe('INVALID_CLOUDEVENT');
   });
 
+  it('answers 400 to JSON nested deeper than 256 levels, without calling handle', async () => {
+    let called = false;
+    const app = host({
+      handle: () => {
+        called = true;
+      },
+    });
+    const { headers } = binary(incoming);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers,
+      payload: `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('JSON_TOO_DEEP');
+    expect(called).toBe(false);
+  });
+
   it('serves Knative health endpoints and function metrics', async () => {
     const app = host({ handle: () => undefined });
     await app.ready();

@@ -1,4 +1,12 @@
-import { createServer, decodeHttp, encodeHttpBinary, type Logger } from '@tributary/shared';
+import {
+  createServer,
+  decodeHttp,
+  encodeHttpBinary,
+  isJsonContentType,
+  jsonTooDeep,
+  jsonTooDeepMessage,
+  type Logger,
+} from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -56,6 +64,14 @@ export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.post('/', async (req, reply) => {
+    const body = req.body as Buffer | undefined;
+    const contentType = req.headers['content-type'];
+    if (body && contentType && isJsonContentType(contentType) && jsonTooDeep(body)) {
+      m.invocations.inc({ function: name, outcome: 'invalid' });
+      return reply
+        .status(400)
+        .send({ error: 'Bad Request', code: 'JSON_TOO_DEEP', message: jsonTooDeepMessage() });
+    }
     let event: CloudEvent<unknown>;
     try {
       const events = decodeHttp(req.headers, (req.body as Buffer | undefined) ?? Buffer.alloc(0));
