@@ -7,6 +7,7 @@ import { groupOf, type K8sObject } from '../manifests.js';
 /** The REST plural of a kind (`NetworkPolicy` -> `networkpolicies`, `Kafka` -> `kafkas`). */
 export function pluralOf(kind: string): string {
   const lower = kind.toLowerCase();
+  if (lower === 'endpoints') return lower;
   if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
   if (lower.endsWith('s')) return `${lower}es`;
   return `${lower}s`;
