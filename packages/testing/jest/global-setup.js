@@ -28,8 +28,16 @@ async function start(state) {
     const runDir = mkdtempSync(join(tmpdir(), 'tributary-run-'));
     process.env.TRIBUTARY_TEST_RUN_DIR = runDir;
     state.runDir = runDir;
-    // The shared kube-apiserver runs detached (a worker started it): never leave it behind.
+    // The shared kube-apiserver runs detached (a worker started it): never leave it behind, also when
+    // Jest is killed by a signal (turned into an exit, which runs this hook).
     process.once('exit', () => killSharedKubeApiServerSync(runDir));
+    for (const [signal, number] of [
+      ['SIGINT', 2],
+      ['SIGTERM', 15],
+      ['SIGHUP', 1],
+    ]) {
+      process.once(signal, () => process.exit(128 + number));
+    }
   }
   reuseSharedServices(process.env);
   const names = servicesToStart(process.env);

@@ -254,6 +254,10 @@ describe('tributary deploy against a real API server', () => {
       const objs = structuredClone(overlays.dev);
       const auth = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'auth-hooks')!;
       (auth.spec as Record<string, unknown>).replicaz = 2;
+      // Knative's Trigger schema keeps unknown fields: the same kind of typo there passes the server
+      // (`tributary validate` is the guard for Triggers).
+      const trigger = objs.find((o) => o.kind === 'Trigger')!;
+      (trigger.spec as Record<string, unknown>).filterz = { attributes: { type: 'x' } };
       const postgrest = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'postgrest')!;
       postgrest.metadata.labels = {
         ...postgrest.metadata.labels,
@@ -273,6 +277,9 @@ describe('tributary deploy against a real API server', () => {
       expect(t.err[2]).toBe(
         '    fix: the manifest sets .spec.replicaz, which the schema of apps/v1 Deployment does not declare (a typo, or a field of another version): correct or remove it',
       );
+      expect(((await read(kube, trigger))?.spec as Record<string, unknown>).filterz).toEqual({
+        attributes: { type: 'x' },
+      });
       // postgrest comes after auth-hooks in apply order, and was still applied.
       expect((await read(kube, postgrest))?.metadata.labels).toMatchObject({
         'tributary.dev/marker': 'applied-after-a-failure',
