@@ -5,7 +5,7 @@
 // anything. The connection details go to process.env, which the test workers inherit.
 // It also makes the run's directory (TRIBUTARY_TEST_RUN_DIR), where the first test that needs Kubernetes
 // starts the run's shared kube-apiserver (sharedKubeApiServer) for the other test files to reuse.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
@@ -30,7 +30,10 @@ async function start(state) {
     state.runDir = runDir;
     // The shared kube-apiserver runs detached (a worker started it): never leave it behind, also when
     // Jest is killed by a signal (turned into an exit, which runs this hook).
-    process.once('exit', () => killSharedKubeApiServerSync(runDir));
+    process.once('exit', () => {
+      killSharedKubeApiServerSync(runDir);
+      rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
+    });
     for (const [signal, number] of [
       ['SIGINT', 2],
       ['SIGTERM', 15],
