@@ -5,7 +5,7 @@
 // anything. The connection details go to process.env, which the test workers inherit.
 // It also makes the run's directory (TRIBUTARY_TEST_RUN_DIR), where the first test that needs Kubernetes
 // starts the run's shared kube-apiserver (sharedKubeApiServer) for the other test files to reuse.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
@@ -28,8 +28,19 @@ async function start(state) {
     const runDir = mkdtempSync(join(tmpdir(), 'tributary-run-'));
     process.env.TRIBUTARY_TEST_RUN_DIR = runDir;
     state.runDir = runDir;
-    // The shared kube-apiserver runs detached (a worker started it): never leave it behind.
-    process.once('exit', () => killSharedKubeApiServerSync(runDir));
+    // The shared kube-apiserver runs detached (a worker started it): never leave it behind, also when
+    // Jest is killed by a signal (turned into an exit, which runs this hook).
+    process.once('exit', () => {
+      killSharedKubeApiServerSync(runDir);
+      rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
+    });
+    for (const [signal, number] of [
+      ['SIGINT', 2],
+      ['SIGTERM', 15],
+      ['SIGHUP', 1],
+    ]) {
+      process.once(signal, () => process.exit(128 + number));
+    }
   }
   reuseSharedServices(process.env);
   const names = servicesToStart(process.env);

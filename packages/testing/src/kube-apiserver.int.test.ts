@@ -85,7 +85,7 @@ describe('the test kube-apiserver', () => {
     );
     expect(kafka.status).toBe(400);
     expect(kafka.text).toContain('unknown field \\"spec.kafka.replicaz\\"');
-  });
+  }, 120_000);
 });
 
 describe('the kube-apiserver build module', () => {

@@ -3,6 +3,7 @@
 // a controller's effect (status, endpoints) write it themselves.
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -305,6 +306,8 @@ export interface StartKubeApiServerOptions {
   log?: Log;
   /** Readiness timeout. Default 180 s (a loaded 2-core machine). */
   timeoutMs?: number;
+  /** Append the pid of each process as it is spawned (so that an interrupted start can be cleaned up). */
+  pidsFile?: string;
 }
 
 export interface KubeApiServerInstance {
@@ -470,6 +473,7 @@ async function startProcesses(
       logFile: etcdLog,
       background: options.background,
     });
+    if (options.pidsFile) appendFileSync(options.pidsFile, `${etcd.pid}\n`);
     try {
       await waitUntilReady(
         etcd,
@@ -517,6 +521,7 @@ async function startProcesses(
       background: options.background,
       stopTimeoutMs: 10_000,
     });
+    if (options.pidsFile) appendFileSync(options.pidsFile, `${apiserver.pid}\n`);
     const target = {
       server: `https://127.0.0.1:${port}`,
       tls: { ca: join(certs, 'ca.crt'), cert: join(certs, 'admin.crt'), key: join(certs, 'admin.key') },
@@ -621,13 +626,26 @@ function fromRecord(record: KubeApiServerRecord): KubeApiServerInstance {
 
 const SHARED_STATE = 'kube-apiserver.json';
 const SHARED_LOCK = 'kube-apiserver.lock';
+const SHARED_PIDS = 'kube-apiserver.pids';
+
+/** Alive, and etcd or kube-apiserver (a recycled pid is never touched). */
+function ours(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  const cmd = commandLine(pid);
+  return cmd === undefined || cmd.includes('etcd') || cmd.includes('kube-apiserver');
+}
 
 function recordAlive(record: KubeApiServerRecord): boolean {
-  return [record.pids.etcd, record.pids.apiserver].every((pid) => {
-    if (!isAlive(pid)) return false;
-    const cmd = commandLine(pid);
-    return cmd === undefined || cmd.includes('etcd') || cmd.includes('kube-apiserver');
-  });
+  return [record.pids.etcd, record.pids.apiserver].every(ours);
+}
+
+/** Every process a shared start spawned in `runDir`, finished or interrupted, apiserver first. */
+function spawnedPids(runDir: string): number[] {
+  try {
+    return readFileSync(join(runDir, SHARED_PIDS), 'utf8').split('\n').filter(Boolean).map(Number).reverse();
+  } catch {
+    return [];
+  }
 }
 
 let privateShared: Promise<KubeApiServerInstance> | undefined;
@@ -665,7 +683,12 @@ export async function sharedKubeApiServer(log: Log = stderrLog): Promise<KubeApi
     }
     const dataDir = join(runDir, 'kube-apiserver');
     rmSync(dataDir, { recursive: true, force: true });
-    const instance = await startKubeApiServer({ dataDir, background: true, log });
+    const instance = await startKubeApiServer({
+      dataDir,
+      background: true,
+      log,
+      pidsFile: join(runDir, SHARED_PIDS),
+    });
     const record: KubeApiServerRecord = {
       server: instance.server,
       port: instance.port,
@@ -682,32 +705,21 @@ export async function sharedKubeApiServer(log: Log = stderrLog): Promise<KubeApi
 
 /** For the global teardown: stops the run's shared API server, if a test started one. */
 export async function stopSharedKubeApiServer(runDir: string): Promise<boolean> {
-  const stateFile = join(runDir, SHARED_STATE);
-  if (!existsSync(stateFile)) return false;
-  const record = JSON.parse(readFileSync(stateFile, 'utf8')) as KubeApiServerRecord;
-  rmSync(stateFile, { force: true });
-  if (!recordAlive(record)) return false;
-  await stopProcessGroup(record.pids.apiserver, { signal: 'SIGTERM', timeoutMs: 10_000 });
-  await stopProcessGroup(record.pids.etcd, { signal: 'SIGTERM', timeoutMs: 10_000 });
-  return true;
+  rmSync(join(runDir, SHARED_STATE), { force: true });
+  const pids = spawnedPids(runDir).filter(ours);
+  for (const pid of pids) await stopProcessGroup(pid, { signal: 'SIGTERM', timeoutMs: 10_000 });
+  rmSync(join(runDir, SHARED_PIDS), { force: true });
+  return pids.length > 0;
 }
 
 /** For a process-exit hook (synchronous): SIGKILLs the run's shared API server and etcd, if any. */
 export function killSharedKubeApiServerSync(runDir: string): void {
-  const stateFile = join(runDir, SHARED_STATE);
-  if (!existsSync(stateFile)) return;
-  try {
-    const record = JSON.parse(readFileSync(stateFile, 'utf8')) as KubeApiServerRecord;
-    if (!recordAlive(record)) return;
-    for (const pid of [record.pids.apiserver, record.pids.etcd]) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+  for (const pid of spawnedPids(runDir).filter(ours)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
-  } catch {
-    // unreadable: nothing to do
   }
 }
 

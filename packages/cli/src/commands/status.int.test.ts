@@ -14,13 +14,7 @@ import {
   uniqueBucket,
 } from '@tributary/testing';
 import type { K8sObject } from '../k8s/manifests.js';
-import {
-  applyAsTest,
-  read,
-  readyCondition,
-  resourcePath,
-  setStatus,
-} from '../k8s/testing/cluster.test-util.js';
+import { applyAsTest, read, readyCondition, setStatus } from '../k8s/testing/cluster.test-util.js';
 import { statusCommand } from './status.js';
 
 const METRICS = `# HELP db_events_replication_connected 1 while the replication stream is connected
@@ -114,6 +108,10 @@ beforeAll(async () => {
   ns = uniqueBucket('status');
   await createNamespaces(kube, [ns]);
   for (const obj of objects()) await applyAsTest(kube, obj);
+  // What kube-controller-manager would make: the namespace's default ServiceAccount, and db-events'
+  // Endpoints, empty while no db-events pod is ready.
+  await applyAsTest(kube, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('default') });
+  await applyAsTest(kube, { apiVersion: 'v1', kind: 'Endpoints', metadata: meta('db-events') });
   // What the Knative controllers would report: the Broker and one Trigger ready, the other Trigger not.
   await markReady('Broker', 'default', {
     address: { url: `http://kafka-broker-ingress.knative-eventing.svc.cluster.local/${ns}/default` },
@@ -169,28 +167,33 @@ describe('tributary status against a real API server', () => {
     expect(r.out).not.toMatch(/^ {2}db-events /m);
     // The real API server's answer for a Service with no endpoints.
     expect(r.out).toMatch(
-      /^db-events replication: metrics unavailable \(GET service .*db-events:http \/metrics: HTTP 503: .*no endpoints available for service "db-events:http"/m,
+      /^db-events replication: metrics unavailable \(GET service .*\/db-events:http \/metrics: HTTP 503: no endpoints available for service "db-events"\)$/m,
     );
-  });
+  }, 120_000);
 
   it('reads the slot lag from db-events through the API server service proxy, and exits 0 when all is ready', async () => {
-    // The endpoints controller's work: db-events' pod at a cluster address, which the egress maps to the
-    // local metrics server.
+    // The scheduler and kubelet's work: a running db-events pod with an IP; then the endpoints
+    // controller's: that pod as the Service's endpoint. The API server proxies only to addresses that are
+    // pods with that IP, and dials them through the egress socket, which maps the pod to the local server.
     const podIp = '192.0.2.10';
     const port = (metrics.address() as AddressInfo).port;
+    const pod = await applyAsTest(kube, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { ...meta('db-events-0'), labels: { app: 'db-events' } },
+      spec: { containers: [{ name: 'db-events', image: 'ghcr.io/tributary/db-events:latest' }] },
+    });
+    await setStatus(kube, pod, { phase: 'Running', podIP: podIp, podIPs: [{ ip: podIp }] });
     await applyAsTest(kube, {
       apiVersion: 'v1',
       kind: 'Endpoints',
       metadata: meta('db-events'),
-      subsets: [{ addresses: [{ ip: podIp }], ports: [{ name: 'http', port: 8080 }] }],
-    });
-    await applyAsTest(kube, {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { ...meta('db-events-1'), labels: { 'kubernetes.io/service-name': 'db-events' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [podIp], conditions: { ready: true } }],
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      subsets: [
+        {
+          addresses: [{ ip: podIp, targetRef: { kind: 'Pod', name: 'db-events-0', namespace: ns } }],
+          ports: [{ name: 'http', port: 8080 }],
+        },
+      ],
     });
     const egress = await serveClusterEgress(kube, (target) =>
       target === `${podIp}:8080` ? port : undefined,
@@ -211,12 +214,8 @@ describe('tributary status against a real API server', () => {
       expect(after.code).toBe(0);
     } finally {
       await egress.close();
-      await kube.request(
-        'DELETE',
-        resourcePath({ apiVersion: 'v1', kind: 'Endpoints', metadata: meta('db-events') }),
-      );
     }
-  });
+  }, 120_000);
 
   it('reports a namespace without a Broker', async () => {
     const empty = uniqueBucket('status-empty');
@@ -227,5 +226,5 @@ describe('tributary status against a real API server', () => {
     expect(r.out).toMatch(
       /db-events replication: metrics unavailable \(.*HTTP 404.*services "db-events" not found/,
     );
-  });
+  }, 120_000);
 });

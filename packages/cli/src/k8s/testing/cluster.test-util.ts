@@ -7,6 +7,7 @@ import { groupOf, type K8sObject } from '../manifests.js';
 /** The REST plural of a kind (`NetworkPolicy` -> `networkpolicies`, `Kafka` -> `kafkas`). */
 export function pluralOf(kind: string): string {
   const lower = kind.toLowerCase();
+  if (lower === 'endpoints') return lower;
   if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
   if (lower.endsWith('s')) return `${lower}es`;
   return `${lower}s`;
@@ -187,7 +188,20 @@ export function podTemplates(objs: readonly K8sObject[]): { object: K8sObject; p
     const template = (
       object.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown } }
     ).template;
-    const spec = structuredClone(template?.spec ?? {}) as { containers?: { name?: string }[] };
+    const spec = structuredClone(template?.spec ?? {}) as {
+      containers?: { name?: string }[];
+      volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+    };
+    // The StatefulSet controller gives each pod a volume per volumeClaimTemplate (its PVC `<claim>-<set>-<n>`).
+    const claims = (object.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] })
+      .volumeClaimTemplates;
+    for (const claim of key === 'apps/StatefulSet' ? (claims ?? []) : []) {
+      const name = claim.metadata.name;
+      spec.volumes = [
+        ...(spec.volumes ?? []),
+        { name, persistentVolumeClaim: { claimName: `${name}-${object.metadata.name}-0` } },
+      ];
+    }
     // Knative names the container itself (user-container) when the template leaves it out.
     for (const [i, c] of (spec.containers ?? []).entries())
       c.name ??= i === 0 ? 'user-container' : `container-${i}`;
