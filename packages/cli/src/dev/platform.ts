@@ -20,6 +20,7 @@ import { Client as MinioClient } from 'minio';
 import pg from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { ChildService, waitReady } from './child.js';
+import { FunctionBuilder } from './functions.js';
 
 /** Repository root (this file is packages/cli/{src,dist}/dev/). */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
@@ -276,18 +277,17 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       `broker log: ${log.kind}${kafkaBrokers?.length ? ` (${kafkaBrokers.join(',')})` : ' (schema tributary_broker)'}`,
     );
 
-    // 4. Local Knative Serving: functions start on their first event and scale to zero.
+    // 4. Local Knative Serving: functions start on their first event and scale to zero. Each function is
+    //    compiled to JavaScript (and recompiled when it changes); the runtime runs from its build.
+    const builder = new FunctionBuilder(logger.child({ component: 'functions' }));
+    lifecycle.add('function-builder', () => builder.close());
+    await builder.buildAll(functions);
     const brokerBase = `http://127.0.0.1:${ports.broker}`;
     const serving = createLocalServing({
       services: functions,
       logger,
       runtime: {
-        args: [
-          '--conditions=development',
-          '--import',
-          'tsx',
-          join(REPO_ROOT, 'services/functions/runtime/src/main.ts'),
-        ],
+        args: serviceArgs(join(REPO_ROOT, 'services/functions/runtime'), 'main'),
         env: {
           DATABASE_URL: databaseUrl,
           K_SINK: `${brokerBase}/default/default`,
@@ -299,6 +299,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
     const activatorUrl = await serving.app.listen({ port: ports.activator, host: '127.0.0.1' });
     lifecycle.add('serving', () => serving.close());
     await serving.start(activatorUrl);
+    builder.watch(functions, (spec) => serving.pools.get(`${spec.namespace}/${spec.name}`)?.recycle());
     endpoints.push({
       name: 'functions',
       url: activatorUrl,
