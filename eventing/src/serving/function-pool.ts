@@ -251,7 +251,9 @@ export class FunctionPool {
         this.metrics?.instances.set(this.label, this.scale);
         void inst.pool?.close();
         if (!inst.url) reject(new Error(`exited before ready (code ${code}, signal ${signal})`));
-        if (!inst.stopping) log.warn({ code, signal }, 'instance exited unexpectedly');
+        // A clean exit we did not ask for is a Ctrl-C that reached the whole process group: not a warning.
+        const clean = code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
+        if (!inst.stopping && !clean) log.warn({ code, signal }, 'instance exited unexpectedly');
         else log.info({ code, signal }, 'instance stopped');
       });
     });

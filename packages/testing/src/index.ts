@@ -19,8 +19,11 @@ export {
   startKafka,
 } from './kafka.js';
 export {
+  type EnsureMinioOptions,
   ensureMinioBinary,
+  MINIO_BUILD_PACKAGES,
   MINIO_VERSION,
+  type MinioBuildProgress,
   type MinioInstance,
   minioBinary,
   type StartMinioOptions,
