@@ -1,12 +1,19 @@
 // Shared Jest settings for every workspace package: ESM TypeScript through SWC, and workspace
 // packages resolved to their TypeScript sources (the "development" export condition), so tests
 // never need a build first.
-export function project(displayName, rootDir, overrides = {}) {
+//
+// `services` says which real services the project's tests need: 'all' (the default) or 'none' (e.g. a
+// scaffolded function, whose tests call its handler and its HTTP host only). Jest runs a project's global
+// setup only when a test of that project runs, so a run of such a project alone starts nothing.
+export function project(displayName, rootDir, { services = 'all', ...overrides } = {}) {
   return {
     displayName,
     rootDir,
     testEnvironment: 'node',
-    testEnvironmentOptions: { customExportConditions: ['development', 'node', 'node-addons'] },
+    testEnvironmentOptions: {
+      customExportConditions: ['development', 'node', 'node-addons'],
+      tributaryServices: services,
+    },
     extensionsToTreatAsEsm: ['.ts'],
     transform: {
       '^.+\\.ts$': [

@@ -187,6 +187,9 @@ export class FunctionPool {
       PORT: '0',
       HOST: '127.0.0.1',
       K_SERVICE: this.spec.name,
+      // When the activator asked for this instance (epoch ms): the function measures its cold start from
+      // here, so it and the activator report the same figure.
+      TRIBUTARY_COLD_START_AT: String(performance.timeOrigin + performance.now()),
     };
     const stem = this.stemCells?.take();
     const proc =
@@ -211,13 +214,17 @@ export class FunctionPool {
         this.stopInstance(inst);
       }, this.startTimeoutMs);
       // The runtime reports its address over IPC once it listens (independent of its log level).
-      const onMessage = (m: { type?: string; address?: string }) => {
+      const onMessage = (m: { type?: string; address?: string; coldStartMs?: number }) => {
         if (inst.url || m?.type !== 'ready' || !m.address) return;
         proc.off('message', onMessage);
         inst.url = m.address;
         inst.pool = new Pool(m.address, { connections: 64, pipelining: 1 });
         clearTimeout(timer);
-        const secs = Number(process.hrtime.bigint() - started) / 1e9;
+        // The function's own figure (from TRIBUTARY_COLD_START_AT to listening) when it reports one.
+        const secs =
+          typeof m.coldStartMs === 'number'
+            ? m.coldStartMs / 1000
+            : Number(process.hrtime.bigint() - started) / 1e9;
         if (cold) {
           this.metrics?.coldStarts.inc(this.label);
           this.metrics?.coldStartSeconds.observe(this.label, secs);
@@ -244,7 +251,9 @@ export class FunctionPool {
         this.metrics?.instances.set(this.label, this.scale);
         void inst.pool?.close();
         if (!inst.url) reject(new Error(`exited before ready (code ${code}, signal ${signal})`));
-        if (!inst.stopping) log.warn({ code, signal }, 'instance exited unexpectedly');
+        // A clean exit we did not ask for is a Ctrl-C that reached the whole process group: not a warning.
+        const clean = code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
+        if (!inst.stopping && !clean) log.warn({ code, signal }, 'instance exited unexpectedly');
         else log.info({ code, signal }, 'instance stopped');
       });
     });
@@ -253,6 +262,16 @@ export class FunctionPool {
     this.metrics?.instances.set(this.label, this.scale);
     log.info({ cold, scale: this.scale }, cold ? 'starting instance (cold start)' : 'starting instance');
     return inst;
+  }
+
+  /**
+   * Stops every running instance (each drains its in-flight events) so that the next event starts a new
+   * one, e.g. after the function's code changed; min-scale instances are started again right away.
+   */
+  recycle(): void {
+    if (this.closed) return;
+    for (const inst of [...this.instances]) this.stopInstance(inst);
+    for (let i = 0; i < this.spec.minScale; i++) this.spawnInstance(false);
   }
 
   private reap(): void {

@@ -115,6 +115,50 @@ describe('local serving (activator + autoscaler) with real function processes', 
     }
   });
 
+  it('reports the same cold-start figure from the activator and the function (regression: 3287 vs 432 ms)', async () => {
+    const spec = loadServiceSpec(makeFunction('figure', {}));
+    const lines: string[] = [];
+    const activatorLines: string[] = [];
+    const destination = {
+      write: (l: string) => void activatorLines.push(l),
+    } as unknown as NodeJS.WritableStream;
+    const serving = createLocalServing({
+      services: [spec],
+      runtime: { ...runtime, env: { LOG_LEVEL: 'info' }, onOutput: (l) => lines.push(l) },
+      logger: createLogger({ name: 'serving-test', level: 'info', destination }),
+      startTimeoutMs: 150_000,
+    });
+    await serving.start('http://127.0.0.1:1');
+    try {
+      expect((await post(serving, 'figure', event())).status).toBe(204);
+      const fnReady = await waitFor(() =>
+        lines.map((l) => JSON.parse(l)).find((r) => r.msg === 'function ready'),
+      );
+      const instanceReady = activatorLines.map((l) => JSON.parse(l)).find((r) => r.msg === 'instance ready');
+      expect(typeof fnReady.coldStartMs).toBe('number');
+      expect(instanceReady.startMs).toBe(fnReady.coldStartMs);
+      expect(Object.keys(fnReady.phasesMs)).toEqual(['import', 'init', 'host', 'listen']);
+    } finally {
+      await serving.close();
+    }
+  });
+
+  it('recycle() stops the running instances, so the next event runs changed code', async () => {
+    const spec = loadServiceSpec(makeFunction('changing', {}));
+    const serving = createLocalServing({ services: [spec], runtime, logger, startTimeoutMs: 150_000 });
+    await serving.start('http://127.0.0.1:1');
+    try {
+      const pool = serving.pools.get('default/changing')!;
+      expect((await post(serving, 'changing', event())).status).toBe(204);
+      writeFileSync(spec.functionPath, 'export function handle() { throw new Error("changed"); }\n');
+      pool.recycle();
+      await waitFor(() => pool.scale === 0, { timeoutMs: 15_000, message: 'recycled instance stopped' });
+      expect((await post(serving, 'changing', event())).status).toBe(500);
+    } finally {
+      await serving.close();
+    }
+  });
+
   it('scales out up to max-scale when in-flight events exceed the target, never beyond', async () => {
     const spec = loadServiceSpec(
       makeFunction('busy', {

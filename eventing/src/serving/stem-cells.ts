@@ -59,7 +59,9 @@ export class StemCells {
       if (idx >= 0) this.spares.splice(idx, 1);
       if (!ready) {
         this.starting--;
-        if (!this.closed) this.logger.warn({ code, signal }, 'prewarmed runtime exited before it was ready');
+        const clean = code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
+        if (!this.closed && !clean)
+          this.logger.warn({ code, signal }, 'prewarmed runtime exited before it was ready');
       }
     });
     proc.stderr?.resume();

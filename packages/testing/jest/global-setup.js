@@ -12,7 +12,10 @@ import { tsImport } from 'tsx/esm/api';
 
 const STATE = Symbol.for('tributary.testing.services');
 
-export default async function globalSetup() {
+export default async function globalSetup(_globalConfig, projectConfig) {
+  // A project whose tests need no services (jest.preset.js `services: 'none'`) starts nothing; in a run
+  // with other projects, theirs start what they need.
+  if (projectConfig?.testEnvironmentOptions?.tributaryServices === 'none') return;
   globalThis[STATE] ??= { ready: undefined, running: undefined };
   const state = globalThis[STATE];
   state.ready ??= start(state);

@@ -46,8 +46,11 @@ export {
   PREREQUISITE_NAMESPACES,
 } from './kube-crds.js';
 export {
+  type EnsureMinioOptions,
   ensureMinioBinary,
+  MINIO_BUILD_PACKAGES,
   MINIO_VERSION,
+  type MinioBuildProgress,
   type MinioInstance,
   minioBinary,
   type StartMinioOptions,

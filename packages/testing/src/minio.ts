@@ -12,6 +12,27 @@ import { VERSIONS } from './versions.js';
 export const MINIO_VERSION = VERSIONS.minio.version;
 export const MINIO_MODULE = VERSIONS.minio.module;
 
+/**
+ * Go packages in MinIO's build at MINIO_VERSION (`go list -deps .` in its module, standard library included):
+ * the denominator of the build's progress. Measure it again when MINIO_VERSION changes; a stale figure only
+ * makes the percentage approximate (it is capped at 99 until the build ends).
+ */
+export const MINIO_BUILD_PACKAGES = 1301;
+
+/** How far a MinIO build is: fetching modules, then compiling (`percent` of MINIO_BUILD_PACKAGES). */
+export interface MinioBuildProgress {
+  phase: 'downloading' | 'compiling';
+  percent: number;
+  modules: number;
+}
+
+export interface EnsureMinioOptions {
+  /** Called when the phase or the whole percentage changes. */
+  onProgress?: (progress: MinioBuildProgress) => void;
+  /** Stops the build (the go process is killed; the next call starts over, with Go's caches). */
+  signal?: AbortSignal;
+}
+
 export const MINIO_ACCESS_KEY = 'minioadmin';
 export const MINIO_SECRET_KEY = 'minioadmin';
 
@@ -23,7 +44,7 @@ export function minioBinary(): string {
  * Returns the path of the MinIO binary, building it with `go install` the first time (several minutes).
  * GOBIN points at a temporary directory that is renamed into place when the build succeeds.
  */
-export async function ensureMinioBinary(log: Log = stderrLog): Promise<string> {
+export async function ensureMinioBinary(log: Log = stderrLog, options: EnsureMinioOptions = {}): Promise<string> {
   const binary = minioBinary();
   if (existsSync(binary)) {
     log(`minio: using cached binary ${binary}`);
@@ -43,21 +64,40 @@ export async function ensureMinioBinary(log: Log = stderrLog): Promise<string> {
   const buildLog = join(staging, 'go-install.log');
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn('go', ['install', `${MINIO_MODULE}@${MINIO_VERSION}`], {
+      // -v names each package as it is compiled: the progress.
+      const child = spawn('go', ['install', '-v', `${MINIO_MODULE}@${MINIO_VERSION}`], {
         env: { ...process.env, GOBIN: join(staging, 'bin') },
         stdio: ['ignore', 'pipe', 'pipe'],
+        ...(options.signal ? { signal: options.signal } : {}),
       });
       let output = '';
       let downloads = 0;
+      let compiled = 0;
+      let last = '';
       const onData = (chunk: Buffer) => {
         const text = chunk.toString();
         output += text;
-        downloads += text.split('\n').filter((line) => line.startsWith('go: downloading')).length;
+        for (const line of text.split('\n')) {
+          if (line.startsWith('go: downloading')) downloads++;
+          else if (/^[\w.-]+(\/[\w.~-]+)*$/.test(line.trim())) compiled++;
+        }
+        const progress: MinioBuildProgress = {
+          phase: compiled > 0 ? 'compiling' : 'downloading',
+          percent: Math.min(99, Math.floor((compiled / MINIO_BUILD_PACKAGES) * 100)),
+          modules: downloads,
+        };
+        const key = `${progress.phase}:${progress.percent}`;
+        if (key !== last) {
+          last = key;
+          options.onProgress?.(progress);
+        }
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
       const ticker = setInterval(() => {
-        log(`minio: still building (${seconds(started)}, ${downloads} modules downloaded)…`);
+        log(
+          `minio: still building (${seconds(started)}, ${downloads} modules downloaded, ${compiled} packages compiled)…`,
+        );
       }, 30_000);
       child.on('error', (error) => {
         clearInterval(ticker);

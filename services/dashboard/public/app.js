@@ -104,11 +104,19 @@ function renderSources(s) {
     ...s.sources.map((src) =>
       h(
         'span',
-        { class: `pill ${src.ok ? 'ok' : 'bad'}`, title: src.error ?? 'scraped' },
-        `${src.kind}: ${src.ok ? 'up' : 'down'}`,
+        {
+          class: `pill ${src.ok ? 'ok' : src.starting ? 'info' : 'bad'}`,
+          title: src.starting ?? src.error ?? 'scraped',
+        },
+        `${sourceLabel(src)}: ${src.ok ? 'up' : src.starting ? 'starting' : 'down'}`,
       ),
     ),
   );
+}
+
+/** A component by its own name: "broker", "db-events", or the name of any other (storage-events, auth-hooks). */
+function sourceLabel(src) {
+  return src.kind === 'other' ? src.name : src.kind;
 }
 
 function renderBrokers(s) {
@@ -298,8 +306,12 @@ function renderAlerts(s) {
   for (const slot of s.slots)
     for (const w of slot.warnings) alerts.push([slot.level, `Replication slot (${slot.source}): ${w}`]);
   for (const src of s.sources)
-    if (!src.ok)
-      alerts.push(['warning', `Cannot read ${src.kind} ${src.name}: ${src.error ?? 'unreachable'}`]);
+    if (src.starting) alerts.push(['info', src.starting]);
+    else if (!src.ok)
+      alerts.push([
+        'warning',
+        `Cannot read ${sourceLabel(src)}${src.kind === 'other' ? '' : ` (${src.name})`}: ${src.error ?? 'unreachable'}`,
+      ]);
   $('alerts').replaceChildren(...alerts.map(([level, text]) => h('div', { class: `alert ${level}` }, text)));
 }
 

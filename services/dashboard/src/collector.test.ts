@@ -170,3 +170,29 @@ describe('assessSlot', () => {
     ]);
   });
 });
+
+describe('a source that is still starting', () => {
+  it('is reported as starting with what it is doing, not scraped and not down', async () => {
+    let starting: string | undefined = 'storage: starting (building MinIO, 42%)';
+    const collector = new Collector({
+      sources: [
+        { kind: 'other', name: 'storage-events', url: 'http://127.0.0.1:1', starting: () => starting },
+      ],
+      logger: createLogger({ name: 'test', level: 'silent' }),
+    });
+    const first = await collector.tick();
+    expect(first.sources).toEqual([
+      {
+        kind: 'other',
+        name: 'storage-events',
+        ok: false,
+        starting: 'storage: starting (building MinIO, 42%)',
+      },
+    ]);
+    starting = undefined;
+    const second = await collector.tick();
+    expect(second.sources[0]).toMatchObject({ name: 'storage-events', ok: false });
+    expect(second.sources[0]!.starting).toBeUndefined();
+    expect(second.sources[0]!.error).toBeDefined();
+  });
+});

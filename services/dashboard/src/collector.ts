@@ -19,6 +19,11 @@ export interface MetricsSource {
   name?: string;
   url?: string;
   registry?: Registry;
+  /**
+   * While the service is still coming up, what it is doing, e.g. `storage: starting (building MinIO, 42%)`:
+   * it is then shown as information, not scraped and not reported as down.
+   */
+  starting?: () => string | undefined;
 }
 
 /** What the Kubernetes API adds (see kubernetes.ts); the local platform has none. */
@@ -65,6 +70,8 @@ export interface SourceStatus {
   name: string;
   ok: boolean;
   error?: string;
+  /** Set while the service is starting (see MetricsSource.starting). */
+  starting?: string;
 }
 
 export interface BrokerView {
@@ -183,6 +190,8 @@ export class Collector {
 
   private async scrape(source: MetricsSource, now: number): Promise<SourceStatus> {
     const name = source.name ?? source.url ?? source.kind;
+    const starting = source.starting?.();
+    if (starting) return { kind: source.kind, name, ok: false, starting };
     try {
       let text: string;
       if (source.registry) text = await source.registry.metrics();

@@ -9,7 +9,8 @@ const usage = `usage: tributary dev [--data-dir <dir>] [--ports auto] [--config 
 
 Runs the whole platform on this machine, no Kubernetes needed:
   embedded Postgres 17 (wal_level=logical, demo schema users/projects/files)
-  MinIO (when built or MINIO_ENDPOINT is set) with bucket "uploads"
+  MinIO with bucket "uploads" (MINIO_ENDPOINT, or built once with go install in the background,
+    while the rest starts; storage-events joins when it is ready)
   the broker (Postgres log by default; Kafka when KAFKA_BROKERS is set) with every Trigger
   db-events, storage-events, auth-hooks
   every function under services/functions, started on its first event and scaled to zero when idle
@@ -76,17 +77,26 @@ export const devCommand: Command = {
         ),
         '',
         'Try it:',
-        `  psql '${platform.databaseUrl}' -c "insert into users(email) values ('ada@example.com')"`,
+        `  psql '${platform.databaseUrl}' -c "insert into users(email) values ('ada+' || floor(random() * 1e9) || '@example.com')"`,
+        ...(platform.minio || platform.minioBuilt
+          ? ['  echo hello > hello.txt && pnpm tributary upload hello.txt']
+          : []),
         `  pnpm tributary publish --url ${platform.brokerUrl} --type com.example.hello --data '{"hi":1}'`,
         'Ctrl-C stops everything.',
         '',
       ].join('\n'),
     );
     return new Promise<number>((done) => {
-      let stopping = false;
+      let stoppingAt = 0;
       const stop = (signal: string) => {
-        if (stopping) return done(130);
-        stopping = true;
+        // One Ctrl-C can arrive twice (from the terminal, and forwarded by `pnpm`): only a second press a
+        // moment later stops without waiting.
+        if (stoppingAt) {
+          if (Date.now() - stoppingAt < 2000) return;
+          io.stderr(`tributary dev: ${signal} again, exiting without waiting`);
+          return done(130);
+        }
+        stoppingAt = Date.now();
         io.stderr(`tributary dev: ${signal}, stopping…`);
         platform.close().then(
           () => done(0),

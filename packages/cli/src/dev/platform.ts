@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,11 +17,12 @@ import {
   topicSettings,
 } from '@tributary/eventing';
 import { Lifecycle, type Logger, redactUrl } from '@tributary/shared';
-import { freePort, minioBinary, startMinio, startPostgres } from '@tributary/testing';
+import { ensureMinioBinary, freePort, minioBinary, startMinio, startPostgres } from '@tributary/testing';
 import { Client as MinioClient } from 'minio';
 import pg from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { ChildService, waitReady } from './child.js';
+import { FunctionBuilder } from './functions.js';
 
 /** Repository root (this file is packages/cli/{src,dist}/dev/). */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
@@ -75,7 +77,10 @@ export interface DevPlatform {
   endpoints: Endpoint[];
   databaseUrl: string;
   brokerUrl: string;
-  minio?: { endpoint: string; accessKey: string; secretKey: string; bucket: string };
+  /** Set once MinIO runs (at once, or when its background build has finished). */
+  readonly minio: { endpoint: string; accessKey: string; secretKey: string; bucket: string } | undefined;
+  /** When MinIO is being built in the background: resolves once storage-events has joined (or gave up). */
+  minioBuilt?: Promise<void>;
   broker: RunningBroker;
   serving: LocalServing;
   log: BrokerLog;
@@ -212,7 +217,8 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       note: 'demo schema: users, projects, files',
     });
 
-    // 2. MinIO: external (MINIO_ENDPOINT), the cached build, or off with a hint.
+    // 2. MinIO: external (MINIO_ENDPOINT), the cached build, or built in the background (go install, once)
+    //    while everything else starts; storage-events then joins as soon as MinIO is ready.
     let minio: DevPlatform['minio'];
     const bucket = 'uploads';
     const webhookEnv = {
@@ -222,6 +228,23 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_TRIBUTARY: join(opts.dataDir, 'minio-queue'),
       MINIO_NOTIFY_WEBHOOK_QUEUE_LIMIT_TRIBUTARY: '100000',
     };
+    const startLocalMinio = async (): Promise<NonNullable<DevPlatform['minio']>> => {
+      mkdirSync(webhookEnv.MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_TRIBUTARY, { recursive: true });
+      const m = await startMinio({
+        dataDir: join(opts.dataDir, 'minio'),
+        port: ports.minio,
+        persistent: true,
+        env: webhookEnv,
+        log: (l) => logger.debug({ component: 'minio' }, l),
+      });
+      lifecycle.add('minio', () => m.stop());
+      const started = { endpoint: m.endpoint, accessKey: m.accessKey, secretKey: m.secretKey, bucket };
+      await ensureBucket(started);
+      return started;
+    };
+    /** While MinIO is being built: what the dashboard and the banner show. */
+    let storageStarting: string | undefined;
+    let buildMinio = false;
     if (env.MINIO_ENDPOINT) {
       minio = {
         endpoint: env.MINIO_ENDPOINT,
@@ -232,32 +255,22 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       progress(
         `minio: using MINIO_ENDPOINT ${env.MINIO_ENDPOINT} (its webhook target must point at storage-events)`,
       );
+      await ensureBucket(minio);
     } else if (existsSync(minioBinary())) {
       progress('minio: starting…');
-      mkdirSync(webhookEnv.MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_TRIBUTARY, { recursive: true });
-      const m = await startMinio({
-        dataDir: join(opts.dataDir, 'minio'),
-        port: ports.minio,
-        persistent: true,
-        env: webhookEnv,
-      });
-      lifecycle.add('minio', () => m.stop());
-      minio = { endpoint: m.endpoint, accessKey: m.accessKey, secretKey: m.secretKey, bucket };
+      minio = await startLocalMinio();
+    } else if (goAvailable()) {
+      buildMinio = true;
+      storageStarting = 'storage: starting (building MinIO, 0%)';
+      progress(
+        'minio: not built yet: building it now in the background (go install, once, a few minutes); storage-events joins as soon as it is ready.',
+      );
     } else {
       progress(
-        'minio: not available. Build it once with `pnpm services:up` (go install, a few minutes) or set MINIO_ENDPOINT; storage-events stays off.',
+        'minio: off: building MinIO needs Go (https://go.dev/dl), or set MINIO_ENDPOINT to a running MinIO; storage-events stays off.',
       );
     }
     if (minio) {
-      const u = new URL(minio.endpoint);
-      const client = new MinioClient({
-        endPoint: u.hostname,
-        port: Number(u.port || 80),
-        useSSL: u.protocol === 'https:',
-        accessKey: minio.accessKey,
-        secretKey: minio.secretKey,
-      });
-      if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket);
       endpoints.push({
         name: 'minio',
         url: minio.endpoint,
@@ -282,18 +295,17 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       `broker log: ${log.kind}${kafkaBrokers?.length ? ` (${kafkaBrokers.join(',')})` : ' (schema tributary_broker)'}`,
     );
 
-    // 4. Local Knative Serving: functions start on their first event and scale to zero.
+    // 4. Local Knative Serving: functions start on their first event and scale to zero. Each function is
+    //    compiled to JavaScript (and recompiled when it changes); the runtime runs from its build.
+    const builder = new FunctionBuilder(logger.child({ component: 'functions' }));
+    lifecycle.add('function-builder', () => builder.close());
+    await builder.buildAll(functions);
     const brokerBase = `http://127.0.0.1:${ports.broker}`;
     const serving = createLocalServing({
       services: functions,
       logger,
       runtime: {
-        args: [
-          '--conditions=development',
-          '--import',
-          'tsx',
-          join(REPO_ROOT, 'services/functions/runtime/src/main.ts'),
-        ],
+        args: serviceArgs(join(REPO_ROOT, 'services/functions/runtime'), 'main'),
         env: {
           DATABASE_URL: databaseUrl,
           K_SINK: `${brokerBase}/default/default`,
@@ -305,6 +317,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
     const activatorUrl = await serving.app.listen({ port: ports.activator, host: '127.0.0.1' });
     lifecycle.add('serving', () => serving.close());
     await serving.start(activatorUrl);
+    builder.watch(functions, (spec) => serving.pools.get(`${spec.namespace}/${spec.name}`)?.recycle());
     endpoints.push({
       name: 'functions',
       url: activatorUrl,
@@ -324,7 +337,15 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       brokerUrls: [brokerBase],
       activatorUrl,
       dbEventsUrls: [`http://127.0.0.1:${ports.dbEvents}`],
-      metricsUrls: [`http://127.0.0.1:${ports.storageEvents}`, `http://127.0.0.1:${ports.authHooks}`],
+      sources: [
+        {
+          kind: 'other',
+          name: 'storage-events',
+          url: `http://127.0.0.1:${ports.storageEvents}`,
+          starting: () => storageStarting,
+        },
+        { kind: 'other', name: 'auth-hooks', url: `http://127.0.0.1:${ports.authHooks}` },
+      ],
       log,
       databaseUrl,
       resources,
@@ -382,56 +403,112 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
         env: { AUTH_HOOK_SECRETS: secrets.authHookSecret, DATABASE_URL: databaseUrl },
       },
     ];
-    if (minio) {
-      specs.push({
-        name: 'storage-events',
-        dir: join(REPO_ROOT, 'services/storage-events'),
-        port: ports.storageEvents,
-        env: {
-          STORAGE_EVENTS_TOKEN: secrets.storageToken,
-          MINIO_ENDPOINT: minio.endpoint,
-          MINIO_ACCESS_KEY: minio.accessKey,
-          MINIO_SECRET_KEY: minio.secretKey,
-          STORAGE_EVENTS_BUCKETS: `${bucket}:events=put|delete`,
-          STORAGE_EVENTS_TARGET_ID: 'TRIBUTARY',
-          // Notifications the broker refuses for good become dead letters in the dashboard.
-          STORAGE_EVENTS_DEAD_LETTER_SINK: `${dlqUrl}/dead-letters/default/default`,
-          STORAGE_EVENTS_DEAD_LETTER_TOKEN: await deadLetterTokenSource(secrets.jwtSecret, {
-            subject: 'storage-events',
-            ttlSeconds: 30 * 24 * 3600,
-          })(),
-        },
-      });
-    }
-    for (const s of specs) {
+    // Notifications the broker refuses for good become dead letters in the dashboard.
+    const storageDeadLetterToken = await deadLetterTokenSource(secrets.jwtSecret, {
+      subject: 'storage-events',
+      ttlSeconds: 30 * 24 * 3600,
+    })();
+    const storageSpec = (m: NonNullable<DevPlatform['minio']>) => ({
+      name: 'storage-events',
+      dir: join(REPO_ROOT, 'services/storage-events'),
+      port: ports.storageEvents,
+      env: {
+        STORAGE_EVENTS_TOKEN: secrets.storageToken,
+        MINIO_ENDPOINT: m.endpoint,
+        MINIO_ACCESS_KEY: m.accessKey,
+        MINIO_SECRET_KEY: m.secretKey,
+        STORAGE_EVENTS_BUCKETS: `${bucket}:events=put|delete`,
+        STORAGE_EVENTS_TARGET_ID: 'TRIBUTARY',
+        STORAGE_EVENTS_DEAD_LETTER_SINK: `${dlqUrl}/dead-letters/default/default`,
+        STORAGE_EVENTS_DEAD_LETTER_TOKEN: storageDeadLetterToken,
+      },
+    });
+    if (minio) specs.push(storageSpec(minio));
+    const startChild = (s: (typeof specs)[number]): ChildService => {
       const child = new ChildService({
         name: s.name,
         args: serviceArgs(s.dir),
         cwd: REPO_ROOT,
         env: { ...common, ...s.env, PORT: String(s.port) },
         onLine: opts.onServiceLine,
-        onExit: (code, signal) => logger.error({ service: s.name, code, signal }, `${s.name} exited`),
+        onExit: (code, signal) => {
+          // Ctrl-C reaches the services too (one process group): a clean exit is not an error.
+          const clean = code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
+          if (clean) logger.info({ service: s.name, code, signal }, `${s.name} stopped`);
+          else logger.error({ service: s.name, code, signal }, `${s.name} exited`);
+        },
       });
       child.start();
-      children.push(child);
       lifecycle.add(s.name, () => child.stop());
-    }
-    progress('waiting for db-events, auth-hooks and storage-events to be ready…');
+      return child;
+    };
+    for (const s of specs) children.push(startChild(s));
+    progress(`waiting for ${specs.map((s) => s.name).join(', ')} to be ready…`);
     for (const [i, s] of specs.entries()) {
       const url = `http://127.0.0.1:${s.port}`;
       const ok = await waitReady(`${url}/readyz`, 120_000, () => children[i]!.running);
       endpoints.push({
         name: s.name,
         url,
-        note: ok ? hookNote(s.name, url, secrets) : 'NOT READY (see its log lines above)',
+        note: ok ? hookNote(s.name, url) : 'NOT READY (see its log lines above)',
       });
+    }
+
+    // MinIO built in the background: storage-events joins when it is ready, with no restart.
+    let minioBuilt: Promise<void> | undefined;
+    if (buildMinio) {
+      const abort = new AbortController();
+      lifecycle.add('minio-build', () => abort.abort());
+      endpoints.push({
+        name: 'storage-events',
+        url: `http://127.0.0.1:${ports.storageEvents}`,
+        note: 'starting once MinIO is built (progress below and on the dashboard)',
+      });
+      let shown = -1;
+      minioBuilt = (async () => {
+        try {
+          await ensureMinioBinary((l) => logger.debug({ component: 'minio' }, l), {
+            signal: abort.signal,
+            onProgress: (p) => {
+              storageStarting = `storage: starting (building MinIO, ${p.percent}%)`;
+              const step = Math.floor(p.percent / 10) * 10;
+              if (step > shown) {
+                shown = step;
+                progress(
+                  p.phase === 'downloading'
+                    ? `minio: downloading Go modules (${p.modules})…`
+                    : `minio: building, ${p.percent}%…`,
+                );
+              }
+            },
+          });
+          if (abort.signal.aborted) return;
+          storageStarting = 'storage: starting (starting MinIO)';
+          const m = await startLocalMinio();
+          minio = m;
+          const s = storageSpec(m);
+          const child = startChild(s);
+          const url = `http://127.0.0.1:${s.port}`;
+          const ok = await waitReady(`${url}/readyz`, 120_000, () => child.pid !== undefined);
+          storageStarting = undefined;
+          if (ok) progress(`storage: ready: MinIO ${m.endpoint} (bucket "${bucket}"), storage-events ${url}`);
+          else progress('storage: storage-events did not become ready (see its log lines)');
+        } catch (err) {
+          storageStarting = undefined;
+          if (abort.signal.aborted) return;
+          logger.warn({ err: (err as Error).message }, 'MinIO could not be built; storage events stay off');
+        }
+      })();
     }
 
     return {
       endpoints,
       databaseUrl,
       brokerUrl,
-      ...(minio ? { minio } : {}),
+      get minio() {
+        return minio;
+      },
+      ...(minioBuilt ? { minioBuilt } : {}),
       broker,
       serving,
       log,
@@ -443,12 +520,29 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
   }
 }
 
-function hookNote(name: string, url: string, secrets: DevSecrets): string | undefined {
+function hookNote(name: string, url: string): string | undefined {
   if (name === 'auth-hooks') return `hooks at ${url}/hooks/<hook>; secret in secrets.json`;
   if (name === 'storage-events') return `MinIO webhook ${url}/webhooks/minio`;
   if (name === 'db-events') return 'slot tributary_dev, tables public.*';
-  void secrets;
   return undefined;
+}
+
+/** Creates the bucket that `tributary upload` and the file-indexer use, when it does not exist. */
+async function ensureBucket(m: { endpoint: string; accessKey: string; secretKey: string; bucket: string }) {
+  const u = new URL(m.endpoint);
+  const client = new MinioClient({
+    endPoint: u.hostname,
+    port: Number(u.port || 80),
+    useSSL: u.protocol === 'https:',
+    accessKey: m.accessKey,
+    secretKey: m.secretKey,
+  });
+  if (!(await client.bucketExists(m.bucket))) await client.makeBucket(m.bucket);
+}
+
+function goAvailable(): boolean {
+  const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
+  return !probe.error && probe.status === 0;
 }
 
 /** Picks free ports for every service (tests and `--ports auto`). */

@@ -12,6 +12,11 @@ export const runtimeEnvSchema = z.object({
     .optional(),
   /** Host to bind (the local runtime binds 127.0.0.1; a container binds 0.0.0.0). */
   HOST: z.string().default('0.0.0.0'),
+  /**
+   * Set by the local serving layer: when it asked for this instance (epoch milliseconds). The cold start
+   * is measured from here, so the activator and the function report the same figure.
+   */
+  TRIBUTARY_COLD_START_AT: z.coerce.number().positive().optional(),
 });
 
 export type RuntimeEnv = z.output<typeof runtimeEnvSchema>;

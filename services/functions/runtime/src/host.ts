@@ -17,8 +17,11 @@ export interface FunctionHostOptions {
   fn: FunctionModule;
   logger: Logger;
   registry?: Registry;
-  /** Seconds from process start to ready, reported as `function_cold_start_seconds`. */
-  coldStartSeconds?: number;
+  /**
+   * Seconds the cold start took, reported as `function_cold_start_seconds`: a number, or a getter read at
+   * each scrape (the figure is known only once the host listens).
+   */
+  coldStartSeconds?: number | (() => number | undefined);
 }
 
 interface HostMetrics {
@@ -44,7 +47,13 @@ export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
     readiness: () => ready,
   });
   const m = createMetrics(app.metrics);
-  if (opts.coldStartSeconds !== undefined) m.coldStart.set({ function: name }, opts.coldStartSeconds);
+  const coldStart = opts.coldStartSeconds;
+  if (typeof coldStart === 'number') m.coldStart.set({ function: name }, coldStart);
+  else if (coldStart)
+    app.addHook('onRequest', async (req) => {
+      const seconds = req.url === '/metrics' ? coldStart() : undefined;
+      if (seconds !== undefined) m.coldStart.set({ function: name }, seconds);
+    });
 
   app.addHook('onReady', async () => {
     ready = true;

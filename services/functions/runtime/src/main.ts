@@ -18,6 +18,7 @@ const usage =
  */
 let loadStarted = 0;
 if (process.env.TRIBUTARY_STEM_CELL === '1' && process.send) {
+  await warmUp();
   const msg = await new Promise<{ type: string; env: Record<string, string> }>((resolve) => {
     process.on('message', (m: { type?: string; env?: Record<string, string> }) => {
       if (m?.type === 'load' && m.env) resolve(m as { type: string; env: Record<string, string> });
@@ -35,22 +36,58 @@ const logger = createLogger({ name: `function-${name}`, level: env.LOG_LEVEL });
 const lifecycle = new Lifecycle(logger);
 lifecycle.installSignalHandlers();
 try {
+  // Each phase of the start, in ms, logged with "function ready" (where a slow cold start goes).
+  const phases: Record<string, number> = {};
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - mark);
+    mark = now;
+  };
   const fn = await loadFunction(env.FUNCTION_PATH);
+  phase('import');
   await fn.init?.();
+  phase('init');
   if (fn.shutdown) lifecycle.add('function-shutdown', async () => void (await fn.shutdown?.()));
-  const startSeconds = loadStarted ? (performance.now() - loadStarted) / 1000 : process.uptime();
-  const app = createFunctionHost({ name, fn, logger, coldStartSeconds: startSeconds });
+  let coldStartSeconds: number | undefined;
+  const app = createFunctionHost({ name, fn, logger, coldStartSeconds: () => coldStartSeconds });
+  phase('host');
   const address = await listen(app, { port: env.PORT, host: env.HOST, lifecycle });
+  phase('listen');
+  // Cold start, up to listening: from when the activator asked for this instance (TRIBUTARY_COLD_START_AT,
+  // epoch ms, so the activator reports this same figure); else from the load request (stem cell) or from
+  // the process start.
+  const requestedAt = env.TRIBUTARY_COLD_START_AT;
+  coldStartSeconds =
+    requestedAt !== undefined
+      ? (performance.timeOrigin + performance.now() - requestedAt) / 1000
+      : loadStarted
+        ? (performance.now() - loadStarted) / 1000
+        : process.uptime();
+  const coldStartMs = Math.round(coldStartSeconds * 1000);
   // The local serving layer (which starts us with an IPC channel) learns our address from this message,
   // whatever the log level.
-  process.send?.({ type: 'ready', address, coldStartMs: Math.round(startSeconds * 1000) });
+  process.send?.({ type: 'ready', address, coldStartMs });
   process.channel?.unref();
   logger.info(
-    { address, function: name, coldStartMs: Math.round(startSeconds * 1000), prewarmed: loadStarted > 0 },
+    { address, function: name, coldStartMs, prewarmed: loadStarted > 0, phasesMs: phases },
     'function ready',
   );
 } catch (err) {
   logger.fatal({ err }, 'function failed to start');
   await lifecycle.shutdown('start-failure');
   process.exit(1);
+}
+
+/**
+ * A spare builds, starts and closes one throwaway host before it says it is ready: the first Fastify app,
+ * metrics registry and listening socket of a process cost several times what later ones do (lazy
+ * compilation of Fastify, avvio, find-my-way and prom-client), and a cold start should not pay that.
+ */
+async function warmUp(): Promise<void> {
+  const silent = createLogger({ name: 'tributary-function-warmup', level: 'silent' });
+  const app = createFunctionHost({ name: 'warmup', fn: { handle: () => undefined }, logger: silent });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.inject({ method: 'GET', url: '/health/readiness' });
+  await app.close();
 }
