@@ -12,7 +12,13 @@ import {
 import { type CloudEvent, createServer, eventAttributes, type Logger } from '@tributary/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import { type ClusterView, Collector, type MetricsSource, type Snapshot } from './collector.js';
+import {
+  type ClusterView,
+  Collector,
+  type MetricsSource,
+  type PlatformMetrics,
+  type Snapshot,
+} from './collector.js';
 
 export interface DashboardAppOptions {
   logger: Logger;
@@ -31,6 +37,8 @@ export interface DashboardAppOptions {
   /** Events per second one live-tail stream sends at most; the rest are counted as skipped (default 200). */
   tailMaxRate?: number;
   registry?: Registry;
+  /** Where the numbers come from instead of scraping `sources` (e.g. `PrometheusMetrics` on Kubernetes). */
+  metrics?: PlatformMetrics | undefined;
 }
 
 export interface DashboardApp {
@@ -119,6 +127,7 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
     log: opts.log,
     deadLetters: opts.deadLetters,
     cluster: opts.cluster,
+    metrics: opts.metrics,
     ...(opts.safeWalWarnBytes !== undefined ? { safeWalWarnBytes: opts.safeWalWarnBytes } : {}),
   });
   const streams = new Set<SseClient>();

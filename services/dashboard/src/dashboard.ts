@@ -8,6 +8,7 @@ import type { Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildDashboardApp } from './app.js';
 import type { ClusterView, MetricsSource } from './collector.js';
+import { PrometheusMetrics, type PrometheusMetricsOptions } from './prometheus-source.js';
 
 export interface CreateDashboardOptions {
   logger: Logger;
@@ -42,6 +43,11 @@ export interface CreateDashboardOptions {
   cluster?: (() => Promise<ClusterView>) | undefined;
   intervalMs?: number;
   safeWalWarnBytes?: number | undefined;
+  /**
+   * Kubernetes: read rates, latency, lag, scale and KafkaSink dead letters from this Prometheus (the
+   * Knative Kafka Broker's and Kafka Exporter's metrics) instead of scraping `brokerUrls`.
+   */
+  prometheus?: PrometheusMetricsOptions | undefined;
 }
 
 export interface RunningDashboard {
@@ -91,6 +97,7 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
     deadLetters,
     resources: options.resources,
     cluster: options.cluster,
+    metrics: options.prometheus ? new PrometheusMetrics(options.prometheus) : undefined,
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     safeWalWarnBytes: options.safeWalWarnBytes,
   });
