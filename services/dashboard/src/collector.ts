@@ -23,6 +23,8 @@ export interface MetricsSource {
 
 /** What the Kubernetes API adds (see kubernetes.ts); the local platform has none. */
 export interface ClusterView {
+  /** Brokers (so that one without traffic is listed too). */
+  brokers?: { namespace: string; name: string; ready?: boolean | undefined; reason?: string | undefined }[];
   triggers: {
     namespace: string;
     name: string;
@@ -520,7 +522,7 @@ export class Collector {
     return {
       at: now,
       sources: [...reading.sources, ...extra],
-      brokers: this.brokers(reading),
+      brokers: this.brokers(reading, cluster),
       triggers: await this.triggers(now, reading, known),
       functions: this.functions(reading.functions, cluster),
       slots: reading.slots.map((s) => assessSlot(s, warnAt)),
@@ -558,9 +560,9 @@ export class Collector {
     return out;
   }
 
-  private brokers(reading: PlatformReading): BrokerView[] {
+  private brokers(reading: PlatformReading, cluster: ClusterView | undefined): BrokerView[] {
     const views = new Map<string, BrokerView>();
-    for (const b of this.opts.resources?.brokers ?? [])
+    for (const b of [...(this.opts.resources?.brokers ?? []), ...(cluster?.brokers ?? [])])
       views.set(`${b.namespace}/${b.name}`, {
         namespace: b.namespace,
         name: b.name,
