@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parser } from '@prometheus-io/lezer-promql';
 import { promtoolCheckRules } from '@tributary/testing';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { kubernetesMetricLabels, kubernetesMetricNames, TARGET_LABELS } from './kubernetes-metrics.js';
 import { PrometheusMetrics } from './prometheus-source.js';
 
@@ -255,7 +255,7 @@ interface RuleFile {
   };
 }
 
-const ruleFiles = readdirSync(join(repoRoot, 'infra/prometheus')).filter((f) => f.endsWith('.yaml'));
+const ruleFiles = readdirSync(join(repoRoot, 'infra/prometheus')).filter((f) => f.endsWith('alerts.yaml'));
 const readRules = (file: string) =>
   parseYaml(readFileSync(join(repoRoot, 'infra/prometheus', file), 'utf8')) as RuleFile;
 
@@ -329,4 +329,53 @@ describe('promtool check rules', () => {
     },
     30 * 60_000,
   );
+});
+
+describe('what Prometheus scrapes on Kubernetes (tributary-kubernetes-scrape.yaml)', () => {
+  const docs = parseAllDocuments(
+    readFileSync(join(repoRoot, 'infra/prometheus/tributary-kubernetes-scrape.yaml'), 'utf8'),
+  ).map(
+    (d) =>
+      d.toJS() as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string; namespace: string };
+        spec: {
+          selector: { matchLabels?: Record<string, string>; matchExpressions?: { values?: string[] }[] };
+          podMetricsEndpoints: { port: string; path: string }[];
+        };
+      },
+  );
+  const by = (ns: string) => docs.filter((d) => d.metadata.namespace === ns);
+  const selected = (ns: string) =>
+    by(ns).flatMap((d) => [
+      ...Object.values(d.spec.selector.matchLabels ?? {}),
+      ...(d.spec.selector.matchExpressions ?? []).flatMap((e) => e.values ?? []),
+    ]);
+
+  it('is a set of PodMonitors with a selector and a named metrics port each', () => {
+    expect(docs.length).toBeGreaterThanOrEqual(5);
+    for (const d of docs) {
+      expect([d.metadata.name, d.apiVersion, d.kind]).toEqual([
+        d.metadata.name,
+        'monitoring.coreos.com/v1',
+        'PodMonitor',
+      ]);
+      expect(d.spec.podMetricsEndpoints.length).toBeGreaterThan(0);
+      for (const e of d.spec.podMetricsEndpoints)
+        expect(e).toMatchObject({ port: expect.any(String), path: '/metrics' });
+    }
+  });
+
+  it('covers every source of the Kubernetes metrics: Kafka Broker data plane, Kafka Exporter, Serving, db-events', () => {
+    expect(selected('knative-eventing')).toEqual(
+      expect.arrayContaining(['kafka-broker-receiver', 'kafka-broker-dispatcher', 'kafka-sink-receiver']),
+    );
+    expect(selected('kafka')).toContain('tributary-kafka-exporter');
+    expect(selected('knative-serving')).toContain('autoscaler');
+    expect(by('tributary').flatMap((d) => d.spec.podMetricsEndpoints.map((e) => e.port))).toEqual(
+      expect.arrayContaining(['http-usermetric', 'http']),
+    );
+    expect(selected('tributary')).toEqual(expect.arrayContaining(['db-events', 'dashboard']));
+  });
 });
