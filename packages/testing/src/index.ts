@@ -67,6 +67,17 @@ export {
   startPostgres,
 } from './postgres.js';
 export {
+  ensurePrometheusBinaries,
+  PROMETHEUS_VERSION,
+  type PrometheusBinaries,
+  type PrometheusInstance,
+  type PrometheusScrapeJob,
+  prometheusBinaries,
+  promtoolCheckRules,
+  type StartPrometheusOptions,
+  startPrometheus,
+} from './prometheus-server.js';
+export {
   type RunningServices,
   type ServiceName,
   servicesToStart,

@@ -15,6 +15,7 @@ export interface Versions {
   kubernetes: Pin;
   knative: Pin;
   strimzi: Pin;
+  prometheus: Pin & { module: string };
 }
 
 /** `versions.json` at the repository root (src/ and dist/ are both three levels below it). */

@@ -16,7 +16,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AuditLog, auditedAction, redactDeadLetter } from './audit.js';
 import { checkCrossSite, createOperatorAuth, type DashboardAuthOptions, type Operator } from './auth.js';
-import { type ClusterView, Collector, type MetricsSource, type Snapshot } from './collector.js';
+import {
+  type ClusterView,
+  Collector,
+  type MetricsSource,
+  type PlatformMetrics,
+  type Snapshot,
+} from './collector.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,6 +50,8 @@ export interface DashboardAppOptions {
   /** Events per second one live-tail stream sends at most; the rest are counted as skipped (default 200). */
   tailMaxRate?: number;
   registry?: Registry;
+  /** Where the numbers come from instead of scraping `sources` (e.g. `PrometheusMetrics` on Kubernetes). */
+  metrics?: PlatformMetrics | undefined;
 }
 
 export interface DashboardApp {
@@ -226,6 +234,7 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
     log: opts.log,
     deadLetters: opts.deadLetters,
     cluster: opts.cluster,
+    metrics: opts.metrics,
     ...(opts.safeWalWarnBytes !== undefined ? { safeWalWarnBytes: opts.safeWalWarnBytes } : {}),
   });
   const streams = new Set<SseClient>();

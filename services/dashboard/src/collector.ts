@@ -28,6 +28,8 @@ export interface MetricsSource {
 
 /** What the Kubernetes API adds (see kubernetes.ts); the local platform has none. */
 export interface ClusterView {
+  /** Brokers (so that one without traffic is listed too). */
+  brokers?: { namespace: string; name: string; ready?: boolean | undefined; reason?: string | undefined }[];
   triggers: {
     namespace: string;
     name: string;
@@ -63,6 +65,11 @@ export interface CollectorOptions {
   /** safe_wal_size below this warns (default 1 GiB). */
   safeWalWarnBytes?: number;
   scrapeTimeoutMs?: number;
+  /**
+   * Where the numbers come from (default: {@link ScrapedMetrics} over `sources`); e.g. `PrometheusMetrics`
+   * from prometheus-source.ts on Kubernetes.
+   */
+  metrics?: PlatformMetrics | undefined;
 }
 
 export interface SourceStatus {
@@ -139,7 +146,49 @@ export interface Snapshot {
   triggers: TriggerView[];
   functions: FunctionView[];
   slots: SlotView[];
-  deadLetters: { namespace: string; broker: string; pending: number; total: number }[] | null;
+  deadLetters: DeadLetterCount[] | null;
+}
+
+/** A Trigger the collector knows of (from YAML, the Kubernetes API or the metrics themselves). */
+export interface TriggerRef {
+  namespace: string;
+  broker: string;
+  name: string;
+  /** The Knative Service the Trigger delivers to (`subscriber.ref` of kind Service), if any. */
+  subscriberService?: string | undefined;
+}
+
+/** The numbers of one Trigger that a metrics source reports. */
+export type TriggerMetrics = Omit<TriggerView, 'filter' | 'subscriber' | 'ready' | 'reason' | 'lagHistory'>;
+
+export interface DeadLetterCount {
+  namespace: string;
+  broker: string;
+  pending: number;
+  total: number;
+}
+
+/** What a metrics source reports on one tick: the numbers behind every panel. */
+export interface PlatformReading {
+  sources: SourceStatus[];
+  brokers: BrokerView[];
+  triggers: TriggerMetrics[];
+  functions: FunctionView[];
+  /** Before `assessSlot` (level and warnings are the collector's). */
+  slots: SlotView[];
+  /** Dead letters the source can count itself (e.g. a KafkaSink seen through Prometheus), else null. */
+  deadLetters: DeadLetterCount[] | null;
+}
+
+/**
+ * Where the dashboard's numbers come from. Two implementations: {@link ScrapedMetrics} (the Tributary
+ * broker's, activator's and db-events' own /metrics: one machine) and `PrometheusMetrics`
+ * (prometheus-source.ts: a Prometheus server's query API with the Knative Kafka Broker's, Kafka Exporter's
+ * and Knative Serving's metric names: Kubernetes).
+ */
+export interface PlatformMetrics {
+  readonly mode: 'broker-metrics' | 'prometheus';
+  read(now: number, triggers: readonly TriggerRef[]): Promise<PlatformReading>;
 }
 
 interface Scraped {
@@ -148,43 +197,29 @@ interface Scraped {
 }
 
 /**
- * Scrapes every source's /metrics on each `tick()`, keeps a short history per source and turns counters into
- * rates over a window (counter resets handled), histograms into p50/p99, and adds lag, scale and slot health.
+ * The one-machine source: scrapes every service's /metrics on each `read()`, keeps a short history per
+ * source and turns counters into rates over a window (counter resets handled), histograms into p50/p99.
  */
-export class Collector {
+export class ScrapedMetrics implements PlatformMetrics {
+  readonly mode = 'broker-metrics' as const;
   private readonly history = new Map<MetricsSource, Scraped[]>();
-  private readonly lagHistory = new Map<string, [number, number, number][]>();
-  private readonly windowMs: number;
-  private readonly points: number;
 
-  constructor(private readonly opts: CollectorOptions) {
-    this.windowMs = opts.windowMs ?? 30_000;
-    this.points = opts.historyPoints ?? 60;
-  }
+  constructor(
+    private readonly sources: readonly MetricsSource[],
+    private readonly windowMs = 30_000,
+    private readonly scrapeTimeoutMs = 3000,
+  ) {}
 
-  async tick(now = Date.now()): Promise<Snapshot> {
-    const statuses = await Promise.all(this.opts.sources.map((s) => this.scrape(s, now)));
-    const [cluster, services, deadLetters] = await Promise.all([
-      this.opts.cluster?.().catch((err: unknown) => {
-        this.opts.logger.warn({ err }, 'Kubernetes API unavailable');
-        statuses.push({ kind: 'other', name: 'kubernetes', ok: false, error: String(err) });
-        return undefined;
-      }),
-      this.activatorServices(statuses),
-      this.opts.deadLetters?.counts().catch((err: unknown) => {
-        statuses.push({ kind: 'other', name: 'dead-letters', ok: false, error: String(err) });
-        return null;
-      }) ?? Promise.resolve(null),
-    ]);
-    const triggers = await this.triggers(now, cluster);
+  async read(now: number): Promise<PlatformReading> {
+    const statuses = await Promise.all(this.sources.map((s) => this.scrape(s, now)));
+    const functions = await this.activatorServices(statuses);
     return {
-      at: now,
       sources: statuses,
       brokers: this.brokers(),
-      triggers,
-      functions: this.functions(services, cluster),
+      triggers: this.triggers(),
+      functions: this.functions(functions),
       slots: this.slots(),
-      deadLetters: deadLetters ?? null,
+      deadLetters: null,
     };
   }
 
@@ -197,8 +232,8 @@ export class Collector {
       if (source.registry) text = await source.registry.metrics();
       else if (source.url) {
         const res = await request(`${source.url.replace(/\/+$/, '')}/metrics`, {
-          headersTimeout: this.opts.scrapeTimeoutMs ?? 3000,
-          bodyTimeout: this.opts.scrapeTimeoutMs ?? 3000,
+          headersTimeout: this.scrapeTimeoutMs,
+          bodyTimeout: this.scrapeTimeoutMs,
         });
         text = await res.body.text();
         if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
@@ -217,7 +252,7 @@ export class Collector {
 
   private latest(kind: MetricsSource['kind']): { source: MetricsSource; now: Scraped; base: Scraped }[] {
     const out = [];
-    for (const s of this.opts.sources) {
+    for (const s of this.sources) {
       if (s.kind !== kind) continue;
       const h = this.history.get(s);
       if (!h || h.length === 0) continue;
@@ -253,7 +288,6 @@ export class Collector {
       }
       return v;
     };
-    for (const b of this.opts.resources?.brokers ?? []) view(b.namespace, b.name);
     const metric = 'tributary_broker_ingress_events_total';
     for (const { now, base } of this.latest('broker')) {
       const codes = new Map<string, Set<string>>();
@@ -271,7 +305,7 @@ export class Collector {
         const m = { namespace, broker: name };
         for (const code of set) {
           const total = sum(now.samples, metric, { ...m, status_code: code });
-          const rate = Collector.rate(now, base, metric, { ...m, status_code: code });
+          const rate = ScrapedMetrics.rate(now, base, metric, { ...m, status_code: code });
           if (code === '202') {
             v.accepted += total;
             v.ingressRate += rate;
@@ -286,54 +320,11 @@ export class Collector {
         v.rejections.sort((a, b) => a.statusCode.localeCompare(b.statusCode));
       }
     }
-    return [...views.values()].sort((a, b) =>
-      `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
-    );
+    return [...views.values()];
   }
 
-  private async triggers(now: number, cluster: ClusterView | undefined): Promise<TriggerView[]> {
-    const views = new Map<string, TriggerView>();
-    const view = (namespace: string, broker: string, name: string) => {
-      const key = `${namespace}/${name}`;
-      let v = views.get(key);
-      if (!v) {
-        v = {
-          namespace,
-          broker,
-          name,
-          filter: '',
-          delivered: 0,
-          failed: 0,
-          deadLettered: 0,
-          deliveredRate: 0,
-          failedRate: 0,
-          retryRate: 0,
-          inFlight: 0,
-          p50: null,
-          p99: null,
-          lagEvents: 0,
-          lagSeconds: 0,
-          lagHistory: [],
-        };
-        views.set(key, v);
-      }
-      return v;
-    };
-    for (const t of this.opts.resources?.triggers ?? []) {
-      const v = view(t.namespace, t.broker, t.name);
-      v.filter = describeFilter(t.filterSpec);
-      v.subscriber =
-        t.subscriber.uri ??
-        (t.subscriber.ref ? `${t.subscriber.ref.kind}/${t.subscriber.ref.name}` : undefined);
-    }
-    for (const t of cluster?.triggers ?? []) {
-      const v = view(t.namespace, t.broker, t.name);
-      v.filter = t.filter;
-      v.subscriber = t.subscriber;
-      v.ready = t.ready;
-      v.reason = t.reason;
-    }
-    const gaugeLag = new Map<string, { events: number; seconds: number }>();
+  private triggers(): TriggerMetrics[] {
+    const views = new Map<string, TriggerMetrics>();
     for (const { now: cur, base } of this.latest('broker')) {
       const seen = new Set<string>();
       for (const s of cur.samples) {
@@ -341,7 +332,12 @@ export class Collector {
         const key = `${s.labels.namespace}/${s.labels.broker}/${s.labels.trigger}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const v = view(s.labels.namespace ?? '', s.labels.broker ?? '', s.labels.trigger);
+        const ns = s.labels.namespace ?? '';
+        let v = views.get(`${ns}/${s.labels.trigger}`);
+        if (!v) {
+          v = emptyTriggerMetrics(ns, s.labels.broker ?? '', s.labels.trigger);
+          views.set(`${ns}/${s.labels.trigger}`, v);
+        }
         const m = { namespace: v.namespace, broker: v.broker, trigger: v.name };
         const sub = { ...m, destination: 'subscriber' };
         const ok = (x: Sample) => /^2/.test(x.labels.status_code ?? '');
@@ -349,9 +345,9 @@ export class Collector {
         const d = 'tributary_trigger_events_dispatched_total';
         v.delivered += sumWhere(cur.samples, d, sub, ok);
         v.failed += sumWhere(cur.samples, d, sub, bad);
-        v.deliveredRate += Collector.rate(cur, base, d, sub, ok);
-        v.failedRate += Collector.rate(cur, base, d, sub, bad);
-        v.retryRate += Collector.rate(cur, base, 'tributary_trigger_retries_total', sub);
+        v.deliveredRate += ScrapedMetrics.rate(cur, base, d, sub, ok);
+        v.failedRate += ScrapedMetrics.rate(cur, base, d, sub, bad);
+        v.retryRate += ScrapedMetrics.rate(cur, base, 'tributary_trigger_retries_total', sub);
         v.deadLettered += sum(cur.samples, 'tributary_trigger_dead_letters_total', m);
         v.inFlight += sum(cur.samples, 'tributary_trigger_in_flight', m);
         const hNow = buckets(cur.samples, 'tributary_trigger_dispatch_latency_seconds', sub);
@@ -364,53 +360,21 @@ export class Collector {
         const p99 = histogramQuantile(0.99, use);
         v.p50 = Number.isNaN(p50) ? null : p50;
         v.p99 = Number.isNaN(p99) ? null : p99;
-        const lagE = sum(cur.samples, 'tributary_trigger_lag_events', m);
-        const lagS = maxOf(cur.samples, 'tributary_trigger_lag_seconds', m);
-        gaugeLag.set(`${v.namespace}/${v.name}`, { events: lagE, seconds: lagS });
+        v.lagEvents += sum(cur.samples, 'tributary_trigger_lag_events', m);
+        v.lagSeconds = Math.max(v.lagSeconds, maxOf(cur.samples, 'tributary_trigger_lag_seconds', m));
       }
     }
-    const log = this.opts.log;
-    await Promise.all(
-      [...views.values()].map(async (v) => {
-        const g = gaugeLag.get(`${v.namespace}/${v.name}`);
-        let events = g?.events ?? 0;
-        let seconds = g?.seconds ?? 0;
-        if (log) {
-          try {
-            const parts = await log.lag(
-              { namespace: v.namespace, name: v.broker },
-              `knative-trigger-${v.namespace}-${v.name}`,
-            );
-            events = parts.reduce((a, p) => a + p.events, 0);
-            // The Kafka admin view has no record timestamps: keep the broker's own seconds gauge then.
-            seconds = Math.max(events > 0 ? (g?.seconds ?? 0) : 0, ...parts.map((p) => p.seconds));
-          } catch (err) {
-            this.opts.logger.debug({ err, trigger: v.name }, 'lag query failed; using the broker gauges');
-          }
-        }
-        v.lagEvents = events;
-        v.lagSeconds = seconds;
-        const key = `${v.namespace}/${v.name}`;
-        const h = this.lagHistory.get(key) ?? [];
-        h.push([now, events, seconds]);
-        while (h.length > this.points) h.shift();
-        this.lagHistory.set(key, h);
-        v.lagHistory = h;
-      }),
-    );
-    return [...views.values()].sort((a, b) =>
-      `${a.namespace}/${a.broker}/${a.name}`.localeCompare(`${b.namespace}/${b.broker}/${b.name}`),
-    );
+    return [...views.values()];
   }
 
   private async activatorServices(statuses: SourceStatus[]): Promise<FunctionView[]> {
     const out: FunctionView[] = [];
-    for (const s of this.opts.sources) {
+    for (const s of this.sources) {
       if (s.kind !== 'activator' || !s.url) continue;
       try {
         const res = await request(`${s.url.replace(/\/+$/, '')}/services`, {
-          headersTimeout: 3000,
-          bodyTimeout: 3000,
+          headersTimeout: this.scrapeTimeoutMs,
+          bodyTimeout: this.scrapeTimeoutMs,
         });
         if (res.statusCode !== 200) {
           await res.body.dump();
@@ -443,12 +407,9 @@ export class Collector {
     return out;
   }
 
-  private functions(local: FunctionView[], cluster: ClusterView | undefined): FunctionView[] {
+  private functions(local: FunctionView[]): FunctionView[] {
     const views = new Map<string, FunctionView>();
     for (const f of local) views.set(`${f.namespace}/${f.name}`, f);
-    for (const s of cluster?.services ?? []) {
-      views.set(`${s.namespace}/${s.name}`, { ...s, coldStarts: 0, coldStartP50: null });
-    }
     for (const { now } of this.latest('activator')) {
       for (const s of now.samples) {
         if (s.name !== 'serving_instances' || !s.labels.service) continue;
@@ -464,13 +425,10 @@ export class Collector {
         if (!Number.isNaN(q)) v.coldStartP50 = q;
       }
     }
-    return [...views.values()].sort((a, b) =>
-      `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
-    );
+    return [...views.values()];
   }
 
   private slots(): SlotView[] {
-    const warnAt = this.opts.safeWalWarnBytes ?? 1024 ** 3;
     return this.latest('db-events').map(({ source, now }) => {
       const has = (n: string) => now.samples.some((s) => s.name === n);
       const walStatus =
@@ -479,7 +437,7 @@ export class Collector {
       const safe = has('db_events_slot_safe_wal_size_bytes')
         ? sum(now.samples, 'db_events_slot_safe_wal_size_bytes')
         : null;
-      const v: SlotView = {
+      return {
         source: source.name ?? source.url ?? 'db-events',
         connected: has('db_events_replication_connected')
           ? sum(now.samples, 'db_events_replication_connected') === 1
@@ -495,9 +453,222 @@ export class Collector {
         level: 'ok',
         warnings: [],
       };
-      return assessSlot(v, warnAt);
     });
   }
+}
+
+export function emptyTriggerMetrics(namespace: string, broker: string, name: string): TriggerMetrics {
+  return {
+    namespace,
+    broker,
+    name,
+    delivered: 0,
+    failed: 0,
+    deadLettered: 0,
+    deliveredRate: 0,
+    failedRate: 0,
+    retryRate: 0,
+    inFlight: 0,
+    p50: null,
+    p99: null,
+    lagEvents: 0,
+    lagSeconds: 0,
+  };
+}
+
+type KnownTrigger = TriggerRef & Pick<TriggerView, 'filter' | 'subscriber' | 'ready' | 'reason'>;
+
+const byKey =
+  <T>(key: (x: T) => string) =>
+  (a: T, b: T) =>
+    key(a).localeCompare(key(b));
+
+/**
+ * Reads the platform's numbers from one {@link PlatformMetrics} source on each `tick()` and adds what the
+ * rest of the platform knows: Trigger filters, subscribers and readiness (YAML or the Kubernetes API),
+ * Knative Services' scale from their Revisions, lag straight from the log, the dead-letter store's counts,
+ * and a lag trend per Trigger.
+ */
+export class Collector {
+  private readonly lagHistory = new Map<string, [number, number, number][]>();
+  private readonly points: number;
+  readonly metrics: PlatformMetrics;
+
+  constructor(private readonly opts: CollectorOptions) {
+    this.points = opts.historyPoints ?? 60;
+    this.metrics =
+      opts.metrics ?? new ScrapedMetrics(opts.sources, opts.windowMs ?? 30_000, opts.scrapeTimeoutMs ?? 3000);
+  }
+
+  async tick(now = Date.now()): Promise<Snapshot> {
+    const extra: SourceStatus[] = [];
+    const [cluster, deadLetters] = await Promise.all([
+      this.opts.cluster?.().catch((err: unknown) => {
+        this.opts.logger.warn({ err }, 'Kubernetes API unavailable');
+        extra.push({ kind: 'other', name: 'kubernetes', ok: false, error: String(err) });
+        return undefined;
+      }),
+      this.opts.deadLetters?.counts().catch((err: unknown) => {
+        extra.push({ kind: 'other', name: 'dead-letters', ok: false, error: String(err) });
+        return null;
+      }) ?? Promise.resolve(null),
+    ]);
+    const known = this.knownTriggers(cluster);
+    let reading: PlatformReading;
+    try {
+      reading = await this.metrics.read(now, [...known.values()]);
+    } catch (err) {
+      reading = {
+        sources: [{ kind: 'other', name: this.metrics.mode, ok: false, error: String(err) }],
+        brokers: [],
+        triggers: [],
+        functions: [],
+        slots: [],
+        deadLetters: null,
+      };
+    }
+    const warnAt = this.opts.safeWalWarnBytes ?? 1024 ** 3;
+    return {
+      at: now,
+      sources: [...reading.sources, ...extra],
+      brokers: this.brokers(reading, cluster),
+      triggers: await this.triggers(now, reading, known),
+      functions: this.functions(reading.functions, cluster),
+      slots: reading.slots.map((s) => assessSlot(s, warnAt)),
+      deadLetters: mergeDeadLetters(deadLetters ?? null, reading.deadLetters),
+    };
+  }
+
+  /** Triggers from the YAML and the Kubernetes API, with what they deliver to. */
+  private knownTriggers(cluster: ClusterView | undefined): Map<string, KnownTrigger> {
+    const out = new Map<string, KnownTrigger>();
+    for (const t of this.opts.resources?.triggers ?? []) {
+      const ref = t.subscriber.ref;
+      out.set(`${t.namespace}/${t.name}`, {
+        namespace: t.namespace,
+        broker: t.broker,
+        name: t.name,
+        filter: describeFilter(t.filterSpec),
+        subscriber: t.subscriber.uri ?? (ref ? `${ref.kind}/${ref.name}` : undefined),
+        subscriberService: ref?.kind === 'Service' ? ref.name : undefined,
+      });
+    }
+    for (const t of cluster?.triggers ?? []) {
+      const m = t.subscriber ? /^Service\/(.+)$/.exec(t.subscriber) : null;
+      out.set(`${t.namespace}/${t.name}`, {
+        namespace: t.namespace,
+        broker: t.broker,
+        name: t.name,
+        filter: t.filter,
+        subscriber: t.subscriber,
+        subscriberService: m?.[1],
+        ready: t.ready,
+        reason: t.reason,
+      });
+    }
+    return out;
+  }
+
+  private brokers(reading: PlatformReading, cluster: ClusterView | undefined): BrokerView[] {
+    const views = new Map<string, BrokerView>();
+    for (const b of [...(this.opts.resources?.brokers ?? []), ...(cluster?.brokers ?? [])])
+      views.set(`${b.namespace}/${b.name}`, {
+        namespace: b.namespace,
+        name: b.name,
+        ingressRate: 0,
+        accepted: 0,
+        rejections: [],
+      });
+    for (const b of reading.brokers) views.set(`${b.namespace}/${b.name}`, b);
+    return [...views.values()].sort(byKey((b) => `${b.namespace}/${b.name}`));
+  }
+
+  private async triggers(
+    now: number,
+    reading: PlatformReading,
+    known: Map<string, KnownTrigger>,
+  ): Promise<TriggerView[]> {
+    const views = new Map<string, TriggerView>();
+    for (const [key, t] of known) {
+      const { subscriberService: _s, ...rest } = t;
+      views.set(key, { ...emptyTriggerMetrics(t.namespace, t.broker, t.name), ...rest, lagHistory: [] });
+    }
+    for (const m of reading.triggers) {
+      const key = `${m.namespace}/${m.name}`;
+      const k = views.get(key);
+      views.set(key, {
+        ...m,
+        filter: k?.filter ?? '',
+        subscriber: k?.subscriber,
+        ...(k?.ready !== undefined ? { ready: k.ready } : {}),
+        ...(k?.reason !== undefined ? { reason: k.reason } : {}),
+        broker: k?.broker ?? m.broker,
+        lagHistory: [],
+      });
+    }
+    const log = this.opts.log;
+    await Promise.all(
+      [...views.values()].map(async (v) => {
+        let events = v.lagEvents;
+        let seconds = v.lagSeconds;
+        if (log) {
+          try {
+            const parts = await log.lag(
+              { namespace: v.namespace, name: v.broker },
+              `knative-trigger-${v.namespace}-${v.name}`,
+            );
+            const gaugeSeconds = seconds;
+            events = parts.reduce((a, p) => a + p.events, 0);
+            // The Kafka admin view has no record timestamps: keep the source's own seconds then.
+            seconds = Math.max(events > 0 ? gaugeSeconds : 0, ...parts.map((p) => p.seconds));
+          } catch (err) {
+            this.opts.logger.debug({ err, trigger: v.name }, 'lag query failed; using the metrics source');
+          }
+        }
+        v.lagEvents = events;
+        v.lagSeconds = seconds;
+        const key = `${v.namespace}/${v.name}`;
+        const h = this.lagHistory.get(key) ?? [];
+        h.push([now, events, seconds]);
+        while (h.length > this.points) h.shift();
+        this.lagHistory.set(key, h);
+        v.lagHistory = h;
+      }),
+    );
+    return [...views.values()].sort(byKey((t) => `${t.namespace}/${t.broker}/${t.name}`));
+  }
+
+  /** The source's functions, with the Kubernetes API's Knative Services (scale from their Revisions) on top. */
+  private functions(fromMetrics: FunctionView[], cluster: ClusterView | undefined): FunctionView[] {
+    const views = new Map<string, FunctionView>();
+    for (const f of fromMetrics) views.set(`${f.namespace}/${f.name}`, f);
+    for (const s of cluster?.services ?? []) {
+      const key = `${s.namespace}/${s.name}`;
+      const m = views.get(key);
+      views.set(key, {
+        ...s,
+        coldStarts: m?.coldStarts ?? 0,
+        coldStartP50: m?.coldStartP50 ?? null,
+        ...(m?.inFlight !== undefined ? { inFlight: m.inFlight } : {}),
+      });
+    }
+    return [...views.values()].sort(byKey((f) => `${f.namespace}/${f.name}`));
+  }
+}
+
+function mergeDeadLetters(
+  store: DeadLetterCount[] | null,
+  fromMetrics: DeadLetterCount[] | null,
+): DeadLetterCount[] | null {
+  if (!store && !fromMetrics) return null;
+  const out = new Map<string, DeadLetterCount>();
+  for (const d of [...(store ?? []), ...(fromMetrics ?? [])]) {
+    const key = `${d.namespace}/${d.broker}`;
+    const m = out.get(key);
+    if (m) out.set(key, { ...m, pending: m.pending + d.pending, total: m.total + d.total });
+    else out.set(key, { ...d });
+  }
+  return [...out.values()].sort(byKey((d) => `${d.namespace}/${d.broker}`));
 }
 
 /**

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildDashboardApp } from './app.js';
 import { type DashboardAuthOptions, isLoopbackBind } from './auth.js';
 import type { ClusterView, MetricsSource } from './collector.js';
+import { PrometheusMetrics, type PrometheusMetricsOptions } from './prometheus-source.js';
 
 export interface CreateDashboardOptions {
   logger: Logger;
@@ -49,6 +50,11 @@ export interface CreateDashboardOptions {
   cluster?: (() => Promise<ClusterView>) | undefined;
   intervalMs?: number;
   safeWalWarnBytes?: number | undefined;
+  /**
+   * Kubernetes: read rates, latency, lag, scale and KafkaSink dead letters from this Prometheus (the
+   * Knative Kafka Broker's and Kafka Exporter's metrics) instead of scraping `brokerUrls`.
+   */
+  prometheus?: PrometheusMetricsOptions | undefined;
 }
 
 export interface RunningDashboard {
@@ -105,6 +111,7 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
     deadLetters,
     resources: options.resources,
     cluster: options.cluster,
+    metrics: options.prometheus ? new PrometheusMetrics(options.prometheus) : undefined,
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     safeWalWarnBytes: options.safeWalWarnBytes,
   });

@@ -54,6 +54,27 @@ const schema = z
     DASHBOARD_BROKER_TOKEN: optionalString,
     /** Postgres: the dead-letter store, and the broker log for the live tail when Kafka is not set. */
     DATABASE_URL: optionalString.pipe(envPostgresUrl().optional()),
+    /**
+     * Kubernetes: a Prometheus server's base URL; rates, latency, lag, function scale and KafkaSink dead
+     * letters are then read with PromQL (Knative Kafka Broker, Kafka Exporter and Knative Serving metrics).
+     */
+    DASHBOARD_PROMETHEUS_URL: optionalString.pipe(envUrl().optional()),
+    /** Range of rate() and latency quantiles in those queries: at least 4 scrape intervals. */
+    DASHBOARD_PROMETHEUS_WINDOW: z
+      .string()
+      .default('2m')
+      .pipe(z.string().regex(/^\d+(ms|s|m|h)$/, 'a PromQL duration such as 2m')),
+    /** Brokers whose dead letters go to a KafkaSink: `<namespace>/<broker>=<kafkasink>[:<topic>]`, comma-separated. */
+    DASHBOARD_DEAD_LETTER_SINKS: envList().pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^[a-z0-9-]+\/[a-z0-9-]+=[a-z0-9-]+(:[A-Za-z0-9._-]+)?$/,
+            'each entry is <namespace>/<broker>=<kafkasink>[:<topic>]',
+          ),
+      ),
+    ),
     /** Kafka bootstrap servers: the live tail and lag read the Kafka broker log. */
     KAFKA_BROKERS: envList(),
   })

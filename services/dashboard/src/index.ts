@@ -4,6 +4,7 @@ import { createLogger, Lifecycle, loadServiceEnv } from '@tributary/shared';
 import { createDashboard } from './dashboard.js';
 import { loadEnv } from './env.js';
 import { kubernetesClusterView } from './kubernetes.js';
+import { parseDeadLetterSinks } from './prometheus-source.js';
 
 const env = loadServiceEnv(
   'dashboard',
@@ -46,6 +47,13 @@ try {
     resources,
     cluster: env.DASHBOARD_KUBERNETES
       ? kubernetesClusterView({ namespace: env.DASHBOARD_NAMESPACE })
+      : undefined,
+    prometheus: env.DASHBOARD_PROMETHEUS_URL
+      ? {
+          url: env.DASHBOARD_PROMETHEUS_URL,
+          rateWindow: env.DASHBOARD_PROMETHEUS_WINDOW,
+          deadLetterSinks: parseDeadLetterSinks(env.DASHBOARD_DEAD_LETTER_SINKS),
+        }
       : undefined,
     intervalMs: env.DASHBOARD_INTERVAL_MS,
     safeWalWarnBytes: env.DASHBOARD_SAFE_WAL_WARN_BYTES,

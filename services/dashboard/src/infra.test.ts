@@ -1,10 +1,15 @@
 // infra/grafana and infra/prometheus: the Grafana dashboard JSON is well-formed, and every metric its queries
 // and the alert rules use is really exported by a Tributary service (names collected from the services'
 // prom-client metric definitions, so a renamed metric breaks this test instead of a panel).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { parse as parseYaml } from 'yaml';
+import { parser } from '@prometheus-io/lezer-promql';
+import { promtoolCheckRules } from '@tributary/testing';
+import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { kubernetesMetricLabels, kubernetesMetricNames, TARGET_LABELS } from './kubernetes-metrics.js';
+import { PrometheusMetrics } from './prometheus-source.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 
@@ -53,97 +58,54 @@ function exportedMetrics(): Set<string> {
   return names;
 }
 
-const PROMQL_FUNCTIONS = new Set([
-  'abs',
-  'absent',
-  'absent_over_time',
-  'avg',
-  'avg_over_time',
-  'bottomk',
-  'ceil',
-  'changes',
-  'clamp',
-  'clamp_max',
-  'clamp_min',
-  'count',
-  'count_over_time',
-  'count_values',
-  'delta',
-  'deriv',
-  'exp',
-  'floor',
-  'group',
-  'histogram_quantile',
-  'holt_winters',
-  'idelta',
-  'increase',
-  'irate',
-  'label_join',
-  'label_replace',
-  'last_over_time',
-  'ln',
-  'log2',
-  'log10',
-  'max',
-  'max_over_time',
-  'min',
-  'min_over_time',
-  'predict_linear',
-  'quantile',
-  'quantile_over_time',
-  'rate',
-  'resets',
-  'round',
-  'scalar',
-  'sort',
-  'sort_desc',
-  'sqrt',
-  'stddev',
-  'stdvar',
-  'sum',
-  'sum_over_time',
-  'time',
-  'timestamp',
-  'topk',
-  'vector',
-  'label_values',
-]);
-const PROMQL_KEYWORDS = new Set([
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'offset',
-  'bool',
-  'and',
-  'or',
-  'unless',
-  'inf',
-  'nan',
-]);
+/** A metric selector of a PromQL expression: the metric name and the labels its matchers use. */
+export interface PromqlSelector {
+  metric: string;
+  labels: string[];
+}
 
 /**
- * The metric names a PromQL expression selects: identifiers that are not functions, keywords, label names
- * (inside `{...}` or `by (...)`), strings, durations or Grafana variables.
+ * Grafana's template syntax made PromQL: `label_values(<selector>, label)` is its selector, `$__rate_interval`
+ * and other range variables a duration, `$var` inside a string a regex.
  */
+function fromGrafana(expr: string): string {
+  const lv = /^\s*label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\)\s*$/s.exec(expr);
+  const e = lv ? lv[1]! : expr;
+  return e.replace(/\[\$\{?[a-zA-Z_]+\}?\]/g, '[5m]').replace(/\$\{?[a-zA-Z_]+\}?/g, '.*');
+}
+
+/**
+ * The selectors of a PromQL expression, from Prometheus' own PromQL grammar (@prometheus-io/lezer-promql, the
+ * parser of Prometheus' web UI). Throws on a syntax error, naming the expression.
+ */
+export function promqlSelectors(expr: string): PromqlSelector[] {
+  const text = fromGrafana(expr);
+  const tree = parser.parse(text);
+  const out: PromqlSelector[] = [];
+  let error: number | undefined;
+  tree.iterate({
+    enter: (n) => {
+      if (n.type.isError && error === undefined) error = n.from;
+      if (n.name !== 'VectorSelector') return;
+      const id = n.node.getChild('Identifier');
+      const matchers = n.node.getChild('LabelMatchers');
+      const labels: string[] = [];
+      if (matchers)
+        matchers.toTree().iterate({
+          enter: (m) => {
+            if (m.name === 'LabelName') labels.push(text.slice(matchers.from + m.from, matchers.from + m.to));
+          },
+        });
+      if (id) out.push({ metric: text.slice(id.from, id.to), labels });
+    },
+  });
+  if (error !== undefined) throw new Error(`PromQL syntax error at ${error} in: ${text}`);
+  return out;
+}
+
+/** The metric names a PromQL (or Grafana templating) expression selects. */
 export function promqlMetricNames(expr: string): string[] {
-  const cleaned = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""') // strings
-    .replace(/\{[^}]*\}/g, '{}') // label matchers
-    .replace(/\[[^\]]*\]/g, '[]') // range selectors
-    .replace(/label_values\(([^,()]*),\s*[a-zA-Z_]+\)/g, 'label_values($1)') // Grafana: the label argument
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '$1 ()') // grouping labels
-    .replace(/\$\{?[a-zA-Z_]+\}?/g, ' '); // Grafana variables
-  const names: string[] = [];
-  for (const m of cleaned.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    const id = m[0];
-    if (PROMQL_FUNCTIONS.has(id) || PROMQL_KEYWORDS.has(id.toLowerCase())) continue;
-    if (/^\d/.test(id)) continue;
-    names.push(id);
-  }
-  return names;
+  return promqlSelectors(expr).map((s) => s.metric);
 }
 
 interface Panel {
@@ -159,26 +121,48 @@ interface Panel {
 const grafanaDir = join(repoRoot, 'infra/grafana');
 const dashboards = readdirSync(grafanaDir).filter((f) => f.endsWith('.json'));
 const exported = exportedMetrics();
+const k8sNames = kubernetesMetricNames();
+const k8sLabels = kubernetesMetricLabels();
 
-describe('exported metric names', () => {
-  it('finds the services metrics in their sources', () => {
-    for (const n of [
-      'tributary_broker_ingress_events_total',
-      'tributary_trigger_dispatch_latency_seconds_bucket',
-      'tributary_dead_letters_pending',
-      'db_events_slot_safe_wal_size_bytes',
-      'serving_instances',
-    ]) {
-      expect(exported).toContain(n);
+/**
+ * What a file may query. Kubernetes files (`*kubernetes*`): the Knative Kafka Broker's, Kafka Exporter's and
+ * Knative Serving's series, plus what the Tributary services that still run there export (db-events, the
+ * dashboard's dead-letter store). The others: what the Tributary services export.
+ */
+function vocabulary(file: string): Set<string> {
+  if (!file.includes('kubernetes')) return exported;
+  const onK8s = [...exported].filter(
+    (n) => n.startsWith('db_events_') || n.startsWith('tributary_dead_letters_'),
+  );
+  return new Set([...k8sNames, ...onK8s]);
+}
+
+/** Unknown metrics, and labels a Kubernetes-stack series does not carry, in a set of expressions. */
+function problems(exprs: string[], allowed: Set<string>): string[] {
+  const out: string[] = [];
+  for (const e of exprs) {
+    for (const sel of promqlSelectors(e)) {
+      if (!allowed.has(sel.metric)) out.push(`unknown metric ${sel.metric} in: ${e}`);
+      const labels = k8sLabels.get(sel.metric);
+      if (!labels) continue;
+      for (const l of sel.labels)
+        if (!labels.has(l) && !TARGET_LABELS.includes(l)) out.push(`${sel.metric} has no label ${l}: ${e}`);
     }
-  });
+  }
+  return out;
+}
 
-  it('promqlMetricNames ignores functions, labels, strings, durations and variables', () => {
+describe('the vocabulary check', () => {
+  it('names an unknown metric and a label a Kubernetes series does not carry', () => {
     expect(
-      promqlMetricNames(
-        'histogram_quantile(0.99, sum by (trigger, le) (rate(a_bucket{x=~"$ns", y="rate"}[$__rate_interval]))) / on (le) b_total > 0.5 and c',
+      problems(
+        ['sum(rate(event_count_1_total{trigger="t"}[5m])) + tributary_trigger_lag_events'],
+        vocabulary('kubernetes'),
       ),
-    ).toEqual(['a_bucket', 'b_total', 'c']);
+    ).toEqual([
+      expect.stringContaining('event_count_1_total has no label trigger'),
+      expect.stringContaining('unknown metric tributary_trigger_lag_events'),
+    ]);
   });
 });
 
@@ -192,6 +176,7 @@ describe.each(dashboards)('Grafana dashboard %s', (file) => {
   };
   const panels = (dash.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
   const dataPanels = panels.filter((p) => p.type !== 'row');
+  const k8s = file.includes('kubernetes');
 
   it('has a uid, a title, a schema version, panels and a Prometheus datasource variable', () => {
     expect(dash.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/);
@@ -221,23 +206,36 @@ describe.each(dashboards)('Grafana dashboard %s', (file) => {
     }
   });
 
-  it('covers throughput, failures, lag, dead letters, slot health and function scale', () => {
+  it('covers throughput, failures, retries, latency, lag, dead letters, slot health and function scale', () => {
     const all = dataPanels.flatMap((p) => p.targets!.flatMap((t) => promqlMetricNames(t.expr!)));
-    for (const m of [
-      'tributary_broker_ingress_events_total',
-      'tributary_trigger_events_dispatched_total',
-      'tributary_trigger_lag_events',
-      'tributary_trigger_lag_seconds',
-      'tributary_dead_letters_pending',
-      'db_events_slot_wal_status',
-      'db_events_slot_safe_wal_size_bytes',
-      'serving_instances',
-    ]) {
-      expect(all).toContain(m);
-    }
+    const required = k8s
+      ? [
+          'event_count_1_total',
+          'event_dispatch_latencies_ms_bucket',
+          'revision_request_count',
+          'kafka_consumergroup_lag',
+          'kafka_consumer_lag_millis',
+          'kafka_topic_partition_current_offset',
+          'tributary_dead_letters_pending',
+          'db_events_slot_wal_status',
+          'db_events_slot_safe_wal_size_bytes',
+          'autoscaler_actual_pods',
+        ]
+      : [
+          'tributary_broker_ingress_events_total',
+          'tributary_trigger_events_dispatched_total',
+          'tributary_trigger_retries_total',
+          'tributary_trigger_lag_events',
+          'tributary_trigger_lag_seconds',
+          'tributary_dead_letters_pending',
+          'db_events_slot_wal_status',
+          'db_events_slot_safe_wal_size_bytes',
+          'serving_instances',
+        ];
+    for (const m of required) expect(all).toContain(m);
   });
 
-  it('queries only metrics the services export', () => {
+  it(`queries only metrics (and labels) the ${k8s ? 'Kubernetes stack' : 'services'} export${k8s ? 's' : ''}`, () => {
     const queries = [
       ...dataPanels.flatMap((p) => p.targets!.map((t) => t.expr!)),
       ...(dash.templating?.list ?? []).flatMap((v) =>
@@ -246,19 +244,25 @@ describe.each(dashboards)('Grafana dashboard %s', (file) => {
           : [],
       ),
     ];
-    const unknown = [...new Set(queries.flatMap(promqlMetricNames))].filter((n) => !exported.has(n));
-    expect(unknown).toEqual([]);
+    expect(problems(queries, vocabulary(file))).toEqual([]);
   });
 });
 
-describe('Prometheus alert rules', () => {
-  const doc = parseYaml(readFileSync(join(repoRoot, 'infra/prometheus/tributary-alerts.yaml'), 'utf8')) as {
-    kind?: string;
-    spec?: {
-      groups?: { name: string; rules: { alert?: string; expr: string; labels?: { severity?: string } }[] }[];
-    };
+interface RuleFile {
+  kind?: string;
+  spec?: {
+    groups?: { name: string; rules: { alert?: string; expr: string; labels?: { severity?: string } }[] }[];
   };
+}
+
+const ruleFiles = readdirSync(join(repoRoot, 'infra/prometheus')).filter((f) => f.endsWith('alerts.yaml'));
+const readRules = (file: string) =>
+  parseYaml(readFileSync(join(repoRoot, 'infra/prometheus', file), 'utf8')) as RuleFile;
+
+describe.each(ruleFiles)('Prometheus alert rules %s', (file) => {
+  const doc = readRules(file);
   const rules = (doc.spec?.groups ?? []).flatMap((g) => g.rules);
+  const k8s = file.includes('kubernetes');
 
   it('is a PrometheusRule with alerts that carry a severity', () => {
     expect(doc.kind).toBe('PrometheusRule');
@@ -273,6 +277,7 @@ describe('Prometheus alert rules', () => {
     const names = rules.map((r) => r.alert);
     for (const a of [
       'TributaryTriggerLagGrowing',
+      'TributaryTriggerLagTooOld',
       'TributaryDeadLettersGrowing',
       'TributarySlotWalAtRisk',
       'TributaryDeliveryFailureRate',
@@ -281,10 +286,96 @@ describe('Prometheus alert rules', () => {
     }
   });
 
-  it('uses only metrics the services export', () => {
-    const unknown = [...new Set(rules.flatMap((r) => promqlMetricNames(r.expr)))].filter(
-      (n) => !exported.has(n),
+  it(`uses only metrics (and labels) the ${k8s ? 'Kubernetes stack exports' : 'services export'}`, () => {
+    expect(
+      problems(
+        rules.map((r) => r.expr),
+        vocabulary(file),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe("the dashboard's Prometheus source", () => {
+  it('queries only metrics and labels the Kubernetes stack exports', () => {
+    const source = new PrometheusMetrics({
+      url: 'http://127.0.0.1:9',
+      deadLetterSinks: [{ namespace: 'tributary', broker: 'default', sink: 'dead-letters', topic: 'dlq' }],
+    });
+    const queries = Object.values(source.queries());
+    expect(queries.length).toBeGreaterThan(10);
+    expect(problems(queries, vocabulary('kubernetes'))).toEqual([]);
+  });
+});
+
+describe('promtool check rules', () => {
+  it(
+    'accepts every rule file (the PrometheusRule spec as a plain rules file)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tributary-rules-'));
+      try {
+        const files = ruleFiles.map((f) => {
+          const out = join(dir, f);
+          writeFileSync(out, stringify({ groups: readRules(f).spec?.groups ?? [] }));
+          return out;
+        });
+        const output = await promtoolCheckRules(files, (l) => process.stderr.write(`${l}\n`));
+        for (const f of ruleFiles) expect(output).toContain(`Checking ${join(dir, f)}`);
+        expect(output).toMatch(/SUCCESS: \d+ rules found/);
+        expect(output).not.toMatch(/FAILED/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30 * 60_000,
+  );
+});
+
+describe('what Prometheus scrapes on Kubernetes (tributary-kubernetes-scrape.yaml)', () => {
+  const docs = parseAllDocuments(
+    readFileSync(join(repoRoot, 'infra/prometheus/tributary-kubernetes-scrape.yaml'), 'utf8'),
+  ).map(
+    (d) =>
+      d.toJS() as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string; namespace: string };
+        spec: {
+          selector: { matchLabels?: Record<string, string>; matchExpressions?: { values?: string[] }[] };
+          podMetricsEndpoints: { port: string; path: string }[];
+        };
+      },
+  );
+  const by = (ns: string) => docs.filter((d) => d.metadata.namespace === ns);
+  const selected = (ns: string) =>
+    by(ns).flatMap((d) => [
+      ...Object.values(d.spec.selector.matchLabels ?? {}),
+      ...(d.spec.selector.matchExpressions ?? []).flatMap((e) => e.values ?? []),
+    ]);
+
+  it('is a set of PodMonitors with a selector and a named metrics port each', () => {
+    expect(docs.length).toBeGreaterThanOrEqual(5);
+    for (const d of docs) {
+      expect([d.metadata.name, d.apiVersion, d.kind]).toEqual([
+        d.metadata.name,
+        'monitoring.coreos.com/v1',
+        'PodMonitor',
+      ]);
+      expect(d.spec.podMetricsEndpoints.length).toBeGreaterThan(0);
+      for (const e of d.spec.podMetricsEndpoints)
+        expect(e).toMatchObject({ port: expect.any(String), path: '/metrics' });
+    }
+  });
+
+  it('covers every source of the Kubernetes metrics: Kafka Broker data plane, Kafka Exporter, Serving, db-events', () => {
+    expect(selected('knative-eventing')).toEqual(
+      expect.arrayContaining(['kafka-broker-receiver', 'kafka-broker-dispatcher', 'kafka-sink-receiver']),
     );
-    expect(unknown).toEqual([]);
+    expect(selected('kafka')).toContain('tributary-kafka-exporter');
+    expect(selected('knative-serving')).toContain('autoscaler');
+    expect(by('tributary').flatMap((d) => d.spec.podMetricsEndpoints.map((e) => e.port))).toEqual(
+      expect.arrayContaining(['http-usermetric', 'http']),
+    );
+    expect(selected('tributary')).toEqual(expect.arrayContaining(['db-events', 'dashboard']));
   });
 });

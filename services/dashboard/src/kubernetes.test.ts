@@ -5,6 +5,12 @@ import * as k8s from '@kubernetes/client-node';
 import { kubernetesClusterView } from './kubernetes.js';
 
 const objects: Record<string, unknown[]> = {
+  '/apis/eventing.knative.dev/v1/brokers': [
+    {
+      metadata: { name: 'orders', namespace: 'shop' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    },
+  ],
   '/apis/eventing.knative.dev/v1/triggers': [
     {
       metadata: { name: 'billing', namespace: 'shop' },
@@ -89,8 +95,9 @@ describe('kubernetesClusterView', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  it('lists Triggers with filter and readiness, and Knative Services with their scale', async () => {
+  it('lists Brokers, Triggers with filter and readiness, and Knative Services with their scale', async () => {
     const view = await kubernetesClusterView({ kubeConfig: kc })();
+    expect(view.brokers).toEqual([{ namespace: 'shop', name: 'orders', ready: true }]);
     expect(view.triggers).toEqual([
       {
         namespace: 'shop',

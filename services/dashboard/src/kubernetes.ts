@@ -45,8 +45,8 @@ function ready(o: KObject): { ready?: boolean; reason?: string } {
 }
 
 /**
- * The cluster's view of the platform through the Kubernetes API: Knative Triggers (broker, filter, subscriber,
- * Ready) and Knative Services with their current scale (the sum of `status.actualReplicas` of their
+ * The cluster's view of the platform through the Kubernetes API: Brokers (Ready), Knative Triggers (broker,
+ * filter, subscriber, Ready) and Knative Services with their current scale (the sum of `status.actualReplicas` of their
  * Revisions, so 0 when scaled to zero) and min/max-scale annotations.
  */
 export function kubernetesClusterView(options: KubernetesViewOptions = {}): () => Promise<ClusterView> {
@@ -67,7 +67,8 @@ export function kubernetesClusterView(options: KubernetesViewOptions = {}): () =
     return res.items ?? [];
   };
   return async () => {
-    const [triggers, services, revisions] = await Promise.all([
+    const [brokers, triggers, services, revisions] = await Promise.all([
+      list('eventing.knative.dev', 'brokers'),
       list('eventing.knative.dev', 'triggers'),
       list('serving.knative.dev', 'services'),
       list('serving.knative.dev', 'revisions'),
@@ -80,6 +81,11 @@ export function kubernetesClusterView(options: KubernetesViewOptions = {}): () =
       replicas.set(key, (replicas.get(key) ?? 0) + (r.status?.actualReplicas ?? 0));
     }
     return {
+      brokers: brokers.map((b) => ({
+        namespace: b.metadata?.namespace ?? 'default',
+        name: b.metadata?.name ?? '',
+        ...ready(b),
+      })),
       triggers: triggers.map((t) => {
         const spec = (t.spec ?? {}) as {
           broker?: string;

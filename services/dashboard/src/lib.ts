@@ -8,6 +8,9 @@ export {
   type CollectorOptions,
   type FunctionView,
   type MetricsSource,
+  type PlatformMetrics,
+  type PlatformReading,
+  ScrapedMetrics,
   type SlotView,
   type Snapshot,
   type TriggerView,
@@ -19,4 +22,17 @@ export {
   type RunningDashboard,
 } from './dashboard.js';
 export { describeFilter } from './filters.js';
+export {
+  KAFKA_EXPORTER,
+  KNATIVE_KAFKA_BROKER,
+  KNATIVE_SERVING,
+  kubernetesMetricNames,
+  triggerConsumerGroup,
+} from './kubernetes-metrics.js';
 export { histogramQuantile, parsePrometheusText } from './prometheus.js';
+export {
+  type DeadLetterSinkRef,
+  PrometheusMetrics,
+  type PrometheusMetricsOptions,
+  parseDeadLetterSinks,
+} from './prometheus-source.js';

@@ -115,6 +115,14 @@ const STRUCTURAL: Record<string, z.ZodType> = {
             })
             .strict(),
           entityOperator: z.object({}).passthrough().optional(),
+          kafkaExporter: z
+            .object({
+              groupRegex: z.string().min(1),
+              topicRegex: z.string().min(1),
+              resources,
+            })
+            .strict()
+            .optional(),
         })
         .strict(),
     })
@@ -221,6 +229,60 @@ describe.each(OVERLAYS)('infra/overlays/%s', (overlay) => {
         expect([where, nonRoot, c.securityContext?.allowPrivilegeEscalation]).toEqual([where, true, false]);
       }
     }
+  });
+
+  it('deploys the ops dashboard: read-only RBAC, a NetworkPolicy, Prometheus, Postgres and operator sign-in', () => {
+    const find = (kind: string, name: string) =>
+      docs().find((x) => x.kind === kind && x.metadata.name === name && x.metadata.namespace === 'tributary');
+    const deployment = find('Deployment', 'dashboard');
+    const pod = (deployment?.spec as { template: { spec: DashboardPod } } | undefined)?.template.spec;
+    expect(pod?.serviceAccountName).toBe('dashboard');
+    expect(pod?.containers[0]?.image).toMatch(/^ghcr\.io\/tributary\/dashboard:(latest|0\.1\.0)$/);
+    const containerfile = readFileSync(join(ROOT, 'services/dashboard/Containerfile'), 'utf8');
+    expect(containerfile).toContain(`--filter '@tributary/dashboard' deploy --prod --legacy`);
+    expect(containerfile).toMatch(/^USER 1000:1000$/m);
+    const env = Object.fromEntries(
+      (pod?.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.secretKeyRef]),
+    );
+    expect(env).toMatchObject({
+      DASHBOARD_PROMETHEUS_URL: expect.stringMatching(/^http:\/\/.+:9090$/),
+      DASHBOARD_KUBERNETES: 'true',
+      DASHBOARD_NAMESPACE: 'tributary',
+      DATABASE_URL: { name: 'tributary-postgres', key: 'url' },
+      DASHBOARD_AUTH: 'jwt',
+      DASHBOARD_JWT_SECRET: { name: 'tributary-jwt', key: 'jwt-secret' },
+    });
+    expect(find('Service', 'dashboard')?.spec).toMatchObject({
+      selector: { 'app.kubernetes.io/name': 'dashboard' },
+    });
+    expect(find('ServiceAccount', 'dashboard')).toBeDefined();
+    const role = find('Role', 'dashboard-read') as unknown as {
+      rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    };
+    const granted = role.rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0]}/${res}`)).sort();
+    expect(granted).toEqual([
+      'eventing.knative.dev/brokers',
+      'eventing.knative.dev/triggers',
+      'serving.knative.dev/revisions',
+      'serving.knative.dev/services',
+    ]);
+    for (const r of role.rules) expect(r.verbs.sort()).toEqual(['get', 'list', 'watch']);
+    expect(find('RoleBinding', 'dashboard-read')).toMatchObject({
+      roleRef: { kind: 'Role', name: 'dashboard-read' },
+      subjects: [{ kind: 'ServiceAccount', name: 'dashboard', namespace: 'tributary' }],
+    });
+    expect(find('NetworkPolicy', 'dashboard')?.spec).toMatchObject({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'dashboard' } },
+      policyTypes: ['Ingress'],
+    });
+    // The dead-letter store's Postgres lets the dashboard in.
+    const pg = find('NetworkPolicy', 'postgres') as unknown as {
+      spec: { ingress: { from: { podSelector?: { matchExpressions?: { values: string[] }[] } }[] }[] };
+    };
+    expect(pg.spec.ingress[0]?.from[0]?.podSelector?.matchExpressions?.[0]?.values).toContain('dashboard');
+    // Kafka Exporter (consumer lag per Trigger) is on.
+    const kafka = docs().find((x) => x.kind === 'Kafka') as unknown as { spec: { kafkaExporter?: unknown } };
+    expect(kafka.spec.kafkaExporter).toMatchObject({ groupRegex: 'knative-.*' });
   });
 
   it('keeps db-events at one replica with the Recreate strategy (one consumer per slot)', () => {
@@ -359,6 +421,14 @@ describe('sources and copies stay in step', () => {
     });
   });
 });
+
+interface DashboardPod {
+  serviceAccountName?: string;
+  containers: {
+    image?: string;
+    env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  }[];
+}
 
 interface Container {
   image?: string;
