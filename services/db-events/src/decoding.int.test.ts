@@ -1,6 +1,6 @@
 /** Every operation and every mapped type, decoded from a real Postgres 17 replication stream. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EVENT_TYPES } from './decoding/changes.js';
+import { EVENT_TYPES } from '@tributary/shared';
 import {
   MemorySink,
   startEngine,
@@ -55,7 +55,7 @@ describe('db-events decoding (Postgres 17)', () => {
     const mine = () => sink.events.filter((e) => e.source === `/db/${database}/${s}/items`);
     await wait(() => mine().length === 5, '5 item events');
     const [i1, i2, u1, u2, d1] = mine();
-    expect(i1?.type).toBe(EVENT_TYPES.inserted);
+    expect(i1?.type).toBe(EVENT_TYPES.dbRowInserted);
     expect(i1?.subject).toBe('1');
     expect(i1?.data).toEqual({
       type: 'INSERT',
@@ -73,12 +73,12 @@ describe('db-events decoding (Postgres 17)', () => {
     expect(i2?.id).toBe(`${i1?.lsn}-1`);
     expect(i1).toMatchObject({ schema: s, table: 'items', partitionkey: `${s}.items/1` });
     expect(i1?.txid).toBe(String((i1?.data as { txid: number }).txid));
-    expect(u1?.type).toBe(EVENT_TYPES.updated);
+    expect(u1?.type).toBe(EVENT_TYPES.dbRowUpdated);
     expect(u1?.data).toMatchObject({ record: { id: 1, qty: 4 }, old_record: { id: 1 } });
     // The key changed: old_record has the old key, subject the new one.
     expect(u2?.data).toMatchObject({ record: { id: 10, name: 'pear' }, old_record: { id: 2 } });
     expect(u2?.subject).toBe('10');
-    expect(d1?.type).toBe(EVENT_TYPES.deleted);
+    expect(d1?.type).toBe(EVENT_TYPES.dbRowDeleted);
     expect(d1?.data).toMatchObject({ type: 'DELETE', record: null, old_record: { id: 1 } });
     expect(d1?.subject).toBe('1');
     // time is the commit time.
@@ -188,7 +188,7 @@ describe('db-events decoding (Postgres 17)', () => {
     const s = t.schema;
     await t.db.query(`INSERT INTO ${s}.t1 VALUES (1); INSERT INTO ${s}.t2 VALUES (1)`);
     await t.db.query(`TRUNCATE ${s}.t1, ${s}.t2, ${s}.t3`);
-    const truncs = () => sink.ofType(EVENT_TYPES.truncated).filter((e) => e.schema === s);
+    const truncs = () => sink.ofType(EVENT_TYPES.dbTableTruncated).filter((e) => e.schema === s);
     await wait(() => truncs().length === 3, '3 truncate events');
     const [a, b, c] = truncs();
     expect(new Set(truncs().map((e) => e.table))).toEqual(new Set(['t1', 't2', 't3']));
@@ -239,7 +239,7 @@ describe('db-events decoding (Postgres 17)', () => {
     await t.db.query('SELECT pg_logical_emit_message(true, \'tributary\', \'{"data": 1, "Bad-Ext": 2}\')');
     await t.db.query(`INSERT INTO ${s}.items VALUES (200, 'after', 1, 1)`);
     await wait(() => sink.events.some((e) => e.subject === '200' && e.schema === s), 'the insert after');
-    const invalid = sink.ofType(EVENT_TYPES.messageInvalid);
+    const invalid = sink.ofType(EVENT_TYPES.dbMessageInvalid);
     expect(invalid).toHaveLength(2);
     expect(invalid[0]?.data).toMatchObject({
       prefix: 'tributary',

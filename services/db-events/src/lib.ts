@@ -1,12 +1,7 @@
 /** Library entry: the replication client, decoder and engine, for tests, benchmarks and embedding. */
 export { buildApp, createSink, type DbEventsApp } from './app.js';
-export {
-  ChangeDecoder,
-  type DbChangeData,
-  EVENT_TYPES,
-  HEARTBEAT_PREFIX,
-  OUTBOX_PREFIX,
-} from './decoding/changes.js';
+// Event types and `data` shapes are the catalog's: import them from @tributary/shared.
+export { ChangeDecoder, changeEvent, HEARTBEAT_PREFIX, OUTBOX_PREFIX } from './decoding/changes.js';
 export { decodePgOutput, type PgOutputMessage } from './decoding/pgoutput.js';
 export { parseArray, TypeRegistry } from './decoding/values.js';
 export { type Env, envSchema, loadEnv } from './env.js';

@@ -1,22 +1,16 @@
-import { z } from 'zod';
-import { userSchema, withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import { type AuthHookPayload, afterUserCreatedPayloadSchema, EVENT_TYPES } from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /** After user created: `{ metadata, user }` -> `{}`; the event tells the rest of the platform. */
-export const afterUserCreatedSchema = z.looseObject({
-  ...withMetadata,
-  user: userSchema,
-});
+export type AfterUserCreatedPayload = AuthHookPayload<'after-user-created'>;
 
-export type AfterUserCreatedPayload = z.output<typeof afterUserCreatedSchema>;
-
-export const afterUserCreatedHook: HookDefinition<AfterUserCreatedPayload> = {
+export const afterUserCreatedHook = defineHook({
   name: 'after-user-created',
-  eventType: 'dev.tributary.auth.user.created',
-  schema: afterUserCreatedSchema,
+  eventType: EVENT_TYPES.authUserCreated,
+  schema: afterUserCreatedPayloadSchema,
   subject: (p) => p.user.id,
   delivery: false,
   async handle() {
     return { kind: 'ok', body: {} };
   },
-};
+});

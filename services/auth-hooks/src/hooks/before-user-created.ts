@@ -1,22 +1,16 @@
-import { z } from 'zod';
-import { newUserSchema, withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import { type AuthHookPayload, beforeUserCreatedPayloadSchema, EVENT_TYPES } from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /**
  * Before user created: `{ metadata, user }` -> `{}` to allow, or the error body (403) to refuse the
  * sign-up. Applies the email-domain allow/deny list.
  */
-export const beforeUserCreatedSchema = z.looseObject({
-  ...withMetadata,
-  user: newUserSchema,
-});
+export type BeforeUserCreatedPayload = AuthHookPayload<'before-user-created'>;
 
-export type BeforeUserCreatedPayload = z.output<typeof beforeUserCreatedSchema>;
-
-export const beforeUserCreatedHook: HookDefinition<BeforeUserCreatedPayload> = {
+export const beforeUserCreatedHook = defineHook({
   name: 'before-user-created',
-  eventType: 'dev.tributary.auth.user.creating',
-  schema: beforeUserCreatedSchema,
+  eventType: EVENT_TYPES.authUserCreating,
+  schema: beforeUserCreatedPayloadSchema,
   subject: (p) => p.user.id,
   delivery: false,
   async handle(payload, { policies }) {
@@ -31,4 +25,4 @@ export const beforeUserCreatedHook: HookDefinition<BeforeUserCreatedPayload> = {
     }
     return { kind: 'ok', body: {}, result: { decision: 'continue' } };
   },
-};
+});

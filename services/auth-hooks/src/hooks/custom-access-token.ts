@@ -1,39 +1,17 @@
-import { z } from 'zod';
-import { withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import { type AuthHookPayload, customAccessTokenPayloadSchema, EVENT_TYPES } from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /**
  * Custom access token: Auth sends the claims it is about to sign and takes back `{ claims }`, which must
  * still hold the required set (iss, aud, exp, iat, sub, role, aal, session_id, email, phone,
  * is_anonymous). We answer with the incoming claims plus the SQL policy's extras.
  */
-export const claimsSchema = z.looseObject({
-  iss: z.string().optional(),
-  aud: z.union([z.string(), z.array(z.string())]),
-  exp: z.number().int(),
-  iat: z.number().int(),
-  sub: z.string(),
-  role: z.string(),
-  aal: z.string().optional(),
-  session_id: z.string().optional(),
-  email: z.string().optional(),
-  phone: z.string().optional(),
-  is_anonymous: z.boolean().optional(),
-});
+export type CustomAccessTokenPayload = AuthHookPayload<'custom-access-token'>;
 
-export const customAccessTokenSchema = z.looseObject({
-  ...withMetadata,
-  user_id: z.string().min(1),
-  claims: claimsSchema,
-  authentication_method: z.string().optional(),
-});
-
-export type CustomAccessTokenPayload = z.output<typeof customAccessTokenSchema>;
-
-export const customAccessTokenHook: HookDefinition<CustomAccessTokenPayload> = {
+export const customAccessTokenHook = defineHook({
   name: 'custom-access-token',
-  eventType: 'dev.tributary.auth.token.issued',
-  schema: customAccessTokenSchema,
+  eventType: EVENT_TYPES.authTokenIssued,
+  schema: customAccessTokenPayloadSchema,
   subject: (p) => p.user_id,
   delivery: false,
   async handle(payload, { policies, logger, policyError }) {
@@ -62,4 +40,4 @@ export const customAccessTokenHook: HookDefinition<CustomAccessTokenPayload> = {
       };
     }
   },
-};
+});

@@ -7,7 +7,7 @@ import { sendEmailHook } from './send-email.js';
 import { sendSmsHook } from './send-sms.js';
 import type { HookDefinition } from './types.js';
 
-export type { HookContext, HookDefinition, HookName, HookOutcome } from './types.js';
+export type { CatalogHook, HookContext, HookDefinition, HookName, HookOutcome } from './types.js';
 
 /** Each hook parses its own payload with its schema before `handle`, so erasing P here is safe. */
 function erase<P>(hook: HookDefinition<P>): HookDefinition<unknown> {

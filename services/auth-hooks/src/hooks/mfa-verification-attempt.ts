@@ -1,6 +1,5 @@
-import { z } from 'zod';
-import { withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import { type AuthHookPayload, EVENT_TYPES, mfaVerificationAttemptPayloadSchema } from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /** Auth's own wording for a rejected attempt (v0hooks.DefaultMFAHookRejectionMessage). */
 export const MFA_REJECTION_MESSAGE = 'Further MFA verification attempts will be rejected.';
@@ -9,20 +8,12 @@ export const MFA_REJECTION_MESSAGE = 'Further MFA verification attempts will be 
  * MFA verification attempt: `{ user_id, factor_id, factor_type, valid }` -> `{ decision, message }`.
  * Continues unless the (optional) MFA lockout has locked the user.
  */
-export const mfaVerificationAttemptSchema = z.looseObject({
-  ...withMetadata,
-  user_id: z.string().min(1),
-  factor_id: z.string().optional(),
-  factor_type: z.string().optional(),
-  valid: z.boolean(),
-});
+export type MfaVerificationAttemptPayload = AuthHookPayload<'mfa-verification-attempt'>;
 
-export type MfaVerificationAttemptPayload = z.output<typeof mfaVerificationAttemptSchema>;
-
-export const mfaVerificationAttemptHook: HookDefinition<MfaVerificationAttemptPayload> = {
+export const mfaVerificationAttemptHook = defineHook({
   name: 'mfa-verification-attempt',
-  eventType: 'dev.tributary.auth.mfa.attempted',
-  schema: mfaVerificationAttemptSchema,
+  eventType: EVENT_TYPES.authMfaAttempted,
+  schema: mfaVerificationAttemptPayloadSchema,
   subject: (p) => p.user_id,
   delivery: false,
   async handle(payload, { policies, logger, policyError }) {
@@ -43,4 +34,4 @@ export const mfaVerificationAttemptHook: HookDefinition<MfaVerificationAttemptPa
     const body = { decision: 'continue' };
     return { kind: 'ok', body, result: body };
   },
-};
+});

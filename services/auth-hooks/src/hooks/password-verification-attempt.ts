@@ -1,6 +1,9 @@
-import { z } from 'zod';
-import { withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import {
+  type AuthHookPayload,
+  EVENT_TYPES,
+  passwordVerificationAttemptPayloadSchema,
+} from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /** Auth's own wording for a rejected attempt (v0hooks.DefaultPasswordHookRejectionMessage). */
 export const PASSWORD_REJECTION_MESSAGE = 'Further password verification attempts will be rejected.';
@@ -9,18 +12,12 @@ export const PASSWORD_REJECTION_MESSAGE = 'Further password verification attempt
  * Password verification attempt: `{ user_id, valid }` -> `{ decision, message, should_logout_user }`.
  * Rejects while the lockout (N failures within a window, kept in Postgres) holds the user.
  */
-export const passwordVerificationAttemptSchema = z.looseObject({
-  ...withMetadata,
-  user_id: z.string().min(1),
-  valid: z.boolean(),
-});
+export type PasswordVerificationAttemptPayload = AuthHookPayload<'password-verification-attempt'>;
 
-export type PasswordVerificationAttemptPayload = z.output<typeof passwordVerificationAttemptSchema>;
-
-export const passwordVerificationAttemptHook: HookDefinition<PasswordVerificationAttemptPayload> = {
+export const passwordVerificationAttemptHook = defineHook({
   name: 'password-verification-attempt',
-  eventType: 'dev.tributary.auth.password.attempted',
-  schema: passwordVerificationAttemptSchema,
+  eventType: EVENT_TYPES.authPasswordAttempted,
+  schema: passwordVerificationAttemptPayloadSchema,
   subject: (p) => p.user_id,
   delivery: false,
   async handle(payload, { policies, logger, policyError }) {
@@ -51,4 +48,4 @@ export const passwordVerificationAttemptHook: HookDefinition<PasswordVerificatio
     const body = { decision: 'continue', should_logout_user: false };
     return { kind: 'ok', body, result: body };
   },
-};
+});

@@ -1,6 +1,5 @@
-import { z } from 'zod';
-import { userSchema, withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import { type AuthHookPayload, EVENT_TYPES, sendEmailPayloadSchema } from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /**
  * Send email: Auth hands over the email to send (`email_action_type` signup, recovery, invite,
@@ -8,31 +7,15 @@ import type { HookDefinition } from './types.js';
  * `dev.tributary.auth.email.requested` is the delivery request a function fulfils; Auth gets `{}` once
  * the broker has it.
  */
-export const emailDataSchema = z.looseObject({
-  token: z.string().optional(),
-  token_hash: z.string().optional(),
-  redirect_to: z.string().optional(),
-  email_action_type: z.string().min(1),
-  site_url: z.string().optional(),
-  token_new: z.string().optional(),
-  token_hash_new: z.string().optional(),
-});
+export type SendEmailPayload = AuthHookPayload<'send-email'>;
 
-export const sendEmailSchema = z.looseObject({
-  ...withMetadata,
-  user: userSchema,
-  email_data: emailDataSchema,
-});
-
-export type SendEmailPayload = z.output<typeof sendEmailSchema>;
-
-export const sendEmailHook: HookDefinition<SendEmailPayload> = {
+export const sendEmailHook = defineHook({
   name: 'send-email',
-  eventType: 'dev.tributary.auth.email.requested',
-  schema: sendEmailSchema,
+  eventType: EVENT_TYPES.authEmailRequested,
+  schema: sendEmailPayloadSchema,
   subject: (p) => p.user.id,
   delivery: true,
   async handle() {
     return { kind: 'ok', body: {} };
   },
-};
+});

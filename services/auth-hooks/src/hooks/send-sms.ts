@@ -1,27 +1,16 @@
-import { z } from 'zod';
-import { userSchema, withMetadata } from './common.js';
-import type { HookDefinition } from './types.js';
+import { type AuthHookPayload, EVENT_TYPES, sendSmsPayloadSchema } from '@tributary/shared';
+import { defineHook } from './types.js';
 
 /** Send SMS: `{ user, sms: { otp } }`; the event is the delivery request, `{}` once the broker has it. */
-export const sendSmsSchema = z.looseObject({
-  ...withMetadata,
-  user: userSchema.optional(),
-  sms: z.looseObject({
-    otp: z.string().min(1),
-    sms_type: z.string().optional(),
-    phone: z.string().optional(),
-  }),
-});
+export type SendSmsPayload = AuthHookPayload<'send-sms'>;
 
-export type SendSmsPayload = z.output<typeof sendSmsSchema>;
-
-export const sendSmsHook: HookDefinition<SendSmsPayload> = {
+export const sendSmsHook = defineHook({
   name: 'send-sms',
-  eventType: 'dev.tributary.auth.sms.requested',
-  schema: sendSmsSchema,
+  eventType: EVENT_TYPES.authSmsRequested,
+  schema: sendSmsPayloadSchema,
   subject: (p) => p.user?.id,
   delivery: true,
   async handle() {
     return { kind: 'ok', body: {} };
   },
-};
+});

@@ -3,38 +3,41 @@
  * messages. Stateful: it remembers relations and the transaction being decoded, so every change can be
  * emitted as soon as it arrives (ids use the commit LSN announced by Begin) and no transaction is held whole.
  */
+import {
+  type DbChangeData,
+  type DbMessageInvalidData,
+  type DbRowDeletedData,
+  type DbRowInsertedData,
+  type DbRowUpdatedData,
+  type DbTableTruncatedData,
+  dbMessagesSource,
+  dbSource,
+  EVENT_TYPES,
+  type EventDataMap,
+} from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import { formatLsn, type Lsn } from '../replication/lsn.js';
 import type { PgBegin, PgMessage, PgOutputMessage, PgRelation, Tuple } from './pgoutput.js';
 import { pgTimestampToIso } from './time.js';
 import { type Converter, type JsonValue, TypeRegistry } from './values.js';
 
-export const EVENT_TYPES = {
-  inserted: 'dev.tributary.db.row.inserted',
-  updated: 'dev.tributary.db.row.updated',
-  deleted: 'dev.tributary.db.row.deleted',
-  truncated: 'dev.tributary.db.table.truncated',
-  messageInvalid: 'dev.tributary.db.message.invalid',
-} as const;
-
 /** The prefix of transactional outbox messages: `pg_logical_emit_message(true, 'tributary', json)`. */
 export const OUTBOX_PREFIX = 'tributary';
 /** The prefix of db-events' own non-transactional heartbeat messages. */
 export const HEARTBEAT_PREFIX = 'tributary-heartbeat';
 
-export type ChangeOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
+/** `data.type` of a change: INSERT, UPDATE, DELETE or TRUNCATE. */
+export type ChangeOp = DbChangeData['type'];
 
-export interface DbChangeData {
-  type: ChangeOp;
-  schema: string;
-  table: string;
-  record: Record<string, JsonValue> | null;
-  old_record: Record<string, JsonValue> | null;
-  commit_timestamp: string;
-  lsn: string;
-  txid: number;
-  unchanged_toast: string[];
-}
+/** The event types of row and truncate changes; their `data` is typed by the catalog. */
+export type ChangeEventType =
+  | typeof EVENT_TYPES.dbRowInserted
+  | typeof EVENT_TYPES.dbRowUpdated
+  | typeof EVENT_TYPES.dbRowDeleted
+  | typeof EVENT_TYPES.dbTableTruncated;
+
+/** The fields every change event's `data` shares, from its relation and transaction. */
+type ChangeBase = Pick<DbChangeData, 'schema' | 'table' | 'commit_timestamp' | 'lsn' | 'txid'>;
 
 export interface DecodedEvent {
   event: CloudEvent<unknown>;
@@ -99,7 +102,7 @@ export class ChangeDecoder {
   private readonly messagesSource: string;
 
   constructor(private readonly options: ChangeDecoderOptions) {
-    this.messagesSource = `/db/${options.database}/messages`;
+    this.messagesSource = dbMessagesSource(options.database);
   }
 
   get inTransaction(): boolean {
@@ -141,9 +144,15 @@ export class ChangeDecoder {
         const rel = this.mustRelation(msg.relationId);
         const toast: string[] = [];
         const record = this.row(rel, msg.new, toast, false);
-        return [
-          this.change(rel, 'INSERT', EVENT_TYPES.inserted, record, null, toast, this.subject(rel, msg.new)),
-        ];
+        const { id, base } = this.next(rel);
+        const data: DbRowInsertedData = {
+          type: 'INSERT',
+          ...base,
+          record,
+          old_record: null,
+          unchanged_toast: toast,
+        };
+        return [changeEvent(rel, EVENT_TYPES.dbRowInserted, id, data, this.subject(rel, msg.new))];
       }
       case 'update': {
         const rel = this.mustRelation(msg.relationId);
@@ -153,27 +162,41 @@ export class ChangeDecoder {
         if (msg.old) old = this.row(rel, msg.old, [], msg.oldKind === 'K');
         else if (rel.replicaIdentity === 'd' || rel.replicaIdentity === 'i')
           old = this.row(rel, msg.new, [], true);
-        return [
-          this.change(
-            rel,
-            'UPDATE',
-            EVENT_TYPES.updated,
-            record,
-            old,
-            toast,
-            this.subject(rel, msg.new, msg.old),
-          ),
-        ];
+        const { id, base } = this.next(rel);
+        const data: DbRowUpdatedData = {
+          type: 'UPDATE',
+          ...base,
+          record,
+          old_record: old,
+          unchanged_toast: toast,
+        };
+        return [changeEvent(rel, EVENT_TYPES.dbRowUpdated, id, data, this.subject(rel, msg.new, msg.old))];
       }
       case 'delete': {
         const rel = this.mustRelation(msg.relationId);
         const old = this.row(rel, msg.old, [], msg.oldKind === 'K');
-        return [this.change(rel, 'DELETE', EVENT_TYPES.deleted, null, old, [], this.subject(rel, msg.old))];
+        const { id, base } = this.next(rel);
+        const data: DbRowDeletedData = {
+          type: 'DELETE',
+          ...base,
+          record: null,
+          old_record: old,
+          unchanged_toast: [],
+        };
+        return [changeEvent(rel, EVENT_TYPES.dbRowDeleted, id, data, this.subject(rel, msg.old))];
       }
       case 'truncate':
-        return msg.relationIds.map((id) => {
-          const rel = this.mustRelation(id);
-          return this.change(rel, 'TRUNCATE', EVENT_TYPES.truncated, null, null, [], undefined);
+        return msg.relationIds.map((relationId) => {
+          const rel = this.mustRelation(relationId);
+          const { id, base } = this.next(rel);
+          const data: DbTableTruncatedData = {
+            type: 'TRUNCATE',
+            ...base,
+            record: null,
+            old_record: null,
+            unchanged_toast: [],
+          };
+          return changeEvent(rel, EVENT_TYPES.dbTableTruncated, id, data, undefined);
         });
       case 'message':
         return this.message(msg);
@@ -207,7 +230,7 @@ export class ChangeDecoder {
       replicaIdentity: msg.replicaIdentity,
       columns,
       keyIndexes,
-      source: `/db/${this.options.database}/${msg.schema}/${msg.name}`,
+      source: dbSource(this.options.database, msg.schema, msg.name),
       qualified: `${msg.schema}.${msg.name}`,
     });
   }
@@ -257,44 +280,13 @@ export class ChangeDecoder {
     return { id, tx };
   }
 
-  private change(
-    rel: RelationInfo,
-    op: ChangeOp,
-    type: string,
-    record: Record<string, JsonValue> | null,
-    old: Record<string, JsonValue> | null,
-    toast: string[],
-    subject: string | undefined,
-  ): DecodedEvent {
+  /** The next event id in the transaction, and the `data` fields every change of `rel` in it shares. */
+  private next(rel: RelationInfo): { id: string; base: ChangeBase } {
     const { id, tx } = this.nextId();
-    const data: DbChangeData = {
-      type: op,
-      schema: rel.schema,
-      table: rel.table,
-      record,
-      old_record: old,
-      commit_timestamp: tx.time,
-      lsn: tx.lsn,
-      txid: tx.xid,
-      unchanged_toast: toast,
-    };
-    const attrs: Record<string, unknown> = {
-      specversion: '1.0',
+    return {
       id,
-      type,
-      source: rel.source,
-      time: tx.time,
-      datacontenttype: 'application/json',
-      schema: rel.schema,
-      table: rel.table,
-      lsn: tx.lsn,
-      txid: String(tx.xid),
-      partitionkey: subject === undefined ? rel.qualified : `${rel.qualified}/${subject}`,
-      data,
+      base: { schema: rel.schema, table: rel.table, commit_timestamp: tx.time, lsn: tx.lsn, txid: tx.xid },
     };
-    if (subject !== undefined) attrs.subject = subject;
-    // Built by us and correct by construction: skip the SDK's per-event schema validation.
-    return { event: new CloudEvent<unknown>(attrs, false), table: rel.qualified, op };
   }
 
   private message(msg: PgMessage): DecodedEvent[] {
@@ -317,16 +309,23 @@ export class ChangeDecoder {
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       this.options.onInvalidMessage?.({ lsn: msg.lsn, error, content: text });
+      const data: DbMessageInvalidData = {
+        prefix: msg.prefix,
+        content: text,
+        error,
+        lsn: formatLsn(msg.lsn),
+        txid: tx?.xid ?? null,
+      };
       const event = new CloudEvent<unknown>(
         {
           id,
-          type: EVENT_TYPES.messageInvalid,
+          type: EVENT_TYPES.dbMessageInvalid,
           source: this.messagesSource,
           time,
           datacontenttype: 'application/json',
           lsn: tx?.lsn ?? formatLsn(msg.lsn),
           ...(tx ? { txid: String(tx.xid) } : {}),
-          data: { prefix: msg.prefix, content: text, error, lsn: formatLsn(msg.lsn), txid: tx?.xid ?? null },
+          data,
         },
         false,
       );
@@ -383,4 +382,34 @@ export class ChangeDecoder {
     // Strict: the SDK validates the app's attributes (e.g. `time` must be RFC 3339).
     return new CloudEvent<unknown>(attrs, true);
   }
+}
+
+/**
+ * The CloudEvent of one row or truncate change (DESIGN.md §3.1). `data` must be what the catalog says the
+ * `type` carries, so a change to the catalog that this decoder disagrees with fails the build.
+ */
+export function changeEvent<T extends ChangeEventType>(
+  rel: Pick<RelationInfo, 'source' | 'qualified'>,
+  type: T,
+  id: string,
+  data: EventDataMap[T],
+  subject: string | undefined,
+): DecodedEvent {
+  const attrs: Record<string, unknown> = {
+    specversion: '1.0',
+    id,
+    type,
+    source: rel.source,
+    time: data.commit_timestamp,
+    datacontenttype: 'application/json',
+    schema: data.schema,
+    table: data.table,
+    lsn: data.lsn,
+    txid: String(data.txid),
+    partitionkey: subject === undefined ? rel.qualified : `${rel.qualified}/${subject}`,
+    data,
+  };
+  if (subject !== undefined) attrs.subject = subject;
+  // Built by us and correct by construction: skip the SDK's per-event schema validation.
+  return { event: new CloudEvent<unknown>(attrs, false), table: rel.qualified, op: data.type };
 }
