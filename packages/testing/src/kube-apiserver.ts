@@ -557,7 +557,7 @@ export async function startKubeApiServer(
   const log = options.log ?? stderrLog;
   const binary = await ensureKubeApiServerBinary(log);
   const started = Date.now();
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-kube-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-kube-apiserver-'));
   mkdirSync(dataDir, { recursive: true });
   makeCertificates(join(dataDir, 'pki'));
   writeFileSync(join(dataDir, 'egress.yaml'), egressConfig(clusterEgressSocket(dataDir)));

@@ -147,9 +147,23 @@ async function status(io: CommandIo, namespace: string, context: string | undefi
     io.stdout(`db-events replication: ${formatSlot(m)}`);
   } catch (err) {
     healthy = false;
-    io.stdout(`db-events replication: metrics unavailable (${(err as Error).message})`);
+    io.stdout(`db-events replication: metrics unavailable (${explainProxyError(err, namespace)})`);
   }
   return healthy ? 0 : 1;
+}
+
+/** What a failed service-proxy read of db-events' metrics means, in the terms of the deployment. */
+function explainProxyError(err: unknown, namespace: string): string {
+  const message = (err as Error).message;
+  const status = err instanceof TributaryError ? err.statusCode : undefined;
+  const pods = `kubectl get pods -n ${namespace} -l app.kubernetes.io/name=db-events`;
+  if (status === 503 && /no endpoints available/.test(message)) {
+    return `no ready db-events pod behind Service ${namespace}/db-events: see \`${pods}\`; ${message}`;
+  }
+  if (status === 404 && /services "db-events" not found/.test(message)) {
+    return `no Service db-events in ${namespace}: is Tributary deployed there?; ${message}`;
+  }
+  return message;
 }
 
 /** `Reason: message` of the Ready condition, or the readiness detail when there is none. */
