@@ -30,11 +30,12 @@ import {
   tail,
   waitUntilReady,
 } from './process.js';
+import { VERSIONS } from './versions.js';
 
-/** The Kubernetes version infra/ targets (infra/README.md, "Prerequisites"). */
-export const KUBERNETES_VERSION = 'v1.34.2';
-/** The published version of the staging modules (k8s.io/api, k8s.io/apiserver, ...) of that release. */
-export const KUBERNETES_STAGING_VERSION = 'v0.34.2';
+/** The Kubernetes version infra/ targets, pinned in versions.json. */
+export const KUBERNETES_VERSION = VERSIONS.kubernetes.version;
+/** The published version of the staging modules (k8s.io/api, k8s.io/apiserver, ...) of that release: v1.X.Y -> v0.X.Y. */
+export const KUBERNETES_STAGING_VERSION = KUBERNETES_VERSION.replace(/^v1\./, 'v0.');
 
 /**
  * The staging modules k8s.io/kubernetes replaces with `./staging/src/k8s.io/<name>` in its own go.mod. A

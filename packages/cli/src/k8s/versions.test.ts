@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { KAFKA_VERSION, MINIO_VERSION, VERSIONS } from '@tributary/testing';
+import { KAFKA_VERSION, KUBERNETES_VERSION, MINIO_VERSION, VERSIONS } from '@tributary/testing';
 import { parseAllDocuments } from 'yaml';
 import { KUSTOMIZE_MODULE, KUSTOMIZE_VERSION, kustomizeBinPath } from './kustomize.js';
 
@@ -41,6 +41,7 @@ describe('versions.json', () => {
   it('the test harness and the CLI read it', () => {
     expect(KAFKA_VERSION).toBe(VERSIONS.kafka.version);
     expect(MINIO_VERSION).toBe(VERSIONS.minio.version);
+    expect(KUBERNETES_VERSION).toBe(VERSIONS.kubernetes.version);
     expect(KUSTOMIZE_VERSION).toBe(VERSIONS.kustomize.version);
     expect(KUSTOMIZE_MODULE).toBe(VERSIONS.kustomize.module);
   });
