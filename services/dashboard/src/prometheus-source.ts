@@ -294,14 +294,11 @@ export class PrometheusMetrics implements PlatformMetrics {
         (r.deadLettersRetained ?? []).map((x) => [x.labels.topic ?? '', val(x.value)]),
       );
       deadLetters = this.sinks.map((s) => {
-        const total = accepted.get(`${s.namespace}/${s.sink}`) ?? 0;
-        return {
-          namespace: s.namespace,
-          broker: s.broker,
-          total,
-          // What the topic still holds (nothing consumes it but a redrive); the sink's count before a scrape.
-          pending: s.topic && retained.has(s.topic) ? retained.get(s.topic)! : total,
-        };
+        const received = accepted.get(`${s.namespace}/${s.sink}`) ?? 0;
+        // What the topic still holds (nothing consumes it but a redrive); the sink's count without a topic.
+        const pending = s.topic && retained.has(s.topic) ? retained.get(s.topic)! : received;
+        // The receiver's counter restarts with its pods; the topic remembers longer.
+        return { namespace: s.namespace, broker: s.broker, total: Math.max(received, pending), pending };
       });
     }
 
