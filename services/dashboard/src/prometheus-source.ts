@@ -81,7 +81,7 @@ export class PrometheusMetrics implements PlatformMetrics {
   /** The URL without user and password (it is shown on the page). */
   private readonly displayUrl: string;
 
-  constructor(private readonly opts: PrometheusMetricsOptions) {
+  constructor(opts: PrometheusMetricsOptions) {
     const u = new URL(opts.url);
     u.username = '';
     u.password = '';
