@@ -1,9 +1,10 @@
 // Prometheus and promtool built from source (the Go module github.com/prometheus/prometheus at the version
 // pinned in versions.json), once, into the cache; and a Prometheus server on loopback for tests.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
 import { spawnService, tail, waitUntilReady } from './process.js';
@@ -71,9 +72,27 @@ export async function ensurePrometheusBinaries(log: Log = stderrLog): Promise<Pr
   if (probe.error || probe.status !== 0)
     throw new Error('prometheus: `go` is not available: install Go (Prometheus is built from source once)');
   const started = Date.now();
-  log(`prometheus: building ${PROMETHEUS_MODULE}@${PROMETHEUS_VERSION} (once; takes several minutes)…`);
   const parent = join(cacheDir(), 'prometheus');
   mkdirSync(parent, { recursive: true });
+  // One build at a time (test files run in parallel workers): the others wait for its binaries.
+  const lock = join(parent, `.lock-${PROMETHEUS_VERSION}`);
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (existsSync(bins.prometheus) && existsSync(bins.promtool)) return bins;
+      // A lock older than an hour belongs to a build that died.
+      if (Date.now() - statSync(lock).mtimeMs > 60 * 60_000) rmSync(lock, { recursive: true, force: true });
+      else await sleep(2000);
+    }
+  }
+  if (existsSync(bins.prometheus) && existsSync(bins.promtool)) {
+    rmSync(lock, { recursive: true, force: true });
+    return bins;
+  }
+  log(`prometheus: building ${PROMETHEUS_MODULE}@${PROMETHEUS_VERSION} (once; takes several minutes)…`);
   const staging = mkdtempSync(join(parent, `.build-${PROMETHEUS_VERSION}-`));
   try {
     const info = JSON.parse(
@@ -99,6 +118,7 @@ export async function ensurePrometheusBinaries(log: Log = stderrLog): Promise<Pr
     renameSync(join(staging, 'promtool'), bins.promtool);
   } finally {
     rmSync(staging, { recursive: true, force: true });
+    rmSync(lock, { recursive: true, force: true });
   }
   log(`prometheus: built in ${seconds(started)}`);
   return bins;

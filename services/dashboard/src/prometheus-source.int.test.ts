@@ -209,6 +209,17 @@ describe('the collector against a real Prometheus (Kubernetes metric names)', ()
     expect(s.triggers).toEqual([]);
   });
 
+  it('shows the Prometheus URL without its credentials', async () => {
+    const withUser = prometheus.url.replace('http://', 'http://ops:s3cret@');
+    const s = await new Collector({
+      sources: [],
+      logger,
+      metrics: new PrometheusMetrics({ url: withUser }),
+    }).tick();
+    expect(s.sources[0]!.name).toBe(`prometheus ${prometheus.url}`);
+    expect(JSON.stringify(s)).not.toContain('s3cret');
+  });
+
   it('names a bad PromQL duration and a bad dead-letter sink entry', () => {
     expect(() => new PrometheusMetrics({ url: prometheus.url, rateWindow: 'ten' })).toThrow(
       'rateWindow "ten" is not a PromQL duration like 2m',

@@ -78,7 +78,14 @@ export class PrometheusMetrics implements PlatformMetrics {
   private readonly w: string;
   private readonly sinks: readonly DeadLetterSinkRef[];
 
-  constructor(private readonly opts: PrometheusMetricsOptions) {
+  /** The URL without user and password (it is shown on the page). */
+  private readonly displayUrl: string;
+
+  constructor(opts: PrometheusMetricsOptions) {
+    const u = new URL(opts.url);
+    u.username = '';
+    u.password = '';
+    this.displayUrl = u.toString().replace(/\/+$/, '');
     this.w = opts.rateWindow ?? '2m';
     if (!RANGE.test(this.w)) throw new Error(`rateWindow "${this.w}" is not a PromQL duration like 2m`);
     this.sinks = opts.deadLetterSinks ?? [];
@@ -158,7 +165,7 @@ export class PrometheusMetrics implements PlatformMetrics {
     // Evaluated at the wall clock (the collector's `now` may be a test's logical time).
     const at = Date.now();
     let r: Record<string, Row[]>;
-    const status: SourceStatus = { kind: 'other', name: `prometheus ${this.opts.url}`, ok: true };
+    const status: SourceStatus = { kind: 'other', name: `prometheus ${this.displayUrl}`, ok: true };
     try {
       const rows = await Promise.all(names.map((n) => this.run(queries[n]!, at)));
       r = Object.fromEntries(names.map((n, i) => [n, rows[i]!]));
@@ -294,14 +301,11 @@ export class PrometheusMetrics implements PlatformMetrics {
         (r.deadLettersRetained ?? []).map((x) => [x.labels.topic ?? '', val(x.value)]),
       );
       deadLetters = this.sinks.map((s) => {
-        const total = accepted.get(`${s.namespace}/${s.sink}`) ?? 0;
-        return {
-          namespace: s.namespace,
-          broker: s.broker,
-          total,
-          // What the topic still holds (nothing consumes it but a redrive); the sink's count before a scrape.
-          pending: s.topic && retained.has(s.topic) ? retained.get(s.topic)! : total,
-        };
+        const received = accepted.get(`${s.namespace}/${s.sink}`) ?? 0;
+        // What the topic still holds (nothing consumes it but a redrive); the sink's count without a topic.
+        const pending = s.topic && retained.has(s.topic) ? retained.get(s.topic)! : received;
+        // The receiver's counter restarts with its pods; the topic remembers longer.
+        return { namespace: s.namespace, broker: s.broker, total: Math.max(received, pending), pending };
       });
     }
 
