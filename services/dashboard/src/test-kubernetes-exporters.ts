@@ -253,15 +253,24 @@ export interface FixtureExporters {
 /** Starts one exporter per component of the Kubernetes stack, each on its own loopback port. */
 export async function startFixtureExporters(): Promise<FixtureExporters> {
   const started = Date.now();
-  const elapsed = () => (Date.now() - started) / 1000;
-  const bodies: Record<string, () => string> = {
-    'kafka-broker-receiver': () => receiver(elapsed()),
-    'kafka-sink-receiver': () => sinkReceiver(elapsed()),
-    'kafka-broker-dispatcher': () => dispatcher(elapsed()),
-    'kafka-exporter': () => kafkaExporter(elapsed()),
+  const bodies: Record<string, (elapsed: number) => string> = {
+    'kafka-broker-receiver': receiver,
+    'kafka-sink-receiver': sinkReceiver,
+    'kafka-broker-dispatcher': dispatcher,
+    'kafka-exporter': kafkaExporter,
     autoscaler: () => autoscaler(),
-    'queue-proxy': () => queueProxy(elapsed()),
+    'queue-proxy': queueProxy,
     'db-events': () => dbEvents(),
+  };
+  // Every sample carries the time its value was computed (the text format's optional timestamp, which
+  // Prometheus honours by default). rate() then sees the fixtures' exact slopes, however late a loaded
+  // machine serves a scrape after Prometheus stamped its start.
+  const stamped = (body: (elapsed: number) => string) => {
+    const now = Date.now();
+    return body((now - started) / 1000)
+      .split('\n')
+      .map((line) => (line === '' || line.startsWith('#') ? line : `${line} ${now}`))
+      .join('\n');
   };
   const servers: Server[] = [];
   const targets: Record<string, string> = {};
@@ -271,7 +280,9 @@ export async function startFixtureExporters(): Promise<FixtureExporters> {
         res.writeHead(404).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(`${body()}\n`);
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+        .end(`${stamped(body)}\n`);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
