@@ -17,7 +17,6 @@ import {
   buildEvent,
   type CloudEventLike,
   encodeData,
-  hasForbiddenCharacter,
 } from './event.js';
 import { encodeHeaderValue } from './header-value.js';
 import { decodeData, encodeHttpBinary, type HttpMessage } from './http.js';
