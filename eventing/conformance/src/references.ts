@@ -82,6 +82,10 @@ async function cachedBuild(
     await build(staging);
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
+    // Builds of older sources are not used again.
+    for (const old of readdirSync(parent)) {
+      if (old !== key && !old.startsWith('.')) rmSync(join(parent, old), { recursive: true, force: true });
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
