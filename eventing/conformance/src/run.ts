@@ -34,7 +34,7 @@ eventing/conformance/allow-list.yaml does not list with a reason.
 options:
   --seed <n>        seed of the generated cases (default 17)
   --cesql <n>       generated CESQL expressions (default 3000)
-  --filters <n>     generated Trigger filter specs, each run on every sample event (default 1500)
+  --filters <n>     generated Trigger filter specs, each run on every sample event (default 3000)
   --no-kafka        skip the Kafka binding cases (no Java, no Kafka)
   --show <n>        differences printed per category (default 5)
   --report <file>   also write every difference (allowed or not) as JSON to <file>
@@ -445,7 +445,7 @@ async function main(): Promise<number> {
     options: {
       seed: { type: 'string', default: '17' },
       cesql: { type: 'string', default: '3000' },
-      filters: { type: 'string', default: '1500' },
+      filters: { type: 'string', default: '3000' },
       'no-kafka': { type: 'boolean', default: false },
       show: { type: 'string', default: '5' },
       report: { type: 'string' },
