@@ -67,6 +67,9 @@ function explainCesql(d: Difference): string | undefined {
     /[^ -~]/.test(JSON.stringify(d.input)) // any character outside printable ASCII
   )
     return 'cesql-length-in-characters';
+  if (theirs.panic && !ours.parseError) return 'cesql-sdk-go-panics';
+  if (ours.errorKinds.includes('functionEvaluation') && !theirs.errorKind)
+    return 'cesql-function-argument-errors';
   if (!ours.parseError && !theirs.parseError && ours.errorKinds.length > 0 && theirs.errorKind)
     return 'cesql-value-after-error';
   return undefined;
