@@ -111,7 +111,7 @@ export async function ensureGoReference(log: Log): Promise<string> {
         'go',
         ['build', '-trimpath', '-o', join(out, 'reference'), '.'],
         src,
-        { ...process.env, GOFLAGS: '-mod=readonly' },
+        { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false' },
         log,
       );
     },
