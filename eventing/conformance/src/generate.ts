@@ -89,8 +89,37 @@ const ATTRIBUTES = [
 // --- CESQL --------------------------------------------------------------------------------------------
 
 const INTS = ['0', '1', '-1', '2', '3', '10', '42', '-7', '2147483647', '-2147483648', '100', '7'];
-const STRINGS = ['', 'abc', 'ABC', 'true', 'FALSE', '42', ' 7 ', 'héllo', "it''s", '%', '_', '-7', 'orders', 'x'];
-const LIKE_PATTERNS = ['%', '_', 'dev.%', '%ed', '%.%', '4_', '%ö%', '', 'a\\_b%', '100\\%', '%\\%', 'orders', '_%_'];
+const STRINGS = [
+  '',
+  'abc',
+  'ABC',
+  'true',
+  'FALSE',
+  '42',
+  ' 7 ',
+  'héllo',
+  "it''s",
+  '%',
+  '_',
+  '-7',
+  'orders',
+  'x',
+];
+const LIKE_PATTERNS = [
+  '%',
+  '_',
+  'dev.%',
+  '%ed',
+  '%.%',
+  '4_',
+  '%ö%',
+  '',
+  'a\\_b%',
+  '100\\%',
+  '%\\%',
+  'orders',
+  '_%_',
+];
 const FUNCTIONS: readonly [string, number][] = [
   ['LENGTH', 1],
   ['CONCAT', 2],
@@ -151,7 +180,12 @@ export function mutate(r: Rand, expression: string): string {
   const i = Math.floor(r() * (expression.length + 1));
   const k = r();
   if (k < 0.4) return expression.slice(0, i) + expression.slice(i + 1);
-  if (k < 0.8) return expression.slice(0, i) + pick(r, [')', '(', "'", ',', ' AND ', ' LIKE ', '"', '1']) + expression.slice(i);
+  if (k < 0.8)
+    return (
+      expression.slice(0, i) +
+      pick(r, [')', '(', "'", ',', ' AND ', ' LIKE ', '"', '1']) +
+      expression.slice(i)
+    );
   return `${expression} ${pick(r, ['AND', 'IN', 'NOT', '+', 'LIKE'])}`;
 }
 
@@ -231,6 +265,9 @@ export function triggerSpec(r: Rand): TriggerCase {
   const out: TriggerCase = {};
   const k = r();
   if (k < 0.3 || k > 0.9) out.filter = chance(r, 0.1) ? {} : { attributes: attributeMap(r, 'exact') };
-  if (k >= 0.3) out.filters = Array.from({ length: chance(r, 0.1) ? 0 : 1 + Math.floor(r() * 3) }, () => filterSpec(r, 3));
+  if (k >= 0.3)
+    out.filters = Array.from({ length: chance(r, 0.1) ? 0 : 1 + Math.floor(r() * 3) }, () =>
+      filterSpec(r, 3),
+    );
   return out;
 }

@@ -12,14 +12,23 @@ export interface KafkaCase {
 }
 
 const b64 = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('base64');
-const base = (id: string) => ({ specversion: '1.0', id, source: '/conformance', type: 'dev.tributary.conformance' });
+const base = (id: string) => ({
+  specversion: '1.0',
+  id,
+  source: '/conformance',
+  type: 'dev.tributary.conformance',
+});
 
 export const KAFKA_CASES: readonly KafkaCase[] = [
   {
     name: 'binary data with invalid UTF-8',
     mode: 'binary',
     key: null,
-    event: { ...base('k-1'), datacontenttype: 'application/octet-stream', data_base64: b64(Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80])) },
+    event: {
+      ...base('k-1'),
+      datacontenttype: 'application/octet-stream',
+      data_base64: b64(Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80])),
+    },
   },
   {
     name: 'invalid UTF-8 without a content type',
@@ -31,7 +40,13 @@ export const KAFKA_CASES: readonly KafkaCase[] = [
     name: 'non-ASCII extension and subject',
     mode: 'binary',
     key: null,
-    event: { ...base('k-3'), subject: 'ö/日本/😀', uni: 'héllo wörld €', datacontenttype: 'text/plain; charset=utf-8', data_base64: b64('grüße 😀') },
+    event: {
+      ...base('k-3'),
+      subject: 'ö/日本/😀',
+      uni: 'héllo wörld €',
+      datacontenttype: 'text/plain; charset=utf-8',
+      data_base64: b64('grüße 😀'),
+    },
   },
   {
     name: '% and percent-encoding lookalikes in extensions',
@@ -68,31 +83,53 @@ export const KAFKA_CASES: readonly KafkaCase[] = [
     name: 'JSON data in binary mode with big integers and formatting',
     mode: 'binary',
     key: null,
-    event: { ...base('k-10'), datacontenttype: 'application/json', data_base64: b64('{"n": 12345678901234567890, "f": 1.50, "e": 1e400}') },
+    event: {
+      ...base('k-10'),
+      datacontenttype: 'application/json',
+      data_base64: b64('{"n": 12345678901234567890, "f": 1.50, "e": 1e400}'),
+    },
   },
   {
     name: 'structured mode with big integers',
     mode: 'structured',
     key: null,
-    event: { ...base('k-11'), datacontenttype: 'application/json', data_base64: b64('{"n":12345678901234567890,"m":-9007199254740993}') },
+    event: {
+      ...base('k-11'),
+      datacontenttype: 'application/json',
+      data_base64: b64('{"n":12345678901234567890,"m":-9007199254740993}'),
+    },
   },
   {
     name: 'structured mode with binary data',
     mode: 'structured',
     key: null,
-    event: { ...base('k-12'), datacontenttype: 'application/octet-stream', data_base64: b64(Buffer.from([0, 1, 2, 0xff])) },
+    event: {
+      ...base('k-12'),
+      datacontenttype: 'application/octet-stream',
+      data_base64: b64(Buffer.from([0, 1, 2, 0xff])),
+    },
   },
   {
     name: 'structured mode with text data and an offset time',
     mode: 'structured',
     key: null,
-    event: { ...base('k-13'), time: '2024-05-01T12:34:56.123+02:00', datacontenttype: 'text/plain', data_base64: b64('plain "text" ü') },
+    event: {
+      ...base('k-13'),
+      time: '2024-05-01T12:34:56.123+02:00',
+      datacontenttype: 'text/plain',
+      data_base64: b64('plain "text" ü'),
+    },
   },
   {
     name: 'key with partitionkey',
     mode: 'binary',
     key: 'tenant-1/order-9',
-    event: { ...base('k-14'), partitionkey: 'tenant-1/order-9', datacontenttype: 'application/json', data_base64: b64('{"a":1}') },
+    event: {
+      ...base('k-14'),
+      partitionkey: 'tenant-1/order-9',
+      datacontenttype: 'application/json',
+      data_base64: b64('{"a":1}'),
+    },
   },
   {
     name: 'key without partitionkey',

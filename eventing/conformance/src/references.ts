@@ -24,7 +24,8 @@ function sourceKey(files: string[]): string {
 
 function requireTool(command: string, args: string[], hint: string): void {
   const probe = spawnSync(command, args, { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) throw new Error(`conformance: \`${command}\` is not available: ${hint}`);
+  if (probe.error || probe.status !== 0)
+    throw new Error(`conformance: \`${command}\` is not available: ${hint}`);
 }
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
@@ -38,7 +39,10 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
     child.stderr.on('data', (c: Buffer) => {
       output += c.toString();
     });
-    const ticker = setInterval(() => log(`  still running ${command} (${Math.round((Date.now() - started) / 1000)} s)…`), 60_000);
+    const ticker = setInterval(
+      () => log(`  still running ${command} (${Math.round((Date.now() - started) / 1000)} s)…`),
+      60_000,
+    );
     child.on('error', (e) => {
       clearInterval(ticker);
       reject(e);
@@ -46,13 +50,24 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
     child.on('exit', (code) => {
       clearInterval(ticker);
       if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited with ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`,
+          ),
+        );
     });
   });
 }
 
 /** Builds into a staging directory renamed into place when complete (an interrupted build leaves nothing). */
-async function cachedBuild(name: string, key: string, marker: string, build: (dir: string) => Promise<void>, log: Log): Promise<string> {
+async function cachedBuild(
+  name: string,
+  key: string,
+  marker: string,
+  build: (dir: string) => Promise<void>,
+  log: Log,
+): Promise<string> {
   const parent = join(cacheDir(), 'conformance', name);
   const dir = join(parent, key);
   if (existsSync(join(dir, marker))) {
@@ -67,6 +82,10 @@ async function cachedBuild(name: string, key: string, marker: string, build: (di
     await build(staging);
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
+    // Builds of older sources are not used again.
+    for (const old of readdirSync(parent)) {
+      if (old !== key && !old.startsWith('.')) rmSync(join(parent, old), { recursive: true, force: true });
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -83,8 +102,18 @@ export async function ensureGoReference(log: Log): Promise<string> {
     key,
     'reference',
     async (out) => {
-      requireTool('go', ['version'], 'install Go (the Knative/sdk-go reference is built from the Go module proxy)');
-      await run('go', ['build', '-trimpath', '-o', join(out, 'reference'), '.'], src, { ...process.env, GOFLAGS: '-mod=readonly' }, log);
+      requireTool(
+        'go',
+        ['version'],
+        'install Go (the Knative/sdk-go reference is built from the Go module proxy)',
+      );
+      await run(
+        'go',
+        ['build', '-trimpath', '-o', join(out, 'reference'), '.'],
+        src,
+        { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false' },
+        log,
+      );
     },
     log,
   );
@@ -101,10 +130,33 @@ export async function ensureJavaReference(log: Log): Promise<{ classpath: string
     key,
     'classes/dev/tributary/conformance/KafkaRef.class',
     async (out) => {
-      requireTool('mvn', ['-v'], 'install Apache Maven (it fetches io.cloudevents:cloudevents-kafka from Maven Central)');
+      requireTool(
+        'mvn',
+        ['-v'],
+        'install Apache Maven (it fetches io.cloudevents:cloudevents-kafka from Maven Central)',
+      );
       requireTool('javac', ['-version'], 'install a JDK 17+');
-      await run('mvn', ['-q', '-B', '-f', join(src, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(out, 'libs')}`], src, process.env, log);
-      await run('javac', ['-nowarn', '-d', join(out, 'classes'), '-cp', `${join(out, 'libs')}/*`, javaFile], src, process.env, log);
+      await run(
+        'mvn',
+        [
+          '-q',
+          '-B',
+          '-f',
+          join(src, 'pom.xml'),
+          'dependency:copy-dependencies',
+          `-DoutputDirectory=${join(out, 'libs')}`,
+        ],
+        src,
+        process.env,
+        log,
+      );
+      await run(
+        'javac',
+        ['-nowarn', '-d', join(out, 'classes'), '-cp', `${join(out, 'libs')}/*`, javaFile],
+        src,
+        process.env,
+        log,
+      );
     },
     log,
   );
@@ -127,7 +179,8 @@ export class LineClient {
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
     this.child.on('exit', (code) => {
-      for (const w of this.waiting.splice(0)) w(JSON.stringify({ fatal: `reference exited with ${code}: ${this.stderr}` }));
+      for (const w of this.waiting.splice(0))
+        w(JSON.stringify({ fatal: `reference exited with ${code}: ${this.stderr}` }));
     });
   }
 
@@ -140,7 +193,8 @@ export class LineClient {
         }),
     );
     for (const r of requests) {
-      if (!this.child.stdin.write(`${JSON.stringify(r)}\n`)) await new Promise((res) => this.child.stdin.once('drain', res));
+      if (!this.child.stdin.write(`${JSON.stringify(r)}\n`))
+        await new Promise((res) => this.child.stdin.once('drain', res));
     }
     return (await Promise.all(answers)).map((a) => JSON.parse(a) as T);
   }

@@ -696,7 +696,7 @@ class KafkaLogRecord implements LogRecord {
 }
 
 /** One value per header name; a repeated header counts with its last value, as in Knative (`lastHeader`). */
-function flattenHeaders(headers: IHeaders | undefined): Record<string, Buffer> {
+export function flattenHeaders(headers: IHeaders | undefined): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   if (!headers) return out;
   for (const [name, value] of Object.entries(headers)) {

@@ -11,14 +11,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { formatMode, isJsonContentType } from './content-type.js';
 import { CloudEventDecodeError } from './errors.js';
-import {
-  attributeIssues,
-  attributeString,
-  buildEvent,
-  type CloudEventLike,
-  encodeData,
-  hasForbiddenCharacter,
-} from './event.js';
+import { attributeIssues, attributeString, buildEvent, type CloudEventLike, encodeData } from './event.js';
 import { encodeHeaderValue } from './header-value.js';
 import { decodeData, encodeHttpBinary, type HttpMessage } from './http.js';
 import { dataMemberText, fromJsonObject } from './json-format.js';
