@@ -53,7 +53,8 @@ await build({
         b.onResolve({ filter: /.*/ }, async (args) => {
           if (args.pluginData === 'shared-is-pure') return undefined;
           const inShared = (p) => p.includes('/packages/shared/src/') || p.includes('/packages/client/src/');
-          const named = args.path.startsWith('@tributary/shared') || args.path.startsWith('@tributary/client');
+          const named =
+            args.path.startsWith('@tributary/shared') || args.path.startsWith('@tributary/client');
           if (!(named || inShared(args.importer))) return undefined;
           const r = await b.resolve(args.path, {
             kind: args.kind,
