@@ -12,6 +12,7 @@ const root = resolve(import.meta.dirname, '..');
 /** What `pnpm tributary` needs built: the CLI and its workspace imports, and what `tributary dev` runs. */
 const PACKAGES = [
   'packages/cli',
+  'packages/client',
   'packages/shared',
   'packages/testing',
   'eventing',

@@ -6,9 +6,10 @@
 // application events, with differing extension sets. After a warm-up, each of ROUNDS rounds runs the
 // sides in alternating short slices (so load from other processes hits them alike); medians are
 // reported, and the ratio is the median of the per-round ratios.
+
+// Through the package's exports (its sources, under --conditions=development): the bench measures the engine.
+import { compileCesql } from '@tributary/eventing';
 import { type CloudEvent, createCloudEvent } from '@tributary/shared';
-// Imported from the sources directly: the bench measures the engine, not the package entry point.
-import { compileCesql } from '../../eventing/src/cesql/index.js';
 
 const EVENTS = 10_000;
 const ROUNDS = 7;

@@ -17,13 +17,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createMetrics, DbEvents, KafkaSink, type Sink } from '@tributary/db-events';
 import { createLogger } from '@tributary/shared';
 import { servicesToStart, startServices, uniqueName } from '@tributary/testing';
 import type { CloudEvent } from 'cloudevents';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { createMetrics, DbEvents, KafkaSink, type Sink } from '../../services/db-events/src/lib.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 2_000);

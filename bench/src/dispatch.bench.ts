@@ -9,14 +9,17 @@
 // loop with the dispatcher would charge its HTTP parsing to the dispatcher and cap both at half a core.
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import {
+  type BrokerLog,
+  createHttpAgent,
+  createKafkaLog,
+  createPostgresLog,
+  postEvent,
+  TriggerDispatcher,
+} from '@tributary/eventing';
+import { resolveDelivery } from '@tributary/eventing/broker';
 import { createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
 import { servicesToStart, startServices, uniqueName, uniqueSchema } from '@tributary/testing';
-import { TriggerDispatcher } from '../../eventing/src/dispatcher/dispatcher.js';
-import { createHttpAgent, postEvent } from '../../eventing/src/dispatcher/http.js';
-import { createKafkaLog } from '../../eventing/src/log/kafka/kafka-log.js';
-import { createPostgresLog } from '../../eventing/src/log/postgres/postgres-log.js';
-import type { BrokerLog } from '../../eventing/src/log/types.js';
-import { resolveDelivery } from '../../eventing/src/resources/delivery.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);

@@ -11,15 +11,11 @@
 //   - batched: `producer.sendBatch` of 1000 pre-grouped records, the producer's best case (for reference).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { brokerTopic, DEFAULT_PARTITIONS, DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from '@tributary/eventing';
 import { createCloudEvent, encodeHttpBatch, encodeHttpBinary, toKafkaMessage } from '@tributary/shared';
 import { freePort, servicesToStart, startServices, uniqueName } from '@tributary/testing';
 import kafkajs from 'kafkajs';
 import { Pool } from 'undici';
-import {
-  DEFAULT_PARTITIONS,
-  DEFAULT_TOPIC_MAX_MESSAGE_BYTES,
-} from '../../eventing/src/log/kafka/kafka-log.js';
-import { brokerTopic } from '../../eventing/src/log/names.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -27,9 +23,7 @@ const WARMUP = 2000;
 const BATCH = 100;
 const PAYLOAD = 'x'.repeat(1024 - 40); // JSON body of ~1 KiB
 
-const fixture = fileURLToPath(
-  new URL('../../eventing/src/ingress/testing/ingress-process.ts', import.meta.url),
-);
+const fixture = fileURLToPath(import.meta.resolve('@tributary/eventing/testing/ingress-process'));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 function events(prefix: string, n: number) {

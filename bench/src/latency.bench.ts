@@ -20,14 +20,16 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import {
+  type BrokerLog,
+  createHttpAgent,
+  createKafkaLog,
+  createPostgresLog,
+  postEvent,
+} from '@tributary/eventing';
+import { parseResources, startBroker } from '@tributary/eventing/broker';
 import { type CloudEvent, createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
 import { servicesToStart, startServices, uniqueName, uniqueSchema } from '@tributary/testing';
-import { startBroker } from '../../eventing/src/broker.js';
-import { createHttpAgent, postEvent } from '../../eventing/src/dispatcher/http.js';
-import { createKafkaLog } from '../../eventing/src/log/kafka/kafka-log.js';
-import { createPostgresLog } from '../../eventing/src/log/postgres/postgres-log.js';
-import type { BrokerLog } from '../../eventing/src/log/types.js';
-import { parseResources } from '../../eventing/src/resources/load.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

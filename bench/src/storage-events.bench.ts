@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createPublisher } from '@tributary/shared';
 import { buildApp, minioWebhookEnv, setupBucketNotifications, WEBHOOK_PATH } from '@tributary/storage-events';
+// The storage-events tests' broker: eventing ingress + log + a consumer group collecting what was stored.
+import { startIngressBroker, startRecordingBroker } from '@tributary/storage-events/test-broker';
 import { freePort, startMinio, startPostgres, uniqueBucket, waitFor } from '@tributary/testing';
 import { Client } from 'minio';
-// The storage-events tests' broker: eventing ingress + log + a consumer group collecting what was stored.
-import { startIngressBroker, startRecordingBroker } from '../../services/storage-events/src/test-broker.js';
 
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 2_000);
 const CONCURRENCY = 16;

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
-const BUNDLED = ['@tributary/shared', 'cloudevents', 'undici', 'zod', 'pino', 'yaml'];
+const BUNDLED = ['@tributary/shared', '@tributary/client', 'cloudevents', 'undici', 'zod', 'pino', 'yaml'];
 const bundled = (path) => BUNDLED.some((p) => path === p || path.startsWith(`${p}/`));
 
 rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true });
@@ -52,8 +52,10 @@ await build({
       setup(b) {
         b.onResolve({ filter: /.*/ }, async (args) => {
           if (args.pluginData === 'shared-is-pure') return undefined;
-          const inShared = (p) => p.includes('/packages/shared/src/');
-          if (!(args.path.startsWith('@tributary/shared') || inShared(args.importer))) return undefined;
+          const inShared = (p) => p.includes('/packages/shared/src/') || p.includes('/packages/client/src/');
+          const named =
+            args.path.startsWith('@tributary/shared') || args.path.startsWith('@tributary/client');
+          if (!(named || inShared(args.importer))) return undefined;
           const r = await b.resolve(args.path, {
             kind: args.kind,
             importer: args.importer,

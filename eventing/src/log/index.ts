@@ -4,6 +4,7 @@ export {
   DEFAULT_APPEND_TIMEOUT_MS,
   DEFAULT_PARTITIONS,
   DEFAULT_REPLICATION_FACTOR,
+  DEFAULT_TOPIC_MAX_MESSAGE_BYTES,
   KafkaBrokerLog,
   type KafkaLogOptions,
 } from './kafka/kafka-log.js';

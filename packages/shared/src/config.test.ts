@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@tributary/client';
 import { z } from 'zod';
 import { baseEnvShape, envBoolean, envInt, envList, envPostgresUrl, parseEnv } from './config.js';
-import { ConfigError } from './errors.js';
 
 const schema = z.object({
   ...baseEnvShape,

@@ -1,5 +1,5 @@
+import { ConfigError } from '@tributary/client';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
 import { DEFAULT_HTTP_LIMITS, setDefaultHttpLimits } from './server.js';
 
 /**

@@ -1,11 +1,9 @@
-export * from './catalog/index.js';
-export * from './cloudevents/index.js';
+// The lean client (catalog, CloudEvents bindings, errors, publisher SDK), so that services import one package.
+export * from '@tributary/client';
 export * from './config.js';
-export * from './errors.js';
 export * from './json-depth.js';
 export * from './kafka-compat.js';
 export * from './lifecycle.js';
 export * from './logging.js';
 export * from './pg.js';
-export * from './publisher/index.js';
 export * from './server.js';

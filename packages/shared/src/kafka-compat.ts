@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
-import { TributaryError } from './errors.js';
+import { TributaryError } from '@tributary/client';
 
 export interface ApiVersionRange {
   apiKey: number;

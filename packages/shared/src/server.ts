@@ -1,3 +1,4 @@
+import { TributaryError } from '@tributary/client';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -6,7 +7,6 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { TributaryError } from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH, jsonTooDeep, jsonTooDeepMessage } from './json-depth.js';
 import type { Lifecycle } from './lifecycle.js';
 

@@ -238,9 +238,14 @@ describe.each(OVERLAYS)('infra/overlays/%s', (overlay) => {
     const pod = (deployment?.spec as { template: { spec: DashboardPod } } | undefined)?.template.spec;
     expect(pod?.serviceAccountName).toBe('dashboard');
     expect(pod?.containers[0]?.image).toMatch(/^ghcr\.io\/tributary\/dashboard:(latest|0\.1\.0)$/);
-    const containerfile = readFileSync(join(ROOT, 'services/dashboard/Containerfile'), 'utf8');
-    expect(containerfile).toContain(`--filter '@tributary/dashboard' deploy --prod --legacy`);
+    // One Containerfile builds every package; the dashboard's page (public/) ships next to dist/.
+    const containerfile = readFileSync(join(ROOT, 'Containerfile'), 'utf8');
+    expect(containerfile).toContain('--filter "${PACKAGE}" deploy --prod --legacy');
+    expect(containerfile).toContain('COPY --from=build /out/public ./public');
     expect(containerfile).toMatch(/^USER 1000:1000$/m);
+    expect(readFileSync(join(ROOT, 'infra/README.md'), 'utf8')).toContain(
+      'for s in db-events storage-events auth-hooks dashboard; do',
+    );
     const env = Object.fromEntries(
       (pod?.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.secretKeyRef]),
     );
@@ -348,12 +353,63 @@ describe('reference budget', () => {
   });
 });
 
+/**
+ * The images infra/README.md's build loops make: `{ image, pkg, fn }` per image, from the loops' word lists and
+ * their `podman build` lines (so a service or function missing from the instructions fails here).
+ */
+function imageBuilds(): { image: string; pkg: string; fn: string | undefined }[] {
+  const readme = readFileSync(join(ROOT, 'infra/README.md'), 'utf8');
+  const out: { image: string; pkg: string; fn: string | undefined }[] = [];
+  for (const m of readme.matchAll(/^for (\w+) in ([\w -]+); do\n\s+podman build (.*)$/gm)) {
+    const [, v, names, args] = m as unknown as [string, string, string, string];
+    for (const name of names.trim().split(/\s+/)) {
+      const sub = (t: string | undefined) => t?.replaceAll(`$${v}`, name);
+      out.push({
+        image: sub(args.match(/-t \$REGISTRY\/(\S+):\$TAG/)?.[1]) ?? '',
+        pkg: sub(args.match(/--build-arg PACKAGE=(\S+)/)?.[1]) ?? '',
+        fn: sub(args.match(/--build-arg FUNCTION=(\S+)/)?.[1]),
+      });
+    }
+  }
+  return out;
+}
+
+describe('the one Containerfile', () => {
+  const containerfile = readFileSync(join(ROOT, 'Containerfile'), 'utf8');
+
+  it('builds the package named by PACKAGE, runs as user 1000, and names no package itself', () => {
+    expect(containerfile).toContain(`pnpm --filter "\${PACKAGE}" deploy --prod --legacy /out`);
+    expect(containerfile).toMatch(/^USER 1000:1000$/m);
+    const instructions = containerfile.split('\n').filter((l) => !l.startsWith('#'));
+    const named = instructions.flatMap((l) => l.match(/@tributary\/[\w-]+/g) ?? []);
+    expect(named).toEqual(['@tributary/function-runtime']);
+  });
+
+  it('a function image hosts dist/index.js in the function runtime; a service image runs dist/index.js', () => {
+    expect(containerfile).toContain(`FUNCTION_NAME=\${FUNCTION}`);
+    expect(containerfile).toContain(`FUNCTION_PATH=\${FUNCTION:+/app/dist/index.js}`);
+    expect(containerfile).toContain(
+      `TRIBUTARY_MAIN=\${FUNCTION:+node_modules/@tributary/function-runtime/dist/main.js}`,
+    );
+    expect(containerfile).toMatch(
+      /^CMD exec node --enable-source-maps "\$\{TRIBUTARY_MAIN:-dist\/index\.js\}"$/m,
+    );
+  });
+
+  it('no package keeps a Containerfile of its own', () => {
+    const dirs = ['services', 'services/functions'].flatMap((d) =>
+      readdirSync(join(ROOT, d)).map((n) => join(ROOT, d, n)),
+    );
+    expect(dirs.filter((d) => existsSync(join(d, 'Containerfile')))).toEqual([]);
+  });
+});
+
 describe('sources and copies stay in step', () => {
   const functions = readdirSync(join(ROOT, 'services/functions')).filter((f) =>
     existsSync(join(ROOT, 'services/functions', f, 'service.yaml')),
   );
 
-  it.each(functions)('function %s: Trigger copy, Knative Service and Containerfile', (name) => {
+  it.each(functions)('function %s: Trigger copy, Knative Service and image build', (name) => {
     const dir = join(ROOT, 'services/functions', name);
     const trigger = parse(readFileSync(join(dir, 'trigger.yaml'), 'utf8'));
     delete trigger.metadata.namespace;
@@ -376,24 +432,18 @@ describe('sources and copies stay in step', () => {
       `${name}.yaml`,
     );
 
+    // The one Containerfile builds it with PACKAGE=@tributary/fn-<name> FUNCTION=<name> (infra/README.md).
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string };
-    const containerfile = readFileSync(join(dir, 'Containerfile'), 'utf8');
-    expect(containerfile).toContain(`--filter '${pkg.name}' deploy --prod --legacy`);
-    expect(containerfile).toContain(`FUNCTION_NAME=${name}`);
-    expect(containerfile).toMatch(/^USER 1000:1000$/m);
+    expect(pkg.name).toBe(`@tributary/fn-${name}`);
+    expect(imageBuilds()).toContainEqual({ image: `fn-${name}`, pkg: pkg.name, fn: name });
   });
 
-  it.each([
-    'db-events',
-    'storage-events',
-    'auth-hooks',
-  ])('service %s: Containerfile and Deployment', (name) => {
+  it.each(['db-events', 'storage-events', 'auth-hooks'])('service %s: image build and Deployment', (name) => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'services', name, 'package.json'), 'utf8')) as {
       name: string;
     };
-    const containerfile = readFileSync(join(ROOT, 'services', name, 'Containerfile'), 'utf8');
-    expect(containerfile).toContain(`--filter '${pkg.name}' deploy --prod --legacy`);
-    expect(containerfile).toMatch(/^USER 1000:1000$/m);
+    expect(pkg.name).toBe(`@tributary/${name}`);
+    expect(imageBuilds()).toContainEqual({ image: name, pkg: pkg.name, fn: undefined });
     const deployment = (rendered.get('dev') ?? []).find(
       (d) => d.kind === 'Deployment' && d.metadata.name === name,
     );

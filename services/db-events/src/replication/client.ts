@@ -12,6 +12,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { formatLsn, INVALID_LSN, type Lsn, maxLsn } from './lsn.js';
 import { parseCopyData, type ReplicationMessage, standbyStatusUpdate } from './protocol.js';
+import { quoteIdent } from './setup.js';
 
 /** GUCs for the walsender: the value formats the decoder parses do not depend on the server's defaults. */
 export const REPLICATION_SESSION_OPTIONS =
@@ -44,10 +45,6 @@ interface PgConnection {
   once(event: string, listener: (...args: unknown[]) => void): void;
   sendCopyFromChunk(chunk: Buffer): void;
   stream: NodeJS.ReadableStream & { pause(): void; resume(): void; destroy(): void };
-}
-
-function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
 }
 
 function quoteLiteral(s: string): string {

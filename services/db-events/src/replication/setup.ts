@@ -23,6 +23,7 @@ export interface SlotState {
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
+/** A Postgres identifier, double-quoted (`"` doubled), for the slot, publication, schema and table names. */
 export function quoteIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }

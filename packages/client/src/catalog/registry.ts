@@ -57,7 +57,8 @@ type BuiltinDataMap = { [K in keyof typeof BUILTIN_SCHEMAS]: z.infer<(typeof BUI
 
 /**
  * Event type -> type of its `data`. Apps add their own types by declaration merging:
- * `declare module '@tributary/shared' { interface EventDataMap { 'com.example.order.placed': Order } }`.
+ * `declare module '@tributary/client' { interface EventDataMap { 'com.example.order.placed': Order } }`
+ * (or `'@tributary/shared'` in code that imports the catalog from there: its re-export merges too).
  */
 export interface EventDataMap extends BuiltinDataMap {}
 

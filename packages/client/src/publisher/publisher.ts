@@ -6,7 +6,6 @@
  * non-2xx answer is a rejection: `PublishRejectedError` carries the status and the response body (the
  * broker's 400 says why the event is invalid). Once retries run out: `PublishFailedError` (retriable).
  */
-import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { InvalidCloudEventError } from '../cloudevents/errors.js';
 import { type CloudEventLike, cloudEventIssues } from '../cloudevents/event.js';
@@ -17,9 +16,15 @@ import {
   type HttpMessage,
 } from '../cloudevents/http.js';
 import { NonRetriableError, TributaryError } from '../errors.js';
-import { redactUrl } from '../logging.js';
+import { redactUrl } from '../redact-url.js';
 
 export type PublishMode = 'binary' | 'structured' | 'batch';
+
+/** What the publisher logs through: a pino `Logger` fits, as does anything with these two methods. */
+export interface PublisherLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
 
 export interface PublisherOptions {
   /** Where to POST events: the broker ingress `http://host/<namespace>/<broker>`, or `K_SINK`. */
@@ -45,7 +50,7 @@ export interface PublisherOptions {
   /** Check each event's attributes before sending (throws `InvalidCloudEventError`). Default true. */
   validate?: boolean;
   /** Debug/warn logs for retries. */
-  logger?: Logger;
+  logger?: PublisherLogger;
 }
 
 export interface PublishOptions {

@@ -3,6 +3,7 @@ export {
   createPublisher,
   isRetryableStatus,
   type Publisher,
+  type PublisherLogger,
   type PublisherOptions,
   PublishFailedError,
   type PublishMode,
