@@ -20,3 +20,11 @@ export {
 } from './dashboard.js';
 export { describeFilter } from './filters.js';
 export { histogramQuantile, parsePrometheusText } from './prometheus.js';
+export {
+  checkCrossSite,
+  createOperatorAuth,
+  type DashboardAuthOptions,
+  type Operator,
+  SESSION_COOKIE,
+} from './auth.js';
+export { type AuditEntry, AuditLog } from './audit.js';
