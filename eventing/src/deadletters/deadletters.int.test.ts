@@ -1,5 +1,6 @@
 // The dead-letter store against real Postgres and the real broker: a Trigger whose subscriber fails
 // dead-letters into the store; the store lists, shows, deletes and redrives back through the ingress.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createCloudEvent, createLogger, createServer, encodeHttpStructured } from '@tributary/shared';
 import { testEnv, uniqueName, uniqueSchema, waitFor } from '@tributary/testing';
@@ -222,6 +223,19 @@ spec:
     });
     expect(res.statusCode).toBe(400);
     expect(await res.body.text()).toContain('no CloudEvent found');
+    // An id too large for the key index (Postgres 54000) is a 400 naming no SQLSTATE, not a 503.
+    const huge = await request(`${sinkUrl}/dead-letters/${ns}/${brokerName}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: randomBytes(6000).toString('hex'),
+        source: '/s',
+        type: 't',
+      }),
+    });
+    expect(huge.statusCode).toBe(400);
+    expect(await huge.body.text()).not.toMatch(/54000/);
     expect((await api('GET', '/api/dead-letters/999999999')).status).toBe(404);
     // Regression: ids past bigint and NUL bytes were 500s carrying SQLSTATE 22003 / 22021.
     for (const path of [

@@ -104,6 +104,18 @@ export const deadLetterRoutes: FastifyPluginAsync<DeadLetterRoutesOptions> = asy
       try {
         for (const e of events) ids.push(await store.store(broker, e));
       } catch (err) {
+        const sqlstate = (err as { code?: unknown }).code;
+        if (typeof sqlstate === 'string' && (/^22/.test(sqlstate) || sqlstate === '54000')) {
+          // Postgres cannot hold this event as it is (a value too large for the key index, an encoding):
+          // retrying cannot help, and the SQLSTATE stays in the log.
+          req.log.warn({ sqlstate, id: events[0]?.id.slice(0, 200) }, 'dead letter refused by Postgres');
+          return reply.status(400).send({
+            error: 'Bad Request',
+            code: 'DEAD_LETTER_UNSTORABLE',
+            message:
+              'the dead letter cannot be stored: a value is too large or holds characters Postgres cannot store',
+          });
+        }
         req.log.error({ err }, 'could not store a dead letter');
         return reply.status(503).send({
           error: 'Service Unavailable',

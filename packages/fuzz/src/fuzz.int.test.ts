@@ -66,9 +66,12 @@ function spawnTs(entry: string, env: Record<string, string>): Proc {
     p.exited = true;
   });
   let tail = '';
-  child.stderr?.on('data', (d: Buffer) => {
+  const keep = (d: Buffer) => {
     tail = (tail + d.toString()).slice(-4000);
-  });
+  };
+  child.stderr?.on('data', keep);
+  // Services log to stdout (pino); the platform target's first stdout line is read by the test itself.
+  if (!entry.endsWith('platform.ts')) child.stdout?.on('data', keep);
   child.on('exit', (code) => {
     if (code) process.stderr.write(`${entry} exited with ${code}: ${tail}\n`);
   });
@@ -120,7 +123,8 @@ function requests(opts: {
     path: opts.path ?? hostilePath(opts.base),
     contentType,
     ce: fc.option(ceHeaders, { freq: 3 }),
-    flood: fc.option(headerFlood, { freq: 12 }),
+    // fc.option's freq is the odds of *no* value: 1 in 10 requests gets a header flood.
+    flood: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: headerFlood }),
     extra: opts.extraHeaders ?? fc.constant({}),
     auth: opts.auth,
     body: opts.body,
@@ -192,7 +196,7 @@ describe('fuzz: hostile requests at every HTTP surface', () => {
     storage = spawnTs(join(REPO, 'services/storage-events/src/index.ts'), {
       PORT: String(storagePort),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'error',
       K_SINK: `${urls.sources}/default/fuzz`,
       STORAGE_EVENTS_TOKEN: STORAGE_TOKEN,
       STORAGE_EVENTS_PUBLISH_RETRIES: '0',
@@ -204,7 +208,7 @@ describe('fuzz: hostile requests at every HTTP surface', () => {
     hooks = spawnTs(join(REPO, 'services/auth-hooks/src/index.ts'), {
       PORT: String(hooksPort),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'error',
       K_SINK: `${urls.sources}/default/fuzz`,
       AUTH_HOOK_SECRETS: `v1,whsec_${HOOK_SECRET_B64}`,
       DATABASE_URL: testEnv().databaseUrl,

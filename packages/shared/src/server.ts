@@ -47,11 +47,18 @@ export function defaultHttpLimits(): HttpLimits {
   return { ...processLimits };
 }
 
-/** A Postgres data exception (SQLSTATE class 22, e.g. 22003 out of range, 22021 bad encoding, 22P02). */
+/**
+ * A Postgres error about a value the client sent: a data exception (SQLSTATE class 22, e.g. 22003 out of
+ * range, 22021 bad encoding, 22P02) or a value too large for an index (54000, program_limit_exceeded).
+ */
 function isPostgresDataError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; severity?: unknown };
-  return typeof e.code === 'string' && typeof e.severity === 'string' && /^22[0-9A-Z]{3}$/.test(e.code);
+  return (
+    typeof e.code === 'string' &&
+    typeof e.severity === 'string' &&
+    (/^22[0-9A-Z]{3}$/.test(e.code) || e.code === '54000')
+  );
 }
 
 export interface CreateServerOptions {
@@ -166,7 +173,8 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
         return reply.status(400).send({
           error: 'Bad Request',
           code: 'INVALID_INPUT',
-          message: 'a value in the request is out of range or holds characters that cannot be stored',
+          message:
+            'a value in the request is out of range, too large, or holds characters that cannot be stored',
         });
       }
       const status =

@@ -132,12 +132,12 @@ export function buildApp(opts: AuthHooksOptions): AuthHooksApp {
         try {
           await sink.deliver(hook.name, event, opts.deliveryTimeoutMs);
         } catch (err) {
-          // Only a refusal of the event itself (our check, or the broker's 400) is the payload's fault; a
+          // Only a refusal of the event itself (our check, or the broker's 400/413/431) is the payload's fault; a
           // broker that refuses our credentials or is missing (401/403/404) is ours: 503, Auth retries.
           const status = (err as { status?: unknown }).status;
           if (
             err instanceof InvalidCloudEventError ||
-            (!isRetriable(err) && (status === 400 || status === 413))
+            (!isRetriable(err) && (status === 400 || status === 413 || status === 431))
           ) {
             // The broker (or the event check before it) refused the event for good: the payload cannot
             // become a valid CloudEvent (e.g. a control character in the user id). Retrying cannot help.

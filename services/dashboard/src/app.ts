@@ -62,8 +62,11 @@ export interface DashboardApp {
 }
 
 const PUBLIC_DIR = new URL('../public/', import.meta.url);
-/** Paths anyone may fetch: the page shell (it holds no data), health, metrics, and the sign-in endpoint. */
-const PUBLIC_PATHS = new Set([
+/**
+ * Routes anyone may call: the page shell (it holds no data), health, metrics, the sign-in endpoint, and the
+ * dead-letter sink (which checks dispatcher tokens itself).
+ */
+const PUBLIC_ROUTES = new Set([
   '/',
   '/app.js',
   '/style.css',
@@ -71,6 +74,7 @@ const PUBLIC_PATHS = new Set([
   '/readyz',
   '/metrics',
   '/api/session',
+  '/dead-letters/:namespace/:broker',
 ]);
 const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
@@ -161,8 +165,10 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
   // Every call but the page's static files, health, metrics and sign-in needs an operator; the dead-letter
   // sink has its own (dispatcher) authentication. State-changing calls must also come from this origin.
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (PUBLIC_PATHS.has(path) || path.startsWith('/dead-letters/')) return;
+    // By matched route, not by raw path: an encoded or dotted variant of a public path matches no public
+    // route, so it needs an operator like everything else (unknown paths included).
+    const route = req.routeOptions.url;
+    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
     const r = await auth.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
     if (!r.ok) {
       void reply.header('www-authenticate', 'Bearer realm="tributary-dashboard"');

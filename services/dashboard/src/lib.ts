@@ -1,5 +1,13 @@
 // @tributary/dashboard: the ops dashboard, as a library (`tributary dev` starts it in process).
 export { buildDashboardApp, type DashboardApp, type DashboardAppOptions, eventJson } from './app.js';
+export { type AuditEntry, AuditLog } from './audit.js';
+export {
+  checkCrossSite,
+  createOperatorAuth,
+  type DashboardAuthOptions,
+  type Operator,
+  SESSION_COOKIE,
+} from './auth.js';
 export {
   assessSlot,
   type BrokerView,

@@ -154,6 +154,14 @@ describe('dashboard security (issue 15)', () => {
         expect(r.headers['www-authenticate']).toContain('Bearer');
       }
       expect((await call(`${jwt.url}/`)).status).toBe(200);
+      // Variants of public or sink paths get no further than any other path.
+      for (const path of [
+        '/dead-letters/a/b',
+        '/dead-letters/%2e%2e/api/dead-letters',
+        '/api/%64ead-letters',
+      ]) {
+        expect((await call(`${jwt.url}${path}`)).status).toBe(401);
+      }
       expect(await store.get(deadLetterId)).toBeDefined();
     });
 
