@@ -63,6 +63,8 @@ const TABLE = 'chaos_rows';
 const TARGET_MS = 5000;
 /** How long a fault may take to recover before the run counts it as wedged. */
 const RECOVERY_TIMEOUT_MS = 90_000;
+/** How long a restarted process may take to boot (tsx on a busy 2-core machine: up to a minute seen). */
+const BOOT_TIMEOUT_MS = 300_000;
 /** How long the backlog may take to drain after the load stops. */
 const DRAIN_TIMEOUT_MS = 180_000;
 /** Quiet time between faults, so each recovery is measured on its own. */
@@ -375,8 +377,7 @@ function record(fault: string, measure: string, from: number, at: number | undef
   const ms = at === undefined ? undefined : at - from;
   results.push({ fault, measure, ms, ...(target !== undefined ? { target } : {}) });
   say(`  ${measure}: ${ms === undefined ? 'NOT RECOVERED' : `${(ms / 1000).toFixed(2)} s`}`);
-  if (ms === undefined)
-    problems.push(`${fault}: ${measure} did not happen within ${RECOVERY_TIMEOUT_MS / 1000} s`);
+  if (ms === undefined) problems.push(`${fault}: ${measure} did not happen in time (wedged?)`);
 }
 
 const acceptedAfter = (broker: string, since: number) => () =>
@@ -396,7 +397,7 @@ async function restartService(key: keyof typeof services, fault: string): Promis
   await new Promise((r) => setTimeout(r, 500));
   services[key].start();
   const started = services[key].startedAt;
-  const up = await until(listening[key], RECOVERY_TIMEOUT_MS);
+  const up = await until(listening[key], BOOT_TIMEOUT_MS);
   record(fault, 'process boot (spawn to listening)', started, up);
   return up ?? Date.now();
 }
