@@ -380,6 +380,22 @@ function record(fault: string, measure: string, from: number, at: number | undef
   if (ms === undefined) problems.push(`${fault}: ${measure} did not happen in time (wedged?)`);
 }
 
+/**
+ * Starts a server again on its old data dir and port, retrying while the killed one is still letting go of
+ * them (on a busy machine its last processes can take seconds to exit).
+ */
+async function retrying<T>(what: string, start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      say(`  ${what} did not start yet (${(err as Error).message.split('\n')[0]}); retrying`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 const acceptedAfter = (broker: string, since: number) => () =>
   load[broker as keyof typeof load].lastOk >= since;
 const deliveredAfter = (trigger: string, since: number) => () =>
@@ -459,7 +475,9 @@ let outage503: number[] = [];
   process.kill(kafka.pid, 'SIGKILL');
   const killedAt = Date.now();
   await new Promise((r) => setTimeout(r, 8000)); // the outage
-  kafka = await startKafka({ dataDir: join(work, 'kafka'), ...kafkaPorts, log: quiet });
+  kafka = await retrying('Kafka', () =>
+    startKafka({ dataDir: join(work, 'kafka'), ...kafkaPorts, log: quiet }),
+  );
   const back = Date.now();
   // Publishes refused while Kafka was down, and how long each took to be refused.
   outage503 = load[KB].failures.filter((f) => f.at >= killedAt && f.at < back).map((f) => f.ms);
@@ -484,7 +502,9 @@ let outage503: number[] = [];
   say(`fault: ${fault}`);
   await postgres.stop();
   await new Promise((r) => setTimeout(r, 2000));
-  postgres = await startPostgres({ dataDir: join(work, 'postgres'), port: pgPort, log: quiet });
+  postgres = await retrying('Postgres', () =>
+    startPostgres({ dataDir: join(work, 'postgres'), port: pgPort, log: quiet }),
+  );
   const back = Date.now();
   record(
     fault,
