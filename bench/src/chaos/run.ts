@@ -71,6 +71,13 @@ const DRAIN_TIMEOUT_MS = 180_000;
 const SETTLE_MS = 3000;
 const logger = createLogger({ name: 'chaos', level: 'silent' });
 
+/** The whole run may take this long at most (CI must never hang on it); about 7 minutes on a busy machine. */
+const RUN_TIMEOUT_MS = 25 * 60_000;
+setTimeout(() => {
+  process.stdout.write(`\nchaos: FAILED, still running after ${RUN_TIMEOUT_MS / 60_000} minutes\n`);
+  process.exit(1); // the exit hooks kill every process and server the run started
+}, RUN_TIMEOUT_MS).unref();
+
 const t0 = Date.now();
 const say = (msg: string) =>
   process.stdout.write(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
