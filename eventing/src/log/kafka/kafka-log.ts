@@ -557,12 +557,15 @@ class KafkaSubscription implements LogSubscription {
     });
   }
 
-  /** Replaces a consumer kafkajs gave up on, with backoff (1 s doubling to 30 s) until one starts. */
+  /**
+   * Replaces a consumer kafkajs gave up on, with backoff (1 s doubling to 5 s: an attempt is one connect, and
+   * a long wait would delay delivery after Kafka is back) until one starts.
+   */
   private async restart(crashed: Consumer): Promise<void> {
     await crashed.disconnect().catch(() => {});
     for (let attempt = 1; !this.stop.signal.aborted; attempt++) {
       try {
-        await sleep(Math.min(30_000, 1000 * 2 ** (attempt - 1)), undefined, { signal: this.stop.signal });
+        await sleep(Math.min(5000, 1000 * 2 ** (attempt - 1)), undefined, { signal: this.stop.signal });
       } catch {
         return; // closing
       }

@@ -27,7 +27,9 @@ Environment:
   BROKER_KAFKA_LINGER_MS  ms an idle Kafka producer waits to batch appends (default 5; 0 = none)
   HOST, LOG_LEVEL      bind address (default 127.0.0.1), log level (default info)
 
-Stops cleanly on SIGTERM/SIGINT: the ingress closes, dispatchers commit their progress.`;
+The ingress accepts events as soon as it listens; the dispatchers start meanwhile, retrying while Kafka or
+Postgres is not reachable yet, and "broker ready" is logged once they run. Stops cleanly on SIGTERM/SIGINT:
+the ingress closes, dispatchers commit their progress and leave their consumer groups.`;
 
 export const brokerCommand: Command = {
   name: 'broker',
