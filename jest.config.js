@@ -18,4 +18,7 @@ for (const dir of ['eventing', 'bench']) {
 
 export default {
   projects,
+  // The per-test limit is a global option for a multi-project run (jest-circus reads the global one), so it is
+  // set here as well as in jest.preset.js: real servers on a loaded 2-core machine. Not a performance bound.
+  testTimeout: 60_000,
 };
