@@ -43,7 +43,10 @@ export function minioBinary(): string {
  * Returns the path of the MinIO binary, building it with `go install` the first time (several minutes).
  * GOBIN points at a temporary directory that is renamed into place when the build succeeds.
  */
-export async function ensureMinioBinary(log: Log = stderrLog, options: EnsureMinioOptions = {}): Promise<string> {
+export async function ensureMinioBinary(
+  log: Log = stderrLog,
+  options: EnsureMinioOptions = {},
+): Promise<string> {
   const binary = minioBinary();
   if (existsSync(binary)) {
     log(`minio: using cached binary ${binary}`);
