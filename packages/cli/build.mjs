@@ -1,7 +1,7 @@
 // Builds the `tributary` command into dist/ with esbuild: one small entry (dist/index.js) and one chunk per
 // command (dist/chunks/), each loaded only when its command runs. The CLI's own code and @tributary/shared are
-// bundled from source together with the few pure-JS packages of the hot path (publish: cloudevents, undici,
-// zod, pino), so `tributary --help` and `tributary publish` read a handful of files instead of hundreds
+// bundled from source together with the few pure-JS packages of the hot path (publish: cloudevents, zod,
+// pino; undici's Pool is replaced by src/fetch-pool.ts over Node's fetch), so `tributary --help` and `tributary publish` read a handful of files instead of hundreds
 // (docs/BENCHMARKS.md, "CLI start-up"). Everything else (the broker, the dashboard, Kafka, the Kubernetes
 // client, ...) stays an import of its own package, resolved at run time from node_modules.
 // Chunks sit two levels below the package root, as src/commands/*.ts do, so paths computed from
@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
-const BUNDLED = ['@tributary/shared', '@tributary/client', 'cloudevents', 'undici', 'zod', 'pino', 'yaml'];
+const BUNDLED = ['@tributary/shared', '@tributary/client', 'cloudevents', 'zod', 'pino', 'yaml'];
 const bundled = (path) => BUNDLED.some((p) => path === p || path.startsWith(`${p}/`));
 
 rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true });
@@ -34,6 +34,17 @@ await build({
     js: "import { createRequire as __tributaryRequire } from 'node:module';\nconst require = __tributaryRequire(import.meta.url);",
   },
   plugins: [
+    {
+      // The publisher's `Pool` over Node's built-in fetch (src/fetch-pool.ts), instead of undici's 900 KB.
+      name: 'undici-as-fetch',
+      setup(b) {
+        b.onResolve({ filter: /^undici$/ }, (args) =>
+          /\/packages\/(shared|client)\/src\//.test(args.importer)
+            ? { path: new URL('./src/fetch-pool.ts', import.meta.url).pathname }
+            : undefined,
+        );
+      },
+    },
     {
       name: 'externals',
       setup(b) {

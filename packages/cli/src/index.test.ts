@@ -90,6 +90,18 @@ describe('the command registry', () => {
     expect(w.err[0]).toContain('unknown option "--verbose"');
   });
 
+  it('adds the stack trace of a failure with --debug, anywhere on the line', async () => {
+    const dir = `/nonexistent-${process.pid}`;
+    const plain = io();
+    expect(await main(['tail', '--config', dir], plain.io)).toBe(1);
+    expect(plain.err.join('\n')).toContain(`${dir}: no such file or folder`);
+    expect(plain.err.join('\n')).not.toMatch(/\n\s+at /);
+    const debug = io();
+    expect(await main(['tail', '--debug', '--config', dir], debug.io)).toBe(1);
+    expect(debug.err.join('\n')).toContain(`${dir}: no such file or folder`);
+    expect(debug.err.join('\n')).toMatch(/\n\s+at /);
+  });
+
   it('prints no stack trace for an unexpected error unless --debug is given', async () => {
     const file = `/nonexistent-${process.pid}/data.json`;
     const t = io();

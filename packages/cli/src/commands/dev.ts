@@ -68,6 +68,8 @@ export const devCommand: Command = {
       progress: (l) => io.stderr(`tributary dev: ${l}`),
     });
     const width = Math.max(...platform.endpoints.map((e) => e.name.length));
+    const minioEndpoint =
+      platform.minio?.endpoint ?? (platform.minioBuilt ? `http://127.0.0.1:${ports.minio}` : undefined);
     io.stdout(
       [
         '',
@@ -78,8 +80,10 @@ export const devCommand: Command = {
         '',
         'Try it:',
         `  psql '${platform.databaseUrl}' -c "insert into users(email) values ('ada+' || floor(random() * 1e9) || '@example.com')"`,
-        ...(platform.minio || platform.minioBuilt
-          ? ['  echo hello > hello.txt && pnpm tributary upload hello.txt']
+        ...(minioEndpoint
+          ? [
+              `  echo hello > hello.txt && ${minioEndpoint === 'http://127.0.0.1:9000' ? '' : `MINIO_ENDPOINT=${minioEndpoint} `}pnpm tributary upload hello.txt`,
+            ]
           : []),
         `  pnpm tributary publish --url ${platform.brokerUrl} --type com.example.hello --data '{"hi":1}'`,
         'Ctrl-C stops everything.',

@@ -545,16 +545,29 @@ function goAvailable(): boolean {
   return !probe.error && probe.status === 0;
 }
 
-/** Picks free ports for every service (tests and `--ports auto`). */
+/**
+ * Picks free ports for every service (tests and `--ports auto`), all different: nothing listens on them yet,
+ * so the system may hand out the same free port twice (regression: db-events and storage-events on one port).
+ */
 export async function autoPorts(): Promise<DevPorts> {
+  const taken = new Set<number>();
+  const pick = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   return {
-    broker: await freePort(),
-    dbEvents: await freePort(),
-    storageEvents: await freePort(),
-    authHooks: await freePort(),
-    activator: await freePort(),
-    dashboard: await freePort(),
-    postgres: await freePort(),
-    minio: await freePort(),
+    broker: await pick(),
+    dbEvents: await pick(),
+    storageEvents: await pick(),
+    authHooks: await pick(),
+    activator: await pick(),
+    dashboard: await pick(),
+    postgres: await pick(),
+    minio: await pick(),
   };
 }

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 // Starts the host of one function: FUNCTION_PATH=./src/index.ts PORT=8080 tributary-function
 import { basename, dirname } from 'node:path';
-import { createLogger, Lifecycle, listen, loadServiceEnv } from '@tributary/shared';
+import {
+  createCloudEvent,
+  createLogger,
+  encodeHttpBinary,
+  Lifecycle,
+  listen,
+  loadServiceEnv,
+} from '@tributary/shared';
 import { loadEnv } from './env.js';
 import { createFunctionHost } from './host.js';
 import { loadFunction } from './load.js';
@@ -89,5 +96,11 @@ async function warmUp(): Promise<void> {
   const app = createFunctionHost({ name: 'warmup', fn: { handle: () => undefined }, logger: silent });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await app.inject({ method: 'GET', url: '/health/readiness' });
+  // And one event through POST / (CloudEvent decoding, the handler call, the reply), the path of the first
+  // event after a cold start.
+  const { headers, body } = encodeHttpBinary(
+    createCloudEvent({ id: 'warm-up', source: '/tributary/warm-up', type: 'dev.tributary.warmup', data: {} }),
+  );
+  await app.inject({ method: 'POST', url: '/', headers, payload: body });
   await app.close();
 }
