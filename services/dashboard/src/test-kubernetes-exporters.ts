@@ -250,6 +250,9 @@ export interface FixtureExporters {
   close(): Promise<void>;
 }
 
+/** How long the fixture components pretend to have been running when the test starts, in seconds. */
+const UPTIME_S = 3600;
+
 /** Starts one exporter per component of the Kubernetes stack, each on its own loopback port. */
 export async function startFixtureExporters(): Promise<FixtureExporters> {
   const started = Date.now();
@@ -267,7 +270,9 @@ export async function startFixtureExporters(): Promise<FixtureExporters> {
   // machine serves a scrape after Prometheus stamped its start.
   const stamped = (body: (elapsed: number) => string) => {
     const now = Date.now();
-    return body((now - started) / 1000)
+    // As if each component had run for an hour already: Prometheus's rate() would otherwise stop its
+    // extrapolation at the counters' zero, which reads a few percent low in the first window.
+    return body(UPTIME_S + (now - started) / 1000)
       .split('\n')
       .map((line) => (line === '' || line.startsWith('#') ? line : `${line} ${now}`))
       .join('\n');
