@@ -6,6 +6,8 @@ import { parseDeadLetterSinks } from './prometheus-source.js';
 describe('Prometheus and dead-letter sink settings', () => {
   it('parses a Prometheus URL, a window and KafkaSink dead-letter sinks', () => {
     const env = loadEnv({
+      // Operators sign in with the platform JWT (the default DASHBOARD_AUTH=jwt needs its secret).
+      DASHBOARD_JWT_SECRET: 'a-platform-jwt-secret-of-at-least-32-chars',
       DASHBOARD_PROMETHEUS_URL: 'http://prometheus-operated.monitoring.svc:9090',
       DASHBOARD_DEAD_LETTER_SINKS: 'tributary/default=dead-letters:tributary-dead-letters,shop/orders=dlq',
     });
