@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
+import { type JwtRefusal, verifyBearerJwt } from '../ingress/auth.js';
 
 /**
  * Who may write into the dead-letter store: a dispatcher (or an event source recording an unpublishable
@@ -40,9 +41,7 @@ export function deadLetterTokenSource(
   };
 }
 
-export type SinkAuthResult =
-  | { ok: true; subject: string }
-  | { ok: false; status: 401 | 403; code: string; message: string };
+export type SinkAuthResult = { ok: true; subject: string } | JwtRefusal;
 
 /**
  * Verifies `Authorization: Bearer <token>` on the dead-letter sink: HS256 with `secret`, not expired,
@@ -53,37 +52,20 @@ export function createSinkAuth(
 ): (authorization: string | undefined) => Promise<SinkAuthResult> {
   const key = new TextEncoder().encode(secret);
   return async (authorization) => {
-    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!match) {
+    const verified = await verifyBearerJwt(authorization, key, {
+      audience: DEAD_LETTER_AUDIENCE,
+      prefix: 'the dead-letter sink takes only dispatchers: ',
+    });
+    if (!verified.ok) return verified;
+    const { payload } = verified;
+    if (payload.role !== DISPATCHER_ROLE) {
       return {
         ok: false,
-        status: 401,
-        code: 'UNAUTHORIZED',
-        message: 'the dead-letter sink takes only dispatchers: missing Bearer token',
+        status: 403,
+        code: 'FORBIDDEN',
+        message: `the dead-letter sink takes only role ${DISPATCHER_ROLE}`,
       };
     }
-    try {
-      const { payload } = await jwtVerify(match[1]!, key, {
-        algorithms: ['HS256'],
-        audience: DEAD_LETTER_AUDIENCE,
-      });
-      if (payload.role !== DISPATCHER_ROLE) {
-        return {
-          ok: false,
-          status: 403,
-          code: 'FORBIDDEN',
-          message: `the dead-letter sink takes only role ${DISPATCHER_ROLE}`,
-        };
-      }
-      return { ok: true, subject: typeof payload.sub === 'string' ? payload.sub : DISPATCHER_ROLE };
-    } catch (err) {
-      const message =
-        err instanceof joseErrors.JWTExpired
-          ? 'JWT expired'
-          : err instanceof joseErrors.JOSEError
-            ? `invalid JWT: ${err.message}`
-            : 'invalid JWT';
-      return { ok: false, status: 401, code: 'UNAUTHORIZED', message };
-    }
+    return { ok: true, subject: typeof payload.sub === 'string' ? payload.sub : DISPATCHER_ROLE };
   };
 }

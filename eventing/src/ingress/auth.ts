@@ -1,4 +1,4 @@
-import { errors as joseErrors, jwtVerify } from 'jose';
+import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 
 export interface JwtAuthOptions {
   /** HS256 secret (`BROKER_JWT_SECRET`), the same one PostgREST / Supabase sign their tokens with. */
@@ -13,9 +13,46 @@ export interface JwtAuthOptions {
  */
 export const DEFAULT_ALLOWED_ROLES: readonly string[] = ['authenticated', 'service_role'];
 
-export type AuthResult =
-  | { ok: true; role: string }
-  | { ok: false; status: 401 | 403; code: string; message: string };
+/** A failed check of a Bearer JWT: 401 when missing or invalid, 403 when valid but not allowed. */
+export type JwtRefusal = { ok: false; status: 401 | 403; code: string; message: string };
+
+export type AuthResult = { ok: true; role: string } | JwtRefusal;
+
+/**
+ * Reads `Authorization: Bearer <jwt>` and verifies it as PostgREST does: HS256 signature with the shared
+ * secret, `exp` / `nbf` (and `aud` when given) checked. Answers the token's claims, or a 401 whose message
+ * starts with `prefix` when the header is missing or not a Bearer token.
+ */
+export async function verifyBearerJwt(
+  authorization: string | undefined,
+  key: Uint8Array,
+  { audience, prefix = '' }: { audience?: string; prefix?: string } = {},
+): Promise<{ ok: true; payload: JWTPayload } | JwtRefusal> {
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  if (!match) {
+    return {
+      ok: false,
+      status: 401,
+      code: 'UNAUTHORIZED',
+      message: `${prefix}${authorization ? 'Authorization header is not a Bearer token' : 'missing Bearer token'}`,
+    };
+  }
+  try {
+    const { payload } = await jwtVerify(match[1]!, key, {
+      algorithms: ['HS256'],
+      ...(audience ? { audience } : {}),
+    });
+    return { ok: true, payload };
+  } catch (err) {
+    const message =
+      err instanceof joseErrors.JWTExpired
+        ? 'JWT expired'
+        : err instanceof joseErrors.JOSEError
+          ? `invalid JWT: ${err.message}`
+          : 'invalid JWT';
+    return { ok: false, status: 401, code: 'UNAUTHORIZED', message };
+  }
+}
 
 /**
  * Verifies `Authorization: Bearer <jwt>` as PostgREST does: HS256 signature with the shared secret, `exp` /
@@ -28,28 +65,9 @@ export function createJwtAuth(
   const key = new TextEncoder().encode(options.jwtSecret);
   const allowed = new Set(options.allowedRoles ?? DEFAULT_ALLOWED_ROLES);
   return async (authorization) => {
-    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!match) {
-      return {
-        ok: false,
-        status: 401,
-        code: 'UNAUTHORIZED',
-        message: authorization ? 'Authorization header is not a Bearer token' : 'missing Bearer token',
-      };
-    }
-    let role: unknown;
-    try {
-      const { payload } = await jwtVerify(match[1]!, key, { algorithms: ['HS256'] });
-      role = payload.role;
-    } catch (err) {
-      const message =
-        err instanceof joseErrors.JWTExpired
-          ? 'JWT expired'
-          : err instanceof joseErrors.JOSEError
-            ? `invalid JWT: ${err.message}`
-            : 'invalid JWT';
-      return { ok: false, status: 401, code: 'UNAUTHORIZED', message };
-    }
+    const verified = await verifyBearerJwt(authorization, key);
+    if (!verified.ok) return verified;
+    const role = verified.payload.role;
     if (typeof role !== 'string' || role === '') {
       return { ok: false, status: 403, code: 'FORBIDDEN', message: 'the token has no role claim' };
     }
