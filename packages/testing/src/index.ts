@@ -1,3 +1,57 @@
+// The starters live in @tributary/embedded (shared with `tributary dev`); re-exported so tests import one package.
+export {
+  type ClusterEgress,
+  cacheDir,
+  clusterEgressSocket,
+  connectionUrl,
+  type EnsureMinioOptions,
+  ensureKafkaJars,
+  ensureKubeApiServerBinary,
+  ensureMinioBinary,
+  ensurePrometheusBinaries,
+  etcdBinary,
+  freePort,
+  KAFKA_VERSION,
+  type KafkaInstance,
+  KUBERNETES_VERSION,
+  type KubeApiServerInstance,
+  type KubeResponse,
+  kafkaHome,
+  killSharedKubeApiServerSync,
+  kubeApiServerBinary,
+  kubeRequest,
+  type Log,
+  MINIO_BUILD_PACKAGES,
+  MINIO_VERSION,
+  type MinioBuildProgress,
+  type MinioInstance,
+  minioBinary,
+  POSTGRES_PASSWORD,
+  POSTGRES_USER,
+  type PostgresInstance,
+  PROMETHEUS_VERSION,
+  type PrometheusBinaries,
+  type PrometheusInstance,
+  type PrometheusScrapeJob,
+  prometheusBinaries,
+  promtoolCheckRules,
+  type StartKafkaOptions,
+  type StartKubeApiServerOptions,
+  type StartMinioOptions,
+  type StartPostgresOptions,
+  type StartPrometheusOptions,
+  serveClusterEgress,
+  sharedKubeApiServer,
+  startKafka,
+  startKubeApiServer,
+  startMinio,
+  startPostgres,
+  startPrometheus,
+  stopSharedKubeApiServer,
+  VERSIONS,
+  VERSIONS_FILE,
+  type Versions,
+} from '@tributary/embedded';
 export {
   type TestEnv,
   testEnv,
@@ -11,31 +65,6 @@ export {
   waitFor,
 } from './helpers.js';
 export {
-  ensureKafkaJars,
-  KAFKA_VERSION,
-  type KafkaInstance,
-  kafkaHome,
-  type StartKafkaOptions,
-  startKafka,
-} from './kafka.js';
-export {
-  type ClusterEgress,
-  clusterEgressSocket,
-  ensureKubeApiServerBinary,
-  etcdBinary,
-  KUBERNETES_VERSION,
-  type KubeApiServerInstance,
-  type KubeResponse,
-  killSharedKubeApiServerSync,
-  kubeApiServerBinary,
-  kubeRequest,
-  type StartKubeApiServerOptions,
-  serveClusterEgress,
-  sharedKubeApiServer,
-  startKubeApiServer,
-  stopSharedKubeApiServer,
-} from './kube-apiserver.js';
-export {
   applyAsInstaller,
   CRD_SETS,
   type CrdSet,
@@ -46,42 +75,9 @@ export {
   PREREQUISITE_NAMESPACES,
 } from './kube-crds.js';
 export {
-  type EnsureMinioOptions,
-  ensureMinioBinary,
-  MINIO_BUILD_PACKAGES,
-  MINIO_VERSION,
-  type MinioBuildProgress,
-  type MinioInstance,
-  minioBinary,
-  type StartMinioOptions,
-  startMinio,
-} from './minio.js';
-export { cacheDir, type Log } from './paths.js';
-export { freePort } from './ports.js';
-export {
-  connectionUrl,
-  POSTGRES_PASSWORD,
-  POSTGRES_USER,
-  type PostgresInstance,
-  type StartPostgresOptions,
-  startPostgres,
-} from './postgres.js';
-export {
-  ensurePrometheusBinaries,
-  PROMETHEUS_VERSION,
-  type PrometheusBinaries,
-  type PrometheusInstance,
-  type PrometheusScrapeJob,
-  prometheusBinaries,
-  promtoolCheckRules,
-  type StartPrometheusOptions,
-  startPrometheus,
-} from './prometheus-server.js';
-export {
   type RunningServices,
   type ServiceName,
   servicesToStart,
   startServices,
 } from './services.js';
 export { reuseSharedServices, runningSharedServices } from './shared-services.js';
-export { VERSIONS, VERSIONS_FILE, type Versions } from './versions.js';

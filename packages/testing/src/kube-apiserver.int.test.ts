@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { uniqueBucket } from './helpers.js';
 import {
   KUBERNETES_STAGING_MODULES,
   KUBERNETES_VERSION,
   type KubeApiServerInstance,
   kubeApiServerGoMod,
   sharedKubeApiServer,
-} from './kube-apiserver.js';
+} from '@tributary/embedded';
+import { uniqueBucket } from './helpers.js';
 import { CRD_SETS, crdsOf, createNamespaces, installCrds } from './kube-crds.js';
 
 let kube: KubeApiServerInstance;

@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { KubeApiServerInstance } from '@tributary/embedded';
 import { parseAllDocuments } from 'yaml';
-import type { KubeApiServerInstance } from './kube-apiserver.js';
 
 export const CRD_SETS = [
   'knative-serving',

@@ -1,9 +1,14 @@
 // Starts the three test services together; shared by the Jest global setup and `pnpm services:up`.
 import { join } from 'node:path';
-import { startKafka } from './kafka.js';
-import { startMinio } from './minio.js';
-import { type Log, seconds, stderrLog } from './paths.js';
-import { POSTGRES_EPHEMERAL_SETTINGS, startPostgres } from './postgres.js';
+import {
+  type Log,
+  POSTGRES_EPHEMERAL_SETTINGS,
+  seconds,
+  startKafka,
+  startMinio,
+  startPostgres,
+  stderrLog,
+} from '@tributary/embedded';
 
 export const SERVICE_NAMES = ['postgres', 'kafka', 'minio'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];

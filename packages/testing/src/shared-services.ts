@@ -2,8 +2,7 @@
 // reuses the services when they are still running.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir, type Log, stderrLog } from './paths.js';
-import { commandLine, isAlive } from './process.js';
+import { cacheDir, commandLine, isAlive, type Log, stderrLog } from '@tributary/embedded';
 import { SERVICE_ENV, SERVICE_VARS, type ServiceName, servicesToStart } from './services.js';
 
 /** What `up` records so that `down` can stop exactly those processes. */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createDashboard } from '@tributary/dashboard';
+import { ensureMinioBinary, freePort, minioBinary, startMinio, startPostgres } from '@tributary/embedded';
 import {
   type BrokerLog,
   createBrokerLog,
@@ -17,7 +18,6 @@ import {
   topicSettings,
 } from '@tributary/eventing';
 import { Lifecycle, type Logger, redactUrl } from '@tributary/shared';
-import { ensureMinioBinary, freePort, minioBinary, startMinio, startPostgres } from '@tributary/testing';
 import { Client as MinioClient } from 'minio';
 import pg from 'pg';
 import { parseAllDocuments } from 'yaml';

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { VERSIONS } from '@tributary/embedded/versions';
 import { TributaryError } from '@tributary/shared';
-import { VERSIONS } from '@tributary/testing/versions';
 
 /**
  * The kustomize version, pinned in versions.json (infra/scripts/install-kustomize.sh reads the same file).
