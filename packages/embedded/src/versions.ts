@@ -1,5 +1,5 @@
 // The pinned external versions, read from the repository's versions.json (the one place each is set).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 interface Pin {
   version: string;
@@ -18,7 +18,13 @@ export interface Versions {
   prometheus: Pin & { module: string };
 }
 
-/** `versions.json` at the repository root (src/ and dist/ are both three levels below it). */
-export const VERSIONS_FILE = new URL('../../../versions.json', import.meta.url);
+/**
+ * The copy next to the built module (the build puts one in dist/, so an installed package has it), else
+ * `versions.json` at the repository root (src/ is three levels below it).
+ */
+export const VERSIONS_FILE = [
+  new URL('./versions.json', import.meta.url),
+  new URL('../../../versions.json', import.meta.url),
+].find((u) => existsSync(u))!;
 
 export const VERSIONS: Versions = JSON.parse(readFileSync(VERSIONS_FILE, 'utf8')) as Versions;
