@@ -6,7 +6,7 @@
 // client, ...) stays an import of its own package, resolved at run time from node_modules.
 // Chunks sit two levels below the package root, as src/commands/*.ts do, so paths computed from
 // import.meta.dirname (the templates, the repository root) are the same from src/ and from dist/.
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
@@ -80,3 +80,11 @@ await build({
     },
   ],
 });
+
+// `tributary dev` applies the walk-through's demo schema (users, projects, files): the installed command carries
+// infra's file (dev/project.ts, demoSchemaFile).
+mkdirSync(new URL('./dist', import.meta.url), { recursive: true });
+copyFileSync(
+  new URL('../../infra/base/postgres/sql/10-demo-schema.sql', import.meta.url),
+  new URL('./dist/demo-schema.sql', import.meta.url),
+);

@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@tributary/shared';
 import { type Command, parseOptions, UsageError } from '../command.js';
-import { autoPorts, DEFAULT_PORTS, type DevPorts, REPO_ROOT, startDevPlatform } from '../dev/platform.js';
+import { autoPorts, DEFAULT_PORTS, type DevPorts, startDevPlatform } from '../dev/platform.js';
 import { formatLogLine } from '../dev/pretty.js';
+import { commandName, devProject } from '../dev/project.js';
 
-const usage = `usage: tributary dev [--data-dir <dir>] [--ports auto] [--config <dir>] [--json-logs]
+const usage = `usage: tributary dev [--data-dir <dir>] [--ports auto] [--config <dir>] [--functions <dir>] [--json-logs]
 
 Runs the whole platform on this machine, no Kubernetes needed:
   embedded Postgres 17 (wal_level=logical, demo schema users/projects/files)
@@ -15,12 +16,17 @@ Runs the whole platform on this machine, no Kubernetes needed:
   db-events, storage-events, auth-hooks
   every function under services/functions, started on its first event and scaled to zero when idle
 
+The project is the working directory: its services/functions (as \`tributary new function\` makes
+them), its eventing/config and its .tributary data folder. The platform's own services run compiled,
+from the packages installed with this command.
+
 Options:
   --data-dir <dir>   where data, secrets and logs are kept across restarts (default: .tributary)
   --ports auto       pick free ports instead of the fixed defaults (broker 8080, db-events 8081,
                      storage-events 8082, auth-hooks 8083, functions 8090, postgres 54322, minio 9000)
   -c, --config <dir> Broker/Trigger YAML to load (repeatable; default: eventing/config); each
                      function's own trigger.yaml is added unless a Trigger of that name is loaded
+  --functions <dir>  the folder of function packages (default: services/functions)
   --json-logs        print the services' raw JSON log lines
   -h, --help         show this help
 
@@ -42,7 +48,9 @@ export const devCommand: Command = {
       ports: { type: 'string' },
       'json-logs': { type: 'boolean' },
       config: { type: 'string', short: 'c', multiple: true },
+      functions: { type: 'string' },
     });
+    const project = devProject();
     if (values.ports !== undefined && values.ports !== 'auto')
       throw new UsageError('--ports takes only "auto"');
     const json = values['json-logs'] === true;
@@ -56,7 +64,7 @@ export const devCommand: Command = {
     });
     const logger = createLogger({ name: 'dev', level: io.env.LOG_LEVEL ?? 'info', destination });
     const ports: DevPorts = values.ports === 'auto' ? await autoPorts() : DEFAULT_PORTS;
-    const dataDir = resolve(values['data-dir'] ?? resolve(REPO_ROOT, '.tributary'));
+    const dataDir = resolve(values['data-dir'] ?? project.dataDir);
     const started = Date.now();
     const platform = await startDevPlatform({
       dataDir,
@@ -64,9 +72,11 @@ export const devCommand: Command = {
       logger,
       env: io.env,
       onServiceLine: print,
-      ...(values.config ? { configDirs: values.config.map((c) => resolve(c)) } : {}),
+      configDirs: values.config ? values.config.map((c) => resolve(c)) : project.configDirs,
+      functionsDir: values.functions ? resolve(values.functions) : project.functionsDir,
       progress: (l) => io.stderr(`tributary dev: ${l}`),
     });
+    const cli = commandName(io.env);
     const width = Math.max(...platform.endpoints.map((e) => e.name.length));
     const minioEndpoint =
       platform.minio?.endpoint ?? (platform.minioBuilt ? `http://127.0.0.1:${ports.minio}` : undefined);
@@ -82,10 +92,10 @@ export const devCommand: Command = {
         `  psql '${platform.databaseUrl}' -c "insert into users(email) values ('ada+' || floor(random() * 1e9) || '@example.com')"`,
         ...(minioEndpoint
           ? [
-              `  echo hello > hello.txt && ${minioEndpoint === 'http://127.0.0.1:9000' ? '' : `MINIO_ENDPOINT=${minioEndpoint} `}pnpm tributary upload hello.txt`,
+              `  echo hello > hello.txt && ${minioEndpoint === 'http://127.0.0.1:9000' ? '' : `MINIO_ENDPOINT=${minioEndpoint} `}${cli} upload hello.txt`,
             ]
           : []),
-        `  pnpm tributary publish --url ${platform.brokerUrl} --type com.example.hello --data '{"hi":1}'`,
+        `  ${cli} publish --url ${platform.brokerUrl} --type com.example.hello --data '{"hi":1}'`,
         'Ctrl-C stops everything.',
         '',
       ].join('\n'),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { waitFor } from '@tributary/testing';
 import pg from 'pg';
-import { REPO_ROOT } from './platform.js';
+import { REPO_ROOT } from './project.js';
 
 // The README walk-through, end to end, as a newcomer runs it: `pnpm tributary dev` (scripts/tributary.mjs:
 // builds what is stale, then runs the compiled command) on embedded defaults, then

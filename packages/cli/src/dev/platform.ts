@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createDashboard } from '@tributary/dashboard';
 import { ensureMinioBinary, freePort, minioBinary, startMinio, startPostgres } from '@tributary/embedded';
 import {
@@ -23,9 +23,7 @@ import pg from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { ChildService, waitReady } from './child.js';
 import { FunctionBuilder } from './functions.js';
-
-/** Repository root (this file is packages/cli/{src,dist}/dev/). */
-export const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
+import { DEV_SERVICES, type DevServiceName, demoSchemaFile, devProject, serviceEntry } from './project.js';
 
 export interface DevPorts {
   broker: number;
@@ -59,9 +57,9 @@ export interface DevOptions {
   onServiceLine: (line: string, service: string) => void;
   /** The environment (DATABASE_URL, KAFKA_BROKERS, MINIO_ENDPOINT, ... switch to external services). */
   env: Record<string, string | undefined>;
-  /** Folder holding function packages (each with service.yaml and trigger.yaml). */
+  /** Folder holding function packages (each with service.yaml and trigger.yaml; default: the project's services/functions). */
   functionsDir?: string;
-  /** Extra Broker/Trigger YAML (default: eventing/config when it exists). */
+  /** Extra Broker/Trigger YAML (default: the project's eventing/config when it exists). */
   configDirs?: string[];
   /** Progress lines for a person ("starting postgres…"). */
   progress: (line: string) => void;
@@ -109,11 +107,9 @@ function loadSecrets(dataDir: string): DevSecrets {
   return secrets;
 }
 
-/** How to run a service package: its built dist when present, else its TypeScript through tsx. */
-function serviceArgs(dir: string, entry = 'index'): string[] {
-  const dist = join(dir, 'dist', `${entry}.js`);
-  if (existsSync(dist)) return [dist];
-  return ['--conditions=development', '--import', 'tsx', join(dir, 'src', `${entry}.ts`)];
+/** How to run a platform service: its compiled entry, found through the CLI's dependencies (dev/project.ts). */
+function serviceArgs(service: DevServiceName): string[] {
+  return [serviceEntry(service)];
 }
 
 function triggerNames(file: string): string[] {
@@ -129,7 +125,7 @@ function triggerNames(file: string): string[] {
  * a `default` one is generated.
  */
 async function devResources(opts: DevOptions, functionsDir: string): Promise<LoadedResources> {
-  const configDirs = opts.configDirs ?? [join(REPO_ROOT, 'eventing', 'config')].filter((d) => existsSync(d));
+  const configDirs = opts.configDirs ?? devProject().configDirs;
   const configured = configDirs.length ? await loadResources(configDirs) : undefined;
   const known = new Set(configured?.triggers.map((t) => t.name) ?? []);
   const triggerFiles: string[] = [];
@@ -184,10 +180,12 @@ async function applySql(url: string, file: string): Promise<void> {
  */
 export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
   const { logger, ports, env, progress } = opts;
+  // Every service it starts is built and installed, or it fails now, naming the package, before anything runs.
+  for (const service of Object.keys(DEV_SERVICES) as DevServiceName[]) serviceEntry(service);
   mkdirSync(opts.dataDir, { recursive: true });
   const secrets = loadSecrets(opts.dataDir);
   const lifecycle = new Lifecycle(logger);
-  const functionsDir = opts.functionsDir ?? join(REPO_ROOT, 'services', 'functions');
+  const functionsDir = opts.functionsDir ?? devProject().functionsDir;
   const endpoints: Endpoint[] = [];
   const children: ChildService[] = [];
 
@@ -210,7 +208,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       databaseUrl = await ensureDatabase(pgInstance.url, 'tributary');
       progress(`postgres: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
-    await applySql(databaseUrl, join(REPO_ROOT, 'infra', 'base', 'postgres', 'sql', '10-demo-schema.sql'));
+    await applySql(databaseUrl, demoSchemaFile());
     endpoints.push({
       name: 'postgres',
       url: redactUrl(databaseUrl),
@@ -305,7 +303,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       services: functions,
       logger,
       runtime: {
-        args: serviceArgs(join(REPO_ROOT, 'services/functions/runtime'), 'main'),
+        args: serviceArgs('function-runtime'),
         env: {
           DATABASE_URL: databaseUrl,
           K_SINK: `${brokerBase}/default/default`,
@@ -383,10 +381,9 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
 
     // 7. The event sources, each its own process configured by env alone.
     const common = { LOG_LEVEL: env.LOG_LEVEL ?? 'info', HOST: '127.0.0.1', K_SINK: brokerUrl };
-    const specs: { name: string; dir: string; port: number; env: Record<string, string> }[] = [
+    const specs: { name: DevServiceName; port: number; env: Record<string, string> }[] = [
       {
         name: 'db-events',
-        dir: join(REPO_ROOT, 'services/db-events'),
         port: ports.dbEvents,
         env: {
           DATABASE_URL: databaseUrl,
@@ -398,7 +395,6 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       },
       {
         name: 'auth-hooks',
-        dir: join(REPO_ROOT, 'services/auth-hooks'),
         port: ports.authHooks,
         env: { AUTH_HOOK_SECRETS: secrets.authHookSecret, DATABASE_URL: databaseUrl },
       },
@@ -409,8 +405,7 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
       ttlSeconds: 30 * 24 * 3600,
     })();
     const storageSpec = (m: NonNullable<DevPlatform['minio']>) => ({
-      name: 'storage-events',
-      dir: join(REPO_ROOT, 'services/storage-events'),
+      name: 'storage-events' as const,
       port: ports.storageEvents,
       env: {
         STORAGE_EVENTS_TOKEN: secrets.storageToken,
@@ -427,8 +422,8 @@ export async function startDevPlatform(opts: DevOptions): Promise<DevPlatform> {
     const startChild = (s: (typeof specs)[number]): ChildService => {
       const child = new ChildService({
         name: s.name,
-        args: serviceArgs(s.dir),
-        cwd: REPO_ROOT,
+        args: serviceArgs(s.name),
+        cwd: opts.dataDir,
         env: { ...common, ...s.env, PORT: String(s.port) },
         onLine: opts.onServiceLine,
         onExit: (code, signal) => {
