@@ -23,6 +23,12 @@ const PACKAGES = [
   'services/functions/runtime',
 ];
 
+/** Files outside a package that its build copies into dist/ (as in its turbo.json inputs). */
+const COPIED = {
+  'packages/embedded': ['versions.json'],
+  'packages/cli': ['infra/base/postgres/sql/10-demo-schema.sql'],
+};
+
 function newest(dir, skip = () => false) {
   let max = 0;
   if (!existsSync(dir)) return max;
@@ -45,6 +51,7 @@ export function stalePackages() {
       newest(join(dir, 'src'), isTest),
       ...['package.json', 'tsconfig.build.json', 'build.mjs']
         .map((f) => join(dir, f))
+        .concat((COPIED[pkg] ?? []).map((f) => join(root, f)))
         .filter(existsSync)
         .map((f) => statSync(f).mtimeMs),
     );
