@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@tributary/shared';
 import { type Command, parseOptions, UsageError } from '../command.js';
-import { autoPorts, DEFAULT_PORTS, type DevPorts, startDevPlatform } from '../dev/platform.js';
+import type { DevPorts } from '../dev/platform.js';
 import { formatLogLine } from '../dev/pretty.js';
 import { commandName, devProject } from '../dev/project.js';
 
@@ -53,6 +53,9 @@ export const devCommand: Command = {
     const project = devProject();
     if (values.ports !== undefined && values.ports !== 'auto')
       throw new UsageError('--ports takes only "auto"');
+    // The platform (broker, dashboard, esbuild, Postgres client, ...) loads only now: `tributary dev --help`
+    // and a usage error stay as fast as any other command's.
+    const { autoPorts, DEFAULT_PORTS, startDevPlatform } = await import('../dev/platform.js');
     const json = values['json-logs'] === true;
     const color = !json && process.stdout.isTTY === true;
     const print = (line: string, name: string) => io.stdout(json ? line : formatLogLine(line, name, color));
