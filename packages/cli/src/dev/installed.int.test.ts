@@ -91,6 +91,51 @@ spec:
     uri: http://127.0.0.1:${port}/
 `,
   );
+  // ... and a function of its own (no packages to install: it imports nothing), run by the installed runtime.
+  const fn = join(projectDir, 'services', 'functions', 'probe');
+  mkdirSync(join(fn, 'src'), { recursive: true });
+  writeFileSync(
+    join(fn, 'service.yaml'),
+    `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: probe
+  namespace: default
+spec:
+  template:
+    spec:
+      containers:
+        - image: example.com/probe
+`,
+  );
+  writeFileSync(
+    join(fn, 'trigger.yaml'),
+    `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: probe
+  namespace: default
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: com.example.probe
+  subscriber:
+    ref:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      name: probe
+`,
+  );
+  writeFileSync(
+    join(fn, 'src', 'index.ts'),
+    `interface Log { info(fields: object, msg: string): void }
+export function handle(context: { log: Log }, event: { id: string }): undefined {
+  context.log.info({ eventId: event.id }, 'probe handled an event');
+  return undefined;
+}
+`,
+  );
 });
 
 afterAll(async () => {
@@ -129,7 +174,7 @@ describe('an installed tributary command', () => {
     expect(help).toContain('--functions <dir>');
   });
 
-  it('runs tributary dev from the project folder: publish -> the project Trigger delivers; clean Ctrl-C', async () => {
+  it('runs tributary dev from the project folder: publish -> its Trigger delivers, its function runs; clean Ctrl-C', async () => {
     dev = spawn(process.execPath, [bin, 'dev', '--ports', 'auto', '--json-logs'], {
       cwd: projectDir,
       env: userEnv(),
@@ -149,7 +194,8 @@ describe('an installed tributary command', () => {
       { timeoutMs: 300_000, intervalMs: 200, message: 'tributary dev to start' },
     );
     // The project's YAML, its data folder, and hints for the installed command (not `pnpm tributary`).
-    expect(out).toMatch(/1 triggers: installed-probe/);
+    expect(out).toMatch(/2 triggers: installed-probe, probe/);
+    expect(out).toMatch(/functions\s+\S+\s+probe \(min 0/);
     expect(out).toContain(`Data: ${join(projectDir, '.tributary')}`);
     expect(out).toMatch(/^ {2}tributary publish --url /m);
 
@@ -171,6 +217,27 @@ describe('an installed tributary command', () => {
     });
     expect(got.headers['ce-type']).toBe('com.example.installed');
     expect(JSON.parse(got.body)).toEqual({ hello: 'installed' });
+
+    // The project's function, cold-started by the installed function runtime.
+    const fnRes = await fetch(brokerUrl, {
+      method: 'POST',
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'installed-fn-1',
+        'ce-source': '/tests/installed',
+        'ce-type': 'com.example.probe',
+      },
+    });
+    expect(fnRes.status).toBe(202);
+    await waitFor(
+      () =>
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg?: string; eventId?: string })
+          .find((r) => r.msg === 'probe handled an event' && r.eventId === 'installed-fn-1'),
+      { timeoutMs: 60_000, message: 'the probe function to handle its event' },
+    );
 
     const exited = new Promise<number | null>((r) => dev!.once('exit', (code) => r(code)));
     dev.kill('SIGINT');
