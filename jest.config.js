@@ -12,7 +12,7 @@ for (const root of roots) {
     if (existsSync(join(root, name, 'jest.config.js'))) projects.push(`<rootDir>/${root}/${name}`);
   }
 }
-for (const dir of ['eventing', 'bench']) {
+for (const dir of ['cli', 'eventing', 'bench']) {
   if (existsSync(join(dir, 'jest.config.js'))) projects.push(`<rootDir>/${dir}`);
 }
 

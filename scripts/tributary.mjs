@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm tributary <command>` from a clone: runs the compiled `tributary` command (packages/cli/bin), first
+// `pnpm tributary <command>` from a clone: runs the compiled `tributary` command (cli/bin), first
 // building what is stale. A package is stale when a source file, its package.json or its build config is newer
 // than its dist/; then one `turbo run build` builds the CLI, the packages it imports and the services
 // `tributary dev` starts (turbo's cache skips whatever did not change). Checking costs a few milliseconds, so
@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 /** What `pnpm tributary` needs built: the CLI and its workspace imports, and what `tributary dev` runs. */
 const PACKAGES = [
-  'packages/cli',
+  'cli',
   'packages/client',
   'packages/shared',
   'packages/embedded',
@@ -26,7 +26,7 @@ const PACKAGES = [
 /** Files outside a package that its build copies into dist/ (as in its turbo.json inputs). */
 const COPIED = {
   'packages/embedded': ['versions.json'],
-  'packages/cli': ['infra/base/postgres/sql/10-demo-schema.sql'],
+  cli: ['infra/base/postgres/sql/10-demo-schema.sql'],
 };
 
 function newest(dir, skip = () => false) {
@@ -75,4 +75,4 @@ if (stale.length > 0) {
     process.exit(res.status ?? 1);
   }
 }
-await import('../packages/cli/bin/tributary.js');
+await import('../cli/bin/tributary.js');

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 20);
 const repoRoot = resolve(import.meta.dirname, '../..');
-const cliDir = join(repoRoot, 'packages/cli');
+const cliDir = join(repoRoot, 'cli');
 const bin = join(cliDir, 'bin/tributary.js');
 if (!existsSync(join(cliDir, 'dist/index.js'))) {
   const built = spawnSync(process.execPath, [join(cliDir, 'build.mjs')], { stdio: 'inherit' });

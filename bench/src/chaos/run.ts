@@ -180,7 +180,7 @@ ${filter}
   return dir;
 }
 
-const cli = 'packages/cli/src/index.ts';
+const cli = 'cli/src/index.ts';
 const services = {
   kb: new NodeService(
     'broker-kafka',

@@ -21,7 +21,7 @@ function listed(...args: string[]): string[] {
 }
 
 // A folder with one unit and one integration test of the same name.
-const TAIL = 'packages/cli/src/commands/tail';
+const TAIL = 'cli/src/commands/tail';
 
 describe('pnpm test (scripts/test.mjs)', () => {
   it('--integration <path> runs the integration tests under that path only (regression: it ran all of them)', () => {

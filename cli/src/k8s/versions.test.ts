@@ -12,7 +12,7 @@ import { KAFKA_VERSION, KUBERNETES_VERSION, MINIO_VERSION, VERSIONS } from '@tri
 import { parseAllDocuments } from 'yaml';
 import { KUSTOMIZE_MODULE, KUSTOMIZE_VERSION, kustomizeBinPath } from './kustomize.js';
 
-const ROOT = join(import.meta.dirname, '../../../..');
+const ROOT = join(import.meta.dirname, '../../..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 describe('versions.json', () => {

@@ -14,7 +14,7 @@ import {
   validatePaths,
 } from './validate.js';
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
+const ROOT = resolve(import.meta.dirname, '../../..');
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'validate');
 
 /** `severity path: message` of each finding, for compact assertions. */
@@ -115,7 +115,7 @@ describe('tributary validate', () => {
     const lines = result.findings.map(
       (f) => `${f.severity} ${f.file} #${f.document} ${f.path}: ${f.message}`,
     );
-    const dir = 'packages/cli/src/commands/fixtures/validate/errors';
+    const dir = 'cli/src/commands/fixtures/validate/errors';
     expect(lines).toEqual([
       expect.stringMatching(new RegExp(`^error ${dir}/broken\\.yaml #1 : YAML syntax: `)),
       `error ${dir}/resources.yaml #2 spec.broker: unknown broker "defualt" in namespace "default" (known: default)`,
@@ -135,7 +135,7 @@ describe('tributary validate', () => {
   it("compares a function's trigger.yaml with its copy instead of loading it twice", () => {
     const result = validatePaths([join(FIXTURES, 'copy')], ROOT);
     expect(summary(result.findings)).toEqual([
-      'warning Trigger default/greeter : differs from its copy in packages/cli/src/commands/fixtures/validate/copy/config/triggers/greeter.yaml (document 1), which `tributary dev` and the cluster use',
+      'warning Trigger default/greeter : differs from its copy in cli/src/commands/fixtures/validate/copy/config/triggers/greeter.yaml (document 1), which `tributary dev` and the cluster use',
     ]);
     expect(result.counts).toEqual({ brokers: 1, triggers: 2, services: 1 });
   });

@@ -2,11 +2,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Every workspace package's folder (pnpm-workspace.yaml: packages/*, eventing, services/*, services/functions/*, bench). */
+/** Every workspace package's folder (pnpm-workspace.yaml: packages/*, cli, eventing, services/*, services/functions/*, bench). */
 function workspacePackages(): string[] {
-  const dirs = ['eventing', 'bench'].map((d) => join(ROOT, d));
+  const dirs = ['cli', 'eventing', 'bench'].map((d) => join(ROOT, d));
   for (const parent of ['packages', 'services', 'services/functions'])
     for (const name of readdirSync(join(ROOT, parent))) dirs.push(join(ROOT, parent, name));
   return dirs.filter((d) => existsSync(join(d, 'package.json')));

@@ -94,5 +94,5 @@ export function runCli(argv: string[] = process.argv.slice(2)): void {
   );
 }
 
-// Run directly from source (`node --import tsx packages/cli/src/index.ts`); the installed command is bin/tributary.js.
+// Run directly from source (`node --import tsx cli/src/index.ts`); the installed command is bin/tributary.js.
 if (process.argv[1]?.replace(/\\/g, '/').endsWith('/cli/src/index.ts')) runCli();

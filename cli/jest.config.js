@@ -1,3 +1,3 @@
-import { project } from '../../jest.preset.js';
+import { project } from '../jest.preset.js';
 
 export default project('cli', import.meta.dirname);

@@ -17,8 +17,8 @@ export const CLI_ROOT = ((): string => {
   }
 })();
 
-/** The repository root when the CLI runs from a clone (packages/cli); only a fallback for files it ships. */
-export const REPO_ROOT = resolve(CLI_ROOT, '../..');
+/** The repository root when the CLI runs from a clone (cli/); only a fallback for files it ships. */
+export const REPO_ROOT = resolve(CLI_ROOT, '..');
 
 /** The services `tributary dev` starts as processes, each a dependency in the CLI's package.json. */
 export const DEV_SERVICES = {

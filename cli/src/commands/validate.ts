@@ -14,8 +14,8 @@ import { catalog, EVENT_TYPE_PREFIX, EVENT_TYPES } from '@tributary/shared';
 import { parseAllDocuments, stringify } from 'yaml';
 import { type Command, parseOptions } from '../command.js';
 
-/** Repository root (this file is packages/cli/{src,dist}/commands/). */
-const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
+/** Repository root (this file is cli/{src,dist}/commands/). */
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 const usage = `usage: tributary validate [paths...]
 

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { ensureKustomize, kustomizeBuild } from './kustomize.js';
 import { groupOf, type K8sObject, parseManifests } from './manifests.js';
 
-const ROOT = join(import.meta.dirname, '../../../..');
+const ROOT = join(import.meta.dirname, '../../..');
 const OVERLAYS = readdirSync(join(ROOT, 'infra/overlays'));
 
 type ModelClass = { apiVersion: string; kind: string; new (data: unknown): { validate(): void } };

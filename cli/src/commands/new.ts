@@ -3,8 +3,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { type Command, parseOptions, UsageError } from '../command.js';
 
-/** Repository root (this file is packages/cli/{src,dist}/commands/). */
-const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
+/** Repository root (this file is cli/{src,dist}/commands/). */
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 /** The function template: every `*.tmpl` file, with `{{placeholders}}`, becomes the file without `.tmpl`. */
 export const FUNCTION_TEMPLATE_DIR = resolve(import.meta.dirname, '../../templates/function');
 /** Where `tributary dev` and the pnpm workspace look for functions. */

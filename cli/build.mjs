@@ -85,6 +85,6 @@ await build({
 // infra's file (dev/project.ts, demoSchemaFile).
 mkdirSync(new URL('./dist', import.meta.url), { recursive: true });
 copyFileSync(
-  new URL('../../infra/base/postgres/sql/10-demo-schema.sql', import.meta.url),
+  new URL('../infra/base/postgres/sql/10-demo-schema.sql', import.meta.url),
   new URL('./dist/demo-schema.sql', import.meta.url),
 );

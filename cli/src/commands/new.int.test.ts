@@ -10,8 +10,8 @@ import { validatePaths } from './validate.js';
 
 jest.setTimeout(180_000);
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
-// Under packages/cli, whose node_modules has what the scaffold imports (no `pnpm install` needed); a dot
+const ROOT = resolve(import.meta.dirname, '../../..');
+// Under cli/, whose node_modules has what the scaffold imports (no `pnpm install` needed); a dot
 // folder, so neither the root Jest config nor the workspace picks it up.
 const parent = join(ROOT, 'packages', 'cli', `.tmp-new-${randomBytes(4).toString('hex')}`);
 const target = join(parent, 'hello-world');
