@@ -13,7 +13,7 @@ jest.setTimeout(180_000);
 const ROOT = resolve(import.meta.dirname, '../../..');
 // Under cli/, whose node_modules has what the scaffold imports (no `pnpm install` needed); a dot
 // folder, so neither the root Jest config nor the workspace picks it up.
-const parent = join(ROOT, 'packages', 'cli', `.tmp-new-${randomBytes(4).toString('hex')}`);
+const parent = join(ROOT, 'cli', `.tmp-new-${randomBytes(4).toString('hex')}`);
 const target = join(parent, 'hello-world');
 
 function run(args: string[], cwd: string, env: Record<string, string | undefined> = {}) {
