@@ -87,6 +87,14 @@ export class OffsetTracker {
     return moved ? p.next : undefined;
   }
 
+  /**
+   * Increases whenever a partition's progress restarts (a rewind: a rebalance, or a replay moving the
+   * position back), so a commit point equal to one already committed before the rewind is told apart.
+   */
+  generationOf(partition: number): number | undefined {
+    return this.partitions.get(partition)?.generation;
+  }
+
   /** Current commit points: partition -> next offset. */
   commitPoints(): Map<number, bigint> {
     const out = new Map<number, bigint>();
