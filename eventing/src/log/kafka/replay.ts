@@ -97,9 +97,9 @@ export async function replayKafka(
   for (const p of moves) {
     const owner = mine.find((s) => s.assigned.includes(p.partition));
     if (!owner) throw groupActive(groupId); // mid-rebalance: the partition has no owner right now
-    let targets = perOwner.get(owner);
-    if (!targets) perOwner.set(owner, (targets = new Map()));
+    const targets = perOwner.get(owner) ?? new Map<number, string>();
     targets.set(p.partition, p.target);
+    perOwner.set(owner, targets);
   }
   await Promise.all([...perOwner].map(([owner, targets]) => owner.rewind(targets)));
   return { groupId, partitions, applied: 'seek' };
