@@ -24,9 +24,10 @@ export interface PostgresRetentionOptions {
   /** How often retention runs (default 60 s; 0 disables the timer, `runRetention()` still works). */
   intervalMs?: number;
   /**
-   * Events every subscription of their broker has committed are deleted once they are this old (default 0:
-   * at the next run). A broker without any subscription keeps its events (a new Trigger with
-   * `initial-offset: earliest` may still want them) until `maxAgeMs`.
+   * Events every subscription of their broker has committed are deleted once they are this old (default
+   * {@link DEFAULT_MIN_AGE_MS}), so `tributary replay` can go back that far; 0 deletes them at the next run.
+   * A broker without any subscription keeps its events (a new Trigger with `initial-offset: earliest` may
+   * still want them) until `maxAgeMs`.
    */
   minAgeMs?: number;
   /**
@@ -56,6 +57,12 @@ export interface PostgresLogOptions {
 
 export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/**
+ * How long consumed events are kept: the window a Trigger can be replayed over after its events were
+ * delivered (Kafka keeps them for `retention.ms` whether consumed or not). One day covers "the subscriber
+ * was broken overnight" at the cost of a day of events in the platform's Postgres.
+ */
+export const DEFAULT_MIN_AGE_MS = 24 * 3600 * 1000;
 
 interface StoredRecord {
   key: string | null;
@@ -383,7 +390,7 @@ export class PostgresBrokerLog implements BrokerLog {
                 FROM ${this.schema}.subscriptions GROUP BY broker_id) s
        WHERE e.broker_id = s.broker_id AND e."offset" < s.done
          AND e.stored_at <= clock_timestamp() - make_interval(secs => $1::float8 / 1000)`,
-      [r.minAgeMs ?? 0],
+      [r.minAgeMs ?? DEFAULT_MIN_AGE_MS],
     );
     let deleted = consumed.rowCount ?? 0;
     const maxAge = r.maxAgeMs === undefined ? DEFAULT_MAX_AGE_MS : r.maxAgeMs;
