@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   createPostgresLog,
-  parseResources,
   type PostgresBrokerLog,
+  parseResources,
   type RunningBroker,
   startBroker,
 } from '@tributary/eventing';
