@@ -84,7 +84,8 @@ export async function replayKafka(
         partitions: moves.map((p) => ({ partition: p.partition, offset: p.target })),
       });
     } catch (err) {
-      if (/no running instances/.test((err as Error).message)) throw groupActive(groupId, err);
+      if (/no running instances/.test((err as Error).message))
+        throw groupActive(groupId, 'a consumer joined it meanwhile; try again', err);
       throw err;
     }
     return { groupId, partitions, applied: 'offsets' };
@@ -96,7 +97,11 @@ export async function replayKafka(
   const perOwner = new Map<RewindableSubscription, Map<number, string>>();
   for (const p of moves) {
     const owner = mine.find((s) => s.assigned.includes(p.partition));
-    if (!owner) throw groupActive(groupId); // mid-rebalance: the partition has no owner right now
+    if (!owner)
+      throw groupActive(
+        groupId,
+        `partition ${p.partition} has no consumer right now (rebalancing); try again`,
+      );
     const targets = perOwner.get(owner) ?? new Map<number, string>();
     targets.set(p.partition, p.target);
     perOwner.set(owner, targets);
@@ -105,10 +110,12 @@ export async function replayKafka(
   return { groupId, partitions, applied: 'seek' };
 }
 
-function groupActive(groupId: string, cause?: unknown): TributaryError {
+function groupActive(groupId: string, why?: string, cause?: unknown): TributaryError {
   return new TributaryError(
-    `consumer group ${groupId} has members in another process (another broker, or the Knative Kafka ` +
-      "broker's dispatcher): replay through the broker that runs the Trigger, or stop its consumers first",
+    why
+      ? `consumer group ${groupId}: ${why}`
+      : `consumer group ${groupId} has members in another process (another broker, or the Knative Kafka ` +
+          "broker's dispatcher): replay through the broker that runs the Trigger, or stop its consumers first",
     { code: 'GROUP_ACTIVE', statusCode: 409, retriable: true, cause },
   );
 }
