@@ -244,6 +244,12 @@ export class TriggerDispatcher {
     try {
       while (q.items.length > 0 && !this.closing) {
         const next = q.items.shift() as { record: LogRecord; token: Token };
+        // Queued before the partition rewound (a replay): the log hands it over again, in order, after
+        // the records before it; delivering this copy now would put it ahead of them.
+        if (!this.tracker.isCurrent(next.token)) {
+          this.release();
+          continue;
+        }
         await this.process(next.record, next.token);
       }
     } finally {
@@ -278,10 +284,15 @@ export class TriggerDispatcher {
       }
     } finally {
       this.hot.inFlight?.dec();
-      this.pending--;
-      const w = this.capacityWaiters.shift();
-      if (w) w();
+      this.release();
     }
+  }
+
+  /** One event less in flight: wakes intake waiting for room. */
+  private release(): void {
+    this.pending--;
+    const w = this.capacityWaiters.shift();
+    if (w) w();
   }
 
   private async deliver(record: LogRecord): Promise<void> {

@@ -95,6 +95,11 @@ export class OffsetTracker {
     return this.partitions.get(partition)?.generation;
   }
 
+  /** False for a token from before its partition rewound: its record is handed over again. */
+  isCurrent(token: OffsetToken): boolean {
+    return this.partitions.get(token.partition)?.generation === token.generation;
+  }
+
   /** Current commit points: partition -> next offset. */
   commitPoints(): Map<number, bigint> {
     const out = new Map<number, bigint>();
