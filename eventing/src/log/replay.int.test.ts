@@ -214,7 +214,7 @@ describe.each(backends)('trigger replay ($name)', (backend) => {
     // Ordered: the replayed sequence arrives in log order, and what was queued (not yet sent) when the
     // replay took effect is dropped, not sent ahead of it: only the few in flight arrive twice.
     expect(after.slice(-60)).toEqual(range('new-', 1, 60));
-    expect(after.length).toBeLessThanOrEqual(60 + 10);
+    expect(after.length).toBeLessThanOrEqual(60 + 20); // without dropping the queue: about 60 + 50
     await drained(ref, 'other');
     expect(ids(other.received)).toEqual(sorted([...range('old-', 1, 5), ...range('new-', 1, 60)]));
 
