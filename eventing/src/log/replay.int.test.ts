@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { type CloudEvent, createCloudEvent, createLogger } from '@tributary/shared';
 import { testEnv, uniqueName, uniqueSchema } from '@tributary/testing';
+import pg from 'pg';
 import { type RunningBroker, startBroker } from '../broker.js';
 import { type Received, startSubscriber, type TestSubscriber } from '../dispatcher/test-subscriber.js';
 import { parseResources } from '../resources/load.js';
@@ -250,4 +251,21 @@ describe.each(backends)('trigger replay ($name)', (backend) => {
       statusCode: 404,
     });
   });
+});
+
+it('postgres: a replay on a database without the log creates nothing', async () => {
+  const schema = uniqueSchema('replay_none');
+  const log = createPostgresLog({ databaseUrl: testEnv().databaseUrl, schema, logger });
+  try {
+    await expect(
+      log.replay({ namespace: 'ns', name: 'typo' }, 'knative-trigger-ns-x', { from: 'earliest' }),
+    ).rejects.toMatchObject({ code: 'BROKER_NOT_FOUND' });
+    const client = new pg.Client({ connectionString: testEnv().databaseUrl });
+    await client.connect();
+    const { rows } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    await client.end();
+    expect(rows).toEqual([]);
+  } finally {
+    await log.close();
+  }
 });

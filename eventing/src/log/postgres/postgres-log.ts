@@ -305,7 +305,15 @@ export class PostgresBrokerLog implements BrokerLog {
   }
 
   async replay(broker: BrokerRef, groupId: string, options: ReplayOptions): Promise<ReplayResult> {
-    await this.migrate();
+    // Creates nothing for a broker that does not exist (a typo must not create the log's schema).
+    if (!(await this.hasBroker(broker))) {
+      throw new TributaryError(`no broker ${brokerKey(broker)} in the Postgres log (schema ${this.schema})`, {
+        code: 'BROKER_NOT_FOUND',
+        statusCode: 404,
+        retriable: false,
+      });
+    }
+    await this.migrate(); // the epoch column (migration 2) on a log created by an older version
     try {
       return await replayPostgres(this.pool, this.schema, this.channel, broker, groupId, options);
     } catch (err) {
