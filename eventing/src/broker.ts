@@ -11,6 +11,7 @@ import { createKafkaLog } from './log/kafka/kafka-log.js';
 import { createPostgresLog } from './log/postgres/postgres-log.js';
 import type { BrokerLog, BrokerRef } from './log/types.js';
 import { dispatchMetrics } from './metrics/dispatch.js';
+import { replayRoutes } from './replay/route.js';
 import { loadResources } from './resources/load.js';
 import { type DestinationResolver, noResolver, resolveDestination } from './resources/resolver.js';
 import type { LoadedResources, TriggerResource } from './resources/types.js';
@@ -102,6 +103,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     registry,
     ...(options.auth ? { auth: options.auth } : {}),
   });
+  // POST /-/replay/<namespace>/<trigger>: operators move a Trigger back (see replay/route.ts).
+  app.register(replayRoutes, { log: options.log, triggers: resources.triggers, auth: options.auth, logger });
   const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
 
   const port = (app.server.address() as { port: number }).port;

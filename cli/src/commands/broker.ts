@@ -14,6 +14,8 @@ const usage = `usage: tributary broker --config <dir> [--port <n>]
 
 Runs the broker ingress (POST /<namespace>/<broker>) and one dispatcher per Trigger for the Knative
 Broker and Trigger YAML in <dir> (files or folders, read recursively; repeat --config for several).
+It also answers \`tributary replay\` (POST /-/replay/<namespace>/<trigger>: moves one Trigger back; with
+BROKER_JWT_SECRET only a service_role JWT may, without it only loopback clients).
 
 Options:
   -c, --config <path>  folder or file of Broker/Trigger YAML (required)

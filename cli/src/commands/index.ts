@@ -50,6 +50,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./tail.js')).tailCommand,
   },
   {
+    name: 'replay',
+    summary: 'move one Trigger back to a time (or the log start) to deliver its events again',
+    load: async () => (await import('./replay.js')).replayCommand,
+  },
+  {
     name: 'new',
     summary: 'scaffold a function package (tributary new function <name>)',
     load: async () => (await import('./new.js')).newCommand,

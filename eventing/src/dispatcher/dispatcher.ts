@@ -114,7 +114,8 @@ export class TriggerDispatcher {
     number,
     { items: { record: LogRecord; token: Token }[]; active: boolean }
   >();
-  private committed = new Map<number, bigint>();
+  /** Last commit per partition, as `<tracker generation>/<next offset>`. */
+  private committed = new Map<number, string>();
   private commitInFlight: Promise<void> | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -243,6 +244,12 @@ export class TriggerDispatcher {
     try {
       while (q.items.length > 0 && !this.closing) {
         const next = q.items.shift() as { record: LogRecord; token: Token };
+        // Queued before the partition rewound (a replay): the log hands it over again, in order, after
+        // the records before it; delivering this copy now would put it ahead of them.
+        if (!this.tracker.isCurrent(next.token)) {
+          this.release();
+          continue;
+        }
         await this.process(next.record, next.token);
       }
     } finally {
@@ -277,10 +284,15 @@ export class TriggerDispatcher {
       }
     } finally {
       this.hot.inFlight?.dec();
-      this.pending--;
-      const w = this.capacityWaiters.shift();
-      if (w) w();
+      this.release();
     }
+  }
+
+  /** One event less in flight: wakes intake waiting for room. */
+  private release(): void {
+    this.pending--;
+    const w = this.capacityWaiters.shift();
+    if (w) w();
   }
 
   private async deliver(record: LogRecord): Promise<void> {
@@ -549,15 +561,21 @@ export class TriggerDispatcher {
     if (this.commitInFlight) {
       return this.commitInFlight.then(() => this.flushCommits());
     }
-    const todo = [...this.tracker.commitPoints()].filter(([p, next]) => this.committed.get(p) !== next);
+    // After a rewind (a replay) the same offset is committed again: it is the new progress that the log
+    // waits for, so the tracker's generation is part of what was committed.
+    const mark = (p: number, next: bigint) => `${this.tracker.generationOf(p)}/${next}`;
+    const todo = [...this.tracker.commitPoints()].filter(
+      ([p, next]) => this.committed.get(p) !== mark(p, next),
+    );
     if (todo.length === 0 || !this.subscription) return Promise.resolve();
     const sub = this.subscription;
     // Every partition at once: the Kafka log sends commits requested together as one request.
     this.commitInFlight = Promise.all(
       todo.map(async ([partition, next]) => {
         try {
+          const m = mark(partition, next);
           await sub.commit(partition, next.toString());
-          this.committed.set(partition, next);
+          this.committed.set(partition, m);
         } catch (err) {
           this.logger.warn({ err, partition, next: next.toString() }, 'offset commit failed; will retry');
         }

@@ -75,6 +75,22 @@ describe('OffsetTracker', () => {
     expect(t.done(fresh)).toBe(2n);
   });
 
+  it('regression (replay): after a rewind the same commit point is told apart, and old tokens are not current', () => {
+    const t = new OffsetTracker();
+    const old = [t.add(0, '0'), t.add(0, '1'), t.add(0, '2')];
+    for (const tok of old.slice(0, 2)) t.done(tok);
+    expect(t.commitPoints().get(0)).toBe(2n);
+    const before = t.generationOf(0);
+    // A replay moves the partition back to 1: records 1 and 2 are handed over again.
+    const again = [t.add(0, '1'), t.add(0, '2')];
+    expect(t.isCurrent(old[2]!)).toBe(false);
+    expect(t.isCurrent(again[0]!)).toBe(true);
+    expect(t.done(old[2]!)).toBeUndefined();
+    expect(t.done(again[0]!)).toBe(2n);
+    // Commit point 2 again, but of a new generation: the dispatcher commits it (the log was moved to 1).
+    expect(t.generationOf(0)).not.toBe(before);
+  });
+
   it('compacts its entries without losing the commit point', () => {
     const t = new OffsetTracker();
     const tokens = Array.from({ length: 5000 }, (_, i) => t.add(0, String(i)));

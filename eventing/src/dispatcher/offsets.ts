@@ -87,6 +87,19 @@ export class OffsetTracker {
     return moved ? p.next : undefined;
   }
 
+  /**
+   * Increases whenever a partition's progress restarts (a rewind: a rebalance, or a replay moving the
+   * position back), so a commit point equal to one already committed before the rewind is told apart.
+   */
+  generationOf(partition: number): number | undefined {
+    return this.partitions.get(partition)?.generation;
+  }
+
+  /** False for a token from before its partition rewound: its record is handed over again. */
+  isCurrent(token: OffsetToken): boolean {
+    return this.partitions.get(token.partition)?.generation === token.generation;
+  }
+
   /** Current commit points: partition -> next offset. */
   commitPoints(): Map<number, bigint> {
     const out = new Map<number, bigint>();

@@ -23,5 +23,8 @@ export type {
   LogRecord,
   LogSubscription,
   PartitionLag,
+  PartitionReplay,
+  ReplayOptions,
+  ReplayResult,
   SubscribeOptions,
 } from './types.js';

@@ -313,7 +313,13 @@ describe('postgres broker log specifics', () => {
 
   beforeAll(() => {
     schema = uniqueSchema('broker');
-    log = createPostgresLog({ databaseUrl: env.databaseUrl, schema, logger, pollIntervalMs: 250 });
+    log = createPostgresLog({
+      databaseUrl: env.databaseUrl,
+      schema,
+      logger,
+      pollIntervalMs: 250,
+      retention: { minAgeMs: 0 }, // consumed events go at the next run (the default keeps them a day)
+    });
     pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
   });
   afterAll(async () => {

@@ -49,8 +49,11 @@ export interface ForwardView {
 export interface SubscribeOptions {
   /** Consumer group: `knative-trigger-<namespace>-<trigger>`. A recreated Trigger resumes it. */
   groupId: string;
-  /** Where a group with no committed position starts (annotation `tributary.dev/initial-offset`). */
-  initialOffset: 'earliest' | 'latest';
+  /**
+   * Where a group with no committed position starts (annotation `tributary.dev/initial-offset`): the log
+   * start, its end, or the first event stored at or after a time (the end when there is none).
+   */
+  initialOffset: 'earliest' | 'latest' | Date;
   /**
    * Called with records in log order per partition. The log fetches the next records only after the
    * returned promise resolves, so a dispatcher that is at its in-flight limit applies backpressure by
@@ -78,6 +81,39 @@ export interface PartitionLag {
   seconds: number;
 }
 
+/** What `replay` is asked: where to move the group back to, and whether to only compute it. */
+export interface ReplayOptions {
+  /** The log start, or the first event stored at or after this time. */
+  from: 'earliest' | Date;
+  /** Compute and return the plan, move nothing. */
+  dryRun?: boolean;
+}
+
+/** One partition of a replay: where the group was, where it restarts, and how much is delivered again. */
+export interface PartitionReplay {
+  partition: number;
+  /** The group's committed position before the replay; null when it has none stored yet. */
+  current: string | null;
+  /**
+   * Where the group restarts. Never after `current`: a replay only moves back, so a partition already
+   * before `from` keeps its position and nothing is skipped.
+   */
+  target: string;
+  /** Events between `target` and `current`, which are delivered again. */
+  events: number;
+}
+
+export interface ReplayResult {
+  groupId: string;
+  partitions: PartitionReplay[];
+  /**
+   * How the new position was stored: `none` (a dry run, or nothing to move), `offsets` (the stored position
+   * itself; a running subscriber picks it up), `seek` (Kafka: this process' running consumers sought and
+   * committed it as members of the group).
+   */
+  applied: 'none' | 'offsets' | 'seek';
+}
+
 export interface BrokerLog {
   readonly kind: 'kafka' | 'postgres';
   /** Creates the broker's storage if missing (topic / rows). Idempotent. */
@@ -95,5 +131,13 @@ export interface BrokerLog {
    * On Postgres a forgotten group no longer holds back retention.
    */
   deleteGroup(broker: BrokerRef, groupId: string): Promise<void>;
+  /**
+   * Moves one consumer group (a Trigger) back to a point of the log, leaving every other group alone. A
+   * running subscription of the group picks the new position up: records it already handed over may still
+   * finish, every record from the new position on is handed over again, and nothing after it is skipped.
+   * Fails with `BROKER_NOT_FOUND` (404) when the broker has no storage, and on Kafka with `GROUP_ACTIVE`
+   * (409, retriable) when the group's consumers run in another process.
+   */
+  replay(broker: BrokerRef, groupId: string, options: ReplayOptions): Promise<ReplayResult>;
   close(): Promise<void>;
 }

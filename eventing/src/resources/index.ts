@@ -15,6 +15,7 @@ export {
   KAFKA_BROKER_CONFIG,
   loadResources,
   parseResources,
+  parseRfc3339,
   type SourceText,
   triggerGroupId,
 } from './load.js';

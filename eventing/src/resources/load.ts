@@ -250,15 +250,7 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
       resource,
       issues,
     );
-    const initialOffset = annotationEnum<InitialOffset>(
-      annotations,
-      INITIAL_OFFSET_ANNOTATION,
-      ['earliest', 'latest'],
-      'latest',
-      location,
-      resource,
-      issues,
-    );
+    const initialOffset = initialOffsetAnnotation(annotations, location, resource, issues);
     if (issues.length > before) continue;
 
     const delivery = resolveDelivery(mergeDelivery(broker?.delivery, spec.delivery)).options;
@@ -324,6 +316,44 @@ function annotationEnum<T extends string>(
     message: `expected ${allowed.map((a) => `"${a}"`).join(' or ')}, got "${v}"`,
   });
   return fallback;
+}
+
+/** `tributary.dev/initial-offset`: `earliest`, `latest` (the default) or an RFC 3339 time. */
+function initialOffsetAnnotation(
+  annotations: Record<string, string>,
+  location: ResourceLocation,
+  resource: string,
+  issues: ResourceIssue[],
+): InitialOffset {
+  const v = annotations[INITIAL_OFFSET_ANNOTATION];
+  if (v === undefined) return 'latest';
+  if (v === 'earliest' || v === 'latest') return v;
+  const time = parseRfc3339(v);
+  if (time) return time;
+  issues.push({
+    ...location,
+    resource,
+    path: `metadata.annotations["${INITIAL_OFFSET_ANNOTATION}"]`,
+    message: `expected "earliest", "latest" or an RFC 3339 time (e.g. 2026-01-31T09:00:00Z), got "${v}"`,
+  });
+  return 'latest';
+}
+
+/**
+ * An RFC 3339 date-time (section 5.6: `T` or space separator, seconds required, `Z` or a numeric offset),
+ * or undefined. `Date.parse` alone takes far more (and local times), so the shape is checked first.
+ */
+export function parseRfc3339(value: string): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, sec] = m.map(Number) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || sec! > 60) return undefined;
+  const ms = Date.parse(value.replace(' ', 'T').toUpperCase());
+  if (Number.isNaN(ms)) return undefined;
+  // Date.parse rolls 2026-02-31 over to March: refuse a day the month does not have.
+  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  if (day.getUTCMonth() !== mo! - 1) return undefined;
+  return new Date(ms);
 }
 
 /** A `uri` without a `ref` must be an absolute http(s) URL; with a `ref` it may be relative to it. */

@@ -31,7 +31,8 @@ export interface BrokerResource {
 }
 
 export type DeliveryOrder = 'ordered' | 'unordered';
-export type InitialOffset = 'earliest' | 'latest';
+/** `earliest`, `latest`, or a time (RFC 3339 in the annotation): the first event stored at or after it. */
+export type InitialOffset = 'earliest' | 'latest' | Date;
 
 export interface TriggerResource {
   namespace: string;

@@ -362,6 +362,31 @@ describe('fuzz: hostile requests at every HTTP surface', () => {
         }),
     },
     {
+      name: 'broker replay',
+      url: () => urls.ingress!,
+      proc: () => platform,
+      arb: () =>
+        requests({
+          base: '/-/replay/default/t',
+          auth: authArb(bearer(operator), forgedTokens),
+          body: bodyFor(
+            fc.record({
+              from: fc.oneof(
+                fc.constant('earliest'),
+                fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+                hostileString,
+              ),
+              dryRun: fc.oneof(fc.boolean(), hostileString),
+            }),
+          ),
+          path: fc.oneof(
+            { weight: 4, arbitrary: fc.constant('/-/replay/default/t') },
+            { weight: 1, arbitrary: hostileString.map((t) => `/-/replay/default/${enc(t)}`) },
+            { weight: 1, arbitrary: hostilePath('/-/replay/default/t') },
+          ),
+        }),
+    },
+    {
       name: 'function runtime',
       url: () => urls.function!,
       proc: () => platform,

@@ -8,6 +8,8 @@ import {
   createPostgresLog,
   deadLetterTokenSource,
   knownBrokers,
+  parseResources,
+  replayRoutes,
 } from '@tributary/eventing';
 import { createFunctionHost } from '@tributary/function-runtime';
 import {
@@ -37,6 +39,21 @@ const ingress = createIngress({
   logger,
   auth: { jwtSecret: secret },
 });
+// The broker's operator endpoint for Trigger replay, on the same server as in `tributary broker`.
+const { triggers } = parseResources([
+  {
+    file: 'fuzz.yaml',
+    text: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: fuzz, namespace: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t, namespace: default }
+spec: { broker: fuzz, subscriber: { uri: "http://127.0.0.1:9/" } }`,
+  },
+]);
+ingress.register(replayRoutes, { log, triggers, auth: { jwtSecret: secret }, logger });
 const ingressUrl = (await ingress.listen({ port: 0, host: '127.0.0.1' })).replace('[::1]', '127.0.0.1');
 // The event sources (storage-events, auth-hooks) publish to an ingress without JWT auth, as in-cluster.
 const sourcesIngress = createIngress({ log, brokers: knownBrokers([broker]), logger });

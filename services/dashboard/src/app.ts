@@ -23,6 +23,7 @@ import {
   type PlatformMetrics,
   type Snapshot,
 } from './collector.js';
+import { registerReplayRoutes } from './replay.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,6 +71,7 @@ const PUBLIC_ROUTES = new Set([
   '/',
   '/app.js',
   '/style.css',
+  '/replay.js',
   '/healthz',
   '/readyz',
   '/metrics',
@@ -80,6 +82,7 @@ const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'replay.js': 'text/javascript; charset=utf-8',
 };
 
 interface SseClient {
@@ -233,6 +236,7 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
       .send();
   });
   app.get('/api/audit', async () => ({ entries: audit.entries() }));
+  registerReplayRoutes(app, { log: opts.log, resources: opts.resources, logger });
   const collector = new Collector({
     sources: opts.sources,
     logger: logger.child({ component: 'collector' }),

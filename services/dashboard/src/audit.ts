@@ -2,7 +2,7 @@ import { catalog, type Logger } from '@tributary/shared';
 import type { FastifyRequest } from 'fastify';
 
 /**
- * The dashboard's audit log: every delete, redrive, sign-in and request to see secrets, with who (the
+ * The dashboard's audit log: every delete, redrive, Trigger replay, sign-in and request to see secrets, with who (the
  * operator), from where, what (ids or the query) and the outcome. Each entry is one log line at `info`
  * (component `audit`, field `audit`), so it lands wherever the platform's logs go, and the last
  * {@link AUDIT_KEPT} are served at `GET /api/audit`.
@@ -33,10 +33,11 @@ export function auditedAction(method: string, route: string | undefined): string
     (route === '/api/dead-letters/:id/redrive' || route === '/api/dead-letters/redrive')
   )
     return 'dead-letters.redrive';
+  if (method === 'POST' && route === '/api/replay/:namespace/:trigger') return 'triggers.replay';
   return undefined;
 }
 
-const RESULT_FIELDS = ['deleted', 'redriven', 'failed', 'ok', 'status', 'error'];
+const RESULT_FIELDS = ['deleted', 'redriven', 'failed', 'ok', 'status', 'error', 'events', 'applied'];
 
 function resultOf(payload: unknown): Record<string, unknown> | undefined {
   if (typeof payload !== 'string' || payload === '') return undefined;

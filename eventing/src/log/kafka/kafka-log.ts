@@ -33,10 +33,13 @@ import type {
   LogRecord,
   LogSubscription,
   PartitionLag,
+  ReplayOptions,
+  ReplayResult,
   SubscribeOptions,
 } from '../types.js';
 import { kafkajsLogCreator } from './logging.js';
 import { KafkaReachability } from './reachability.js';
+import { RewindGate, replayKafka } from './replay.js';
 
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
 
@@ -379,14 +382,19 @@ export class KafkaBrokerLog implements BrokerLog {
   private async initialPositions(
     groupId: string,
     topic: string,
-    initial: 'earliest' | 'latest',
+    initial: SubscribeOptions['initialOffset'],
   ): Promise<Map<number, string>> {
     const positions = new Map<number, string>();
     if (initial === 'earliest') return positions;
     const admin = await this.getAdmin();
     const [[committed], ends] = await Promise.all([
       admin.fetchOffsets({ groupId, topics: [topic] }),
-      admin.fetchTopicOffsets(topic),
+      // A time: the first offset at or after it per partition (the end offset where there is none).
+      initial instanceof Date
+        ? admin
+            .fetchTopicOffsetsByTimestamp(topic, initial.getTime())
+            .then((o) => o.map((p) => ({ ...p, high: p.offset })))
+        : admin.fetchTopicOffsets(topic),
     ]);
     const missing = new Set(
       (committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition),
@@ -409,6 +417,23 @@ export class KafkaBrokerLog implements BrokerLog {
         if (attempt >= 5) throw asKafkaError(err, `could not delete consumer group ${groupId}`);
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }
+    }
+  }
+
+  async replay(broker: BrokerRef, groupId: string, options: ReplayOptions): Promise<ReplayResult> {
+    if (!(await this.hasBroker(broker))) {
+      throw new TributaryError(`no topic ${brokerTopic(broker)} in Kafka`, {
+        code: 'BROKER_NOT_FOUND',
+        statusCode: 404,
+        retriable: false,
+      });
+    }
+    const topic = brokerTopic(broker);
+    const local = [...this.subscriptions].filter((s) => s.groupId === groupId && s.topic === topic);
+    try {
+      return await replayKafka(await this.getAdmin(), topic, groupId, options, local);
+    } catch (err) {
+      throw asKafkaError(err, `could not replay ${groupId}`);
     }
   }
 
@@ -468,6 +493,11 @@ class KafkaSubscription implements LogSubscription {
   /** Partition commits collected in this turn of the event loop, sent together. */
   private commitBatch: { offsets: Map<number, string>; sent: Promise<void> } | undefined;
   private restarting: Promise<void> | undefined;
+  /** Replay: the member id and assignment of the current generation, and partitions being rewound. */
+  memberId: string | undefined;
+  assigned: number[] = [];
+  private readonly rewinds = new RewindGate();
+  private lastCommit: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly createConsumer: () => Consumer,
@@ -492,6 +522,9 @@ class KafkaSubscription implements LogSubscription {
     // applies to that fetch.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = payload.memberAssignment[this.topic] ?? [];
+      this.memberId = payload.memberId;
+      this.assigned = assigned;
+      this.rewinds.reset();
       const seeks = assigned
         .filter((p) => this.initial.has(p))
         .map((partition) => ({ topic: this.topic, partition, offset: this.initial.get(partition)! }));
@@ -542,8 +575,9 @@ class KafkaSubscription implements LogSubscription {
         if (!isRunning() || isStale()) return;
         const records: LogRecord[] = batch.messages.map((m) => this.decode(batch.partition, m));
         await this.initialCommit;
-        if (records.length === 0) return;
+        if (records.length === 0 || isStale()) return;
         for (const r of records) this.pending.add(r.partition, Number(r.offset), r.timestamp);
+        this.rewinds.open(batch.partition);
         // The dispatcher may hold the promise to apply backpressure: keep the group membership alive.
         const beat = setInterval(() => {
           heartbeat().catch(() => {});
@@ -608,6 +642,7 @@ class KafkaSubscription implements LogSubscription {
    * and each a write to `__consumer_offsets` on the broker.
    */
   commit(partition: number, nextOffset: string): Promise<void> {
+    if (this.rewinds.blocks(partition)) return Promise.resolve(); // progress from before a replay
     let batch = this.commitBatch;
     if (!batch) {
       const offsets = new Map<number, string>();
@@ -616,6 +651,7 @@ class KafkaSubscription implements LogSubscription {
         sent: new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => this.commitNow(offsets)),
       };
       this.commitBatch = batch;
+      this.lastCommit = batch.sent.catch(() => {});
     }
     batch.offsets.set(partition, nextOffset);
     return batch.sent;
@@ -631,6 +667,11 @@ class KafkaSubscription implements LogSubscription {
       throw asKafkaError(err, `could not commit ${this.groupId} ${this.topic}/${what}`);
     }
     for (const o of list) this.pending.commit(o.partition, Number(o.offset));
+  }
+
+  /** Replay while running: see replay.ts. */
+  rewind(targets: Map<number, string>): Promise<void> {
+    return this.rewinds.rewind(this.consumer, this.topic, targets, () => this.lastCommit);
   }
 
   close(): Promise<void> {

@@ -23,6 +23,8 @@ export function assertSchemaName(schema: string): void {
  *   binary mode): `key` = partitionkey, `headers` = the `ce_` headers and `content-type`, `value` = data.
  * - `subscriptions`: one row per consumer group (trigger) and broker with its committed offset (every
  *   event below it is done).
+ * - 2: `subscriptions.epoch`, bumped by every replay (`tributary replay`) that moves the position back; a
+ *   commit only applies in the epoch it was made in (see replay.ts).
  */
 export function migrations(schema: string): string[] {
   const s = schema;
@@ -53,6 +55,7 @@ export function migrations(schema: string): string[] {
        updated_at timestamptz NOT NULL DEFAULT now(),
        PRIMARY KEY (broker_id, group_id)
      );`,
+    `ALTER TABLE ${s}.subscriptions ADD COLUMN epoch bigint NOT NULL DEFAULT 0;`,
   ];
 }
 

@@ -13,17 +13,21 @@ import type {
   LogRecord,
   LogSubscription,
   PartitionLag,
+  ReplayOptions,
+  ReplayResult,
   SubscribeOptions,
 } from '../types.js';
 import { assertSchemaName, DEFAULT_SCHEMA, migrate } from './migrations.js';
+import { replayNotification, replayPostgres } from './replay.js';
 
 export interface PostgresRetentionOptions {
   /** How often retention runs (default 60 s; 0 disables the timer, `runRetention()` still works). */
   intervalMs?: number;
   /**
-   * Events every subscription of their broker has committed are deleted once they are this old (default 0:
-   * at the next run). A broker without any subscription keeps its events (a new Trigger with
-   * `initial-offset: earliest` may still want them) until `maxAgeMs`.
+   * Events every subscription of their broker has committed are deleted once they are this old (default
+   * {@link DEFAULT_MIN_AGE_MS}), so `tributary replay` can go back that far; 0 deletes them at the next run.
+   * A broker without any subscription keeps its events (a new Trigger with `initial-offset: earliest` may
+   * still want them) until `maxAgeMs`.
    */
   minAgeMs?: number;
   /**
@@ -53,6 +57,12 @@ export interface PostgresLogOptions {
 
 export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/**
+ * How long consumed events are kept: the window a Trigger can be replayed over after its events were
+ * delivered (Kafka keeps them for `retention.ms` whether consumed or not). One day covers "the subscriber
+ * was broken overnight" at the cost of a day of events in the platform's Postgres.
+ */
+export const DEFAULT_MIN_AGE_MS = 24 * 3600 * 1000;
 
 interface StoredRecord {
   key: string | null;
@@ -246,14 +256,25 @@ export class PostgresBrokerLog implements BrokerLog {
   async subscribe(broker: BrokerRef, options: SubscribeOptions): Promise<LogSubscription> {
     if (this.closed) throw new TributaryError('broker log is closed', { code: 'LOG_CLOSED' });
     const brokerId = await this.brokerId(broker);
-    // A new group starts at the log's start (earliest) or end (latest) as of now; an existing group keeps
-    // its committed offset, so a recreated Trigger resumes where it stopped.
+    // A new group starts at the log's start (earliest), its end as of now (latest) or the first event
+    // stored at or after a time (else the end); an existing group keeps its committed offset, so a
+    // recreated Trigger resumes where it stopped.
+    const initial = options.initialOffset;
     await this.pool.query(
       `INSERT INTO ${this.schema}.subscriptions (broker_id, group_id, committed_offset)
-       SELECT $1, $2, CASE WHEN $3 = 'earliest' THEN 0 ELSE next_offset END
+       SELECT $1, $2, CASE WHEN $3 = 'earliest' THEN 0
+                           WHEN $3 = 'time' THEN coalesce(
+                             (SELECT min("offset") FROM ${this.schema}.events
+                               WHERE broker_id = $1 AND stored_at >= $4::timestamptz), next_offset)
+                           ELSE next_offset END
        FROM ${this.schema}.brokers WHERE id = $1
        ON CONFLICT (broker_id, group_id) DO NOTHING`,
-      [brokerId, options.groupId, options.initialOffset],
+      [
+        brokerId,
+        options.groupId,
+        initial instanceof Date ? 'time' : initial,
+        initial instanceof Date ? initial : null,
+      ],
     );
     const sub = new PostgresSubscription({
       brokerId,
@@ -281,6 +302,23 @@ export class PostgresBrokerLog implements BrokerLog {
         WHERE s.broker_id = b.id AND b.namespace = $1 AND b.name = $2 AND s.group_id = $3`,
       [broker.namespace, broker.name, groupId],
     );
+  }
+
+  async replay(broker: BrokerRef, groupId: string, options: ReplayOptions): Promise<ReplayResult> {
+    // Creates nothing for a broker that does not exist (a typo must not create the log's schema).
+    if (!(await this.hasBroker(broker))) {
+      throw new TributaryError(`no broker ${brokerKey(broker)} in the Postgres log (schema ${this.schema})`, {
+        code: 'BROKER_NOT_FOUND',
+        statusCode: 404,
+        retriable: false,
+      });
+    }
+    await this.migrate(); // the epoch column (migration 2) on a log created by an older version
+    try {
+      return await replayPostgres(this.pool, this.schema, this.channel, broker, groupId, options);
+    } catch (err) {
+      throw asPgError(err, `could not replay ${groupId} on broker ${brokerKey(broker)}`);
+    }
   }
 
   /**
@@ -360,7 +398,7 @@ export class PostgresBrokerLog implements BrokerLog {
                 FROM ${this.schema}.subscriptions GROUP BY broker_id) s
        WHERE e.broker_id = s.broker_id AND e."offset" < s.done
          AND e.stored_at <= clock_timestamp() - make_interval(secs => $1::float8 / 1000)`,
-      [r.minAgeMs ?? 0],
+      [r.minAgeMs ?? DEFAULT_MIN_AGE_MS],
     );
     let deleted = consumed.rowCount ?? 0;
     const maxAge = r.maxAgeMs === undefined ? DEFAULT_MAX_AGE_MS : r.maxAgeMs;
@@ -424,6 +462,12 @@ class PostgresSubscription implements LogSubscription {
   private dirty = true;
   private wake: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  /** The group's epoch that commits are made in (see replay.ts); undefined before the first session. */
+  private epoch: string | undefined;
+  /** An epoch read (after a replay or at session start) and taken with the next records handed over. */
+  private nextEpoch: string | undefined;
+  /** A replay of this group was announced: re-read the stored position before the next fetch. */
+  private replayed = false;
 
   constructor(private readonly c: SubscriptionConfig) {}
 
@@ -458,8 +502,11 @@ class PostgresSubscription implements LogSubscription {
     });
     this.client = client;
     client.on('error', (err) => this.c.logger.debug({ err }, 'subscription connection error'));
+    const replayPayload = replayNotification(this.c.brokerId, this.c.options.groupId);
     client.on('notification', (n) => {
-      if (n.channel === this.c.channel && n.payload === String(this.c.brokerId)) this.notify();
+      if (n.channel !== this.c.channel) return;
+      if (n.payload === replayPayload) this.replayed = true;
+      if (n.payload === String(this.c.brokerId) || n.payload === replayPayload) this.notify();
     });
     await client.connect();
     await client.query(`LISTEN ${this.c.channel}`);
@@ -473,14 +520,20 @@ class PostgresSubscription implements LogSubscription {
       if (rows[0]?.locked) break;
       await this.sleep(this.c.pollIntervalMs);
     }
-    const { rows: committed } = await client.query<{ committed_offset: string }>(
-      `SELECT committed_offset FROM ${this.c.schema}.subscriptions WHERE broker_id = $1 AND group_id = $2`,
-      [this.c.brokerId, this.c.options.groupId],
-    );
-    let position = BigInt(committed[0]?.committed_offset ?? '0');
+    this.replayed = false;
+    let position = await this.storedPosition(client);
     this.c.logger.debug({ position: String(position) }, 'subscription consuming');
     while (this.running) {
       this.dirty = false;
+      if (this.replayed) {
+        this.replayed = false;
+        const before = this.nextEpoch ?? this.epoch;
+        const stored = await this.storedPosition(client);
+        if ((this.nextEpoch ?? this.epoch) !== before) {
+          position = stored;
+          this.c.logger.info({ position: String(position) }, 'replay: the position moved back');
+        }
+      }
       const { rows } = await client.query<EventRow>(
         `SELECT "offset", key, headers, value, (extract(epoch FROM stored_at) * 1000)::float8 AS ts
            FROM ${this.c.schema}.events
@@ -492,9 +545,32 @@ class PostgresSubscription implements LogSubscription {
         await this.waitForWake();
         continue;
       }
-      await this.c.options.onRecords(rows.map((row) => this.decode(row)));
+      const records = rows.map((row) => this.decode(row));
+      // From here on commits are about records of the new epoch: the dispatcher registers the first record
+      // synchronously in `onRecords`, and ignores the progress of what it was handed before a rewind.
+      if (this.nextEpoch !== undefined) {
+        this.epoch = this.nextEpoch;
+        this.nextEpoch = undefined;
+      }
+      await this.c.options.onRecords(records);
       position = BigInt(rows[rows.length - 1]!.offset) + 1n;
     }
+  }
+
+  /**
+   * The group's stored position, and its epoch: the first one is taken at once, a later different one (a
+   * replay, possibly while this session was reconnecting) with the next records handed over.
+   */
+  private async storedPosition(client: pg.Client): Promise<bigint> {
+    const { rows } = await client.query<{ committed_offset: string; epoch: string }>(
+      `SELECT committed_offset, epoch FROM ${this.c.schema}.subscriptions WHERE broker_id = $1 AND group_id = $2`,
+      [this.c.brokerId, this.c.options.groupId],
+    );
+    const epoch = rows[0]?.epoch ?? '0';
+    if (this.epoch === undefined) this.epoch = epoch;
+    else if (epoch !== this.epoch) this.nextEpoch = epoch;
+    else this.nextEpoch = undefined;
+    return BigInt(rows[0]?.committed_offset ?? '0');
   }
 
   /** A record that is not a CloudEvent comes back marked `invalid`, so the subscriber commits past it. */
@@ -538,11 +614,13 @@ class PostgresSubscription implements LogSubscription {
   async commit(partition: number, nextOffset: string): Promise<void> {
     if (partition !== 0) throw new TributaryError(`no partition ${partition}`, { retriable: false });
     try {
+      // Only in the epoch the records were handed over in: after a replay, progress of records from
+      // before it must not move the position past the replay's.
       await this.c.pool.query(
         `UPDATE ${this.c.schema}.subscriptions
             SET committed_offset = greatest(committed_offset, $3::bigint), updated_at = now()
-          WHERE broker_id = $1 AND group_id = $2`,
-        [this.c.brokerId, this.c.options.groupId, nextOffset],
+          WHERE broker_id = $1 AND group_id = $2 AND epoch = $4`,
+        [this.c.brokerId, this.c.options.groupId, nextOffset, this.epoch ?? '0'],
       );
     } catch (err) {
       throw asPgError(err, `could not commit ${this.c.options.groupId}@${nextOffset}`);

@@ -1,0 +1,8 @@
+export {
+  parseReplayFrom,
+  REPLAY_PATH_PREFIX,
+  REPLAY_ROLES,
+  type ReplayResponse,
+  type ReplayRouteOptions,
+  replayRoutes,
+} from './route.js';
