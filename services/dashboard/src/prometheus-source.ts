@@ -1,6 +1,7 @@
 // The Kubernetes source of the dashboard's numbers: PromQL instant queries against a Prometheus server that
 // scrapes the Knative Kafka Broker (receiver, dispatcher, KafkaSink receiver), Strimzi's Kafka Exporter,
 // Knative Serving (autoscaler, queue-proxy) and db-events. Metric names: kubernetes-metrics.ts.
+import { DB_EVENTS_METRICS as D } from '@tributary/db-events/metrics';
 import { PrometheusDriver } from 'prometheus-query';
 import type {
   BrokerView,
@@ -134,11 +135,11 @@ export class PrometheusMetrics implements PlatformMetrics {
             deadLettersRetained: `sum by (topic) (${KAFKA_EXPORTER.topicCurrentOffset}{topic=~${topics}}) - sum by (topic) (${KAFKA_EXPORTER.topicOldestOffset}{topic=~${topics}})`,
           }
         : {}),
-      slotConnected: 'max by (instance) (db_events_replication_connected)',
-      slotLagBytes: 'max by (instance) (db_events_replication_lag_bytes)',
-      slotLagSeconds: 'max by (instance) (db_events_replication_lag_seconds)',
-      slotSafeWal: 'min by (instance) (db_events_slot_safe_wal_size_bytes)',
-      slotWalStatus: 'max by (instance, status) (db_events_slot_wal_status) == 1',
+      slotConnected: `max by (instance) (${D.connected.name})`,
+      slotLagBytes: `max by (instance) (${D.lagBytes.name})`,
+      slotLagSeconds: `max by (instance) (${D.lagSeconds.name})`,
+      slotSafeWal: `min by (instance) (${D.slotSafeWalSize.name})`,
+      slotWalStatus: `max by (instance, status) (${D.slotWalStatus.name}) == 1`,
     };
   }
 
