@@ -22,7 +22,7 @@
  *   included; labels `namespace_name`, `service_name`, `configuration_name`, `revision_name`,
  *   `response_code`, `response_code_class`).
  * - Tributary's own services that still run on Kubernetes: db-events (`db_events_*`) and the dashboard's
- *   dead-letter store (`tributary_dead_letters_*`); those names are checked against the services' sources.
+ *   dead-letter store (`tributary_dead_letters_*`); those come from the owners' vocabulary constants (docs/METRICS.md).
  */
 
 /** Series (as Prometheus stores them) that the Knative Kafka Broker's receiver and dispatcher export. */
