@@ -43,7 +43,7 @@ export function stalePackages() {
     if (built === 0) return true;
     const inputs = Math.max(
       newest(join(dir, 'src'), isTest),
-      ...['package.json', 'tsconfig.build.json', 'build.mjs']
+      ...['package.json', 'tsconfig.build.json', 'build.mjs', 'build-ui.mjs']
         .map((f) => join(dir, f))
         .filter(existsSync)
         .map((f) => statSync(f).mtimeMs),
