@@ -54,26 +54,26 @@ export function createServingMetrics(registry: Registry): ServingMetrics {
     instances: new Gauge({
       name: SERVING_METRICS.instances.name,
       help: 'Running function instances (processes) per service',
-      labelNames: ['service'],
+      labelNames: SERVING_METRICS.instances.labels,
       registers: [registry],
     }),
     coldStarts: new Counter({
       name: SERVING_METRICS.coldStarts.name,
       help: 'Instances started because an event arrived with none (or too few) running',
-      labelNames: ['service'],
+      labelNames: SERVING_METRICS.coldStarts.labels,
       registers: [registry],
     }),
     coldStartSeconds: new Histogram({
       name: SERVING_METRICS.coldStartSeconds.name,
       help: 'Time from starting an instance until it was ready',
-      labelNames: ['service'],
+      labelNames: SERVING_METRICS.coldStartSeconds.labels,
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10],
       registers: [registry],
     }),
     requests: new Counter({
       name: SERVING_METRICS.requests.name,
       help: 'Requests forwarded to function instances, by status code',
-      labelNames: ['service', 'code'],
+      labelNames: SERVING_METRICS.requests.labels,
       registers: [registry],
     }),
   };

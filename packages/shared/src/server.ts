@@ -152,7 +152,7 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
   const latency = new Histogram({
     name: SERVER_METRICS.httpRequestDuration.name,
     help: 'HTTP request latency by method, route and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
+    labelNames: SERVER_METRICS.httpRequestDuration.labels,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });

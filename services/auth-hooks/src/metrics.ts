@@ -19,7 +19,7 @@ export function createMetrics(registry: Registry): HookMetrics {
   const signatureFailures = new Counter({
     name: AUTH_HOOKS_METRICS.signatureFailures.name,
     help: 'Hook requests refused because the Standard Webhooks signature did not verify, by reason',
-    labelNames: ['reason'] as const,
+    labelNames: AUTH_HOOKS_METRICS.signatureFailures.labels,
     registers: [registry],
   });
   for (const reason of SIGNATURE_FAILURE_REASONS) signatureFailures.inc({ reason }, 0);
@@ -27,13 +27,13 @@ export function createMetrics(registry: Registry): HookMetrics {
     calls: new Counter({
       name: AUTH_HOOKS_METRICS.calls.name,
       help: 'Auth hook calls by hook and outcome',
-      labelNames: ['hook', 'outcome'] as const,
+      labelNames: AUTH_HOOKS_METRICS.calls.labels,
       registers: [registry],
     }),
     duration: new Histogram({
       name: AUTH_HOOKS_METRICS.duration.name,
       help: 'Time to answer an Auth hook call, by hook',
-      labelNames: ['hook'] as const,
+      labelNames: AUTH_HOOKS_METRICS.duration.labels,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry],
     }),
@@ -41,13 +41,13 @@ export function createMetrics(registry: Registry): HookMetrics {
     events: new Counter({
       name: AUTH_HOOKS_METRICS.events.name,
       help: 'CloudEvents for hook calls by hook and outcome (published, failed, dropped)',
-      labelNames: ['hook', 'outcome'] as const,
+      labelNames: AUTH_HOOKS_METRICS.events.labels,
       registers: [registry],
     }),
     policyErrors: new Counter({
       name: AUTH_HOOKS_METRICS.policyErrors.name,
       help: 'Policy failures (claims query, lockout store) by policy',
-      labelNames: ['policy'] as const,
+      labelNames: AUTH_HOOKS_METRICS.policyErrors.labels,
       registers: [registry],
     }),
   };

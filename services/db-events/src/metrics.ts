@@ -8,13 +8,13 @@ export function createMetrics(registry: Registry) {
     changes: new Counter({
       name: DB_EVENTS_METRICS.changes.name,
       help: 'Row changes published, by table and operation (rate() gives changes/s)',
-      labelNames: ['table', 'op'] as const,
+      labelNames: DB_EVENTS_METRICS.changes.labels,
       registers,
     }),
     messages: new Counter({
       name: DB_EVENTS_METRICS.messages.name,
       help: 'Outbox messages (prefix "tributary") published, by outcome (valid|invalid)',
-      labelNames: ['outcome'] as const,
+      labelNames: DB_EVENTS_METRICS.messages.labels,
       registers,
     }),
     rejected: new Counter({
@@ -50,7 +50,7 @@ export function createMetrics(registry: Registry) {
     slotWalStatus: new Gauge({
       name: DB_EVENTS_METRICS.slotWalStatus.name,
       help: "1 for the slot's current pg_replication_slots.wal_status (reserved|extended|unreserved|lost)",
-      labelNames: ['status'] as const,
+      labelNames: DB_EVENTS_METRICS.slotWalStatus.labels,
       registers,
     }),
     slotSafeWalSize: new Gauge({

@@ -65,26 +65,26 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const rejected = new Counter({
     name: STORAGE_EVENTS_METRICS.rejected.name,
     help: 'MinIO notifications answered with an error, by reason (unauthorized, invalid_body, publish_failed)',
-    labelNames: ['reason'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.rejected.labels,
     registers,
   });
   const published = new Counter({
     name: STORAGE_EVENTS_METRICS.published.name,
     help: 'CloudEvents the broker accepted, by type',
-    labelNames: ['type'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.published.labels,
     registers,
   });
   const publishLatency = new Histogram({
     name: STORAGE_EVENTS_METRICS.publishDuration.name,
     help: 'Time to get all CloudEvents of one notification accepted by the broker (including retries)',
-    labelNames: ['outcome'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.publishDuration.labels,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
   const deadLettered = new Counter({
     name: STORAGE_EVENTS_METRICS.deadLetters.name,
     help: 'CloudEvents that can never be published (refused by the broker, or unmappable), recorded as dead letters',
-    labelNames: ['reason'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.deadLetters.labels,
     registers,
   });
   for (const reason of ['unauthorized', 'invalid_body', 'publish_failed', 'unpublishable'] as const)

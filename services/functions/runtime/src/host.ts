@@ -168,26 +168,26 @@ function createMetrics(registry: Registry): HostMetrics {
     invocations: new Counter({
       name: FUNCTION_METRICS.invocations.name,
       help: 'Function invocations by outcome (ok, reply, rejected, error, invalid)',
-      labelNames: ['function', 'outcome'],
+      labelNames: FUNCTION_METRICS.invocations.labels,
       registers: [registry],
     }),
     latency: new Histogram({
       name: FUNCTION_METRICS.execution.name,
       help: 'Handler execution time',
-      labelNames: ['function', 'outcome'],
+      labelNames: FUNCTION_METRICS.execution.labels,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
     inFlight: new Gauge({
       name: FUNCTION_METRICS.inFlight.name,
       help: 'Events being handled right now',
-      labelNames: ['function'],
+      labelNames: FUNCTION_METRICS.inFlight.labels,
       registers: [registry],
     }),
     coldStart: new Gauge({
       name: FUNCTION_METRICS.coldStart.name,
       help: 'Seconds from process start until the function was ready to take events',
-      labelNames: ['function'],
+      labelNames: FUNCTION_METRICS.coldStart.labels,
       registers: [registry],
     }),
   };
