@@ -70,6 +70,28 @@ export const KNATIVE_SERVING = {
   requestCount: 'revision_request_count',
 } as const;
 
+/** Where each external series comes from (component, and the source file its name was taken from). */
+export function kubernetesMetricSources(): Map<string, string> {
+  const k = KNATIVE_KAFKA_BROKER;
+  const out = new Map<string, string>();
+  const broker =
+    'Knative Kafka Broker data plane (receiver, dispatcher, KafkaSink receiver): `data-plane/core/.../metrics/Metrics.java`';
+  for (const n of [k.eventCount]) out.set(n, broker);
+  for (const s of [k.dispatchLatency, k.processingLatency])
+    for (const suffix of ['_bucket', '_count', '_sum', '_max']) out.set(`${s}${suffix}`, broker);
+  for (const n of Object.values(KAFKA_EXPORTER)) out.set(n, 'Strimzi Kafka Exporter: `kafka_exporter.go`');
+  out.set(
+    KNATIVE_SERVING.actualPods,
+    'Knative Serving autoscaler: `pkg/reconciler/autoscaling/kpa/metrics.go`',
+  );
+  out.set(
+    KNATIVE_SERVING.requestedPods,
+    'Knative Serving autoscaler: `pkg/reconciler/autoscaling/kpa/metrics.go`',
+  );
+  out.set(KNATIVE_SERVING.requestCount, 'Knative Serving queue-proxy: `pkg/queue/request_metric.go`');
+  return out;
+}
+
 /** The Knative Kafka Broker's consumer group of a Trigger (config-kafka-features' default template). */
 export function triggerConsumerGroup(namespace: string, trigger: string): string {
   return `knative-trigger-${namespace}-${trigger}`;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { SERVER_METRICS } from '@tributary/shared';
-import { kubernetesMetricLabels, TARGET_LABELS } from './kubernetes-metrics.js';
+import { kubernetesMetricLabels, kubernetesMetricSources, TARGET_LABELS } from './kubernetes-metrics.js';
 import { TRIBUTARY_VOCABULARY } from './test-vocabulary.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -73,11 +73,14 @@ export function renderMetricsDoc(): string {
     '`versions.json` pins them); the details are in the dashboard README, "The metrics it relies on". Prometheus',
     `adds the target labels ${code(TARGET_LABELS)}.`,
     '',
-    '| series | labels | queried in infra/ |',
-    '| --- | --- | --- |',
+    '| series | labels | exported by | queried in infra/ |',
+    '| --- | --- | --- | --- |',
   );
+  const sources = kubernetesMetricSources();
   for (const [series, labels] of kubernetesMetricLabels())
-    out.push(`| \`${series}\` | ${code([...labels])} | ${usedIn([series])} |`);
+    out.push(
+      `| \`${series}\` | ${code([...labels])} | ${sources.get(series) ?? '–'} | ${usedIn([series])} |`,
+    );
   out.push('');
   return out.join('\n');
 }
