@@ -1,15 +1,24 @@
 // docs/METRICS.md is generated from the metric vocabulary (the owners' constants and the external Kubernetes
 // list): this test fails when it is out of date. Regenerate it with
 //   UPDATE_METRICS_DOC=1 node scripts/test.mjs --unit services/dashboard/src/metrics-doc
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { SERVER_METRICS } from '@tributary/shared';
 import { kubernetesMetricLabels, kubernetesMetricSources, TARGET_LABELS } from './kubernetes-metrics.js';
-import { TRIBUTARY_VOCABULARY } from './test-vocabulary.js';
+import { TRIBUTARY_VOCABULARY, tributarySeries } from './test-vocabulary.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const docPath = join(repoRoot, 'docs/METRICS.md');
+
+/** Words with a metric-like prefix that are not metrics: Postgres schemas and roles. */
+const DOC_WORDS = new Set([
+  'tributary_broker',
+  'tributary_dispatcher',
+  'tributary_db_events',
+  'tributary_auth',
+  'tributary_audit',
+]);
 
 /** The infra/ files that query each series (Grafana dashboards, alert rules). */
 function readers(): (series: string[]) => string {
@@ -44,7 +53,8 @@ export function renderMetricsDoc(): string {
     "constants disagree. The dashboard's views (`services/dashboard/src/views/`) query through the constants, with",
     'label matchers typed by them; `services/dashboard/src/infra.test.ts` parses every Grafana panel, alert rule',
     "and Prometheus-source query with Prometheus' PromQL grammar and fails on a metric or label nobody exports,",
-    "and on a metric name written as a literal in the dashboard's code.",
+    "and on a metric name written as a literal in the dashboard's or the CLI's code; this file's own test fails",
+    'when a README or doc names a Tributary metric that does not exist.',
     '',
     'To add or rename a metric: change the constant in the owning package (and its registration), run that',
     "package's test, then regenerate this file. Every series of a service built on `createServer` also carries",
@@ -96,5 +106,49 @@ describe('docs/METRICS.md', () => {
       // missing: fails below
     }
     expect(have).toBe(want);
+  });
+});
+
+/** Every Markdown file of the repository (not dependencies or build output). */
+function markdownFiles(dir = repoRoot, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) markdownFiles(p, out);
+    else if (name.endsWith('.md')) out.push(p);
+  }
+  return out;
+}
+
+describe("the docs' metric names", () => {
+  it('are all in the vocabulary (a renamed metric leaves no stale README behind)', () => {
+    // Series names, and a histogram's own name.
+    const series = new Set([
+      ...tributarySeries().keys(),
+      ...TRIBUTARY_VOCABULARY.flatMap((g) => g.metrics.map((m) => m.name)),
+    ]);
+    // Names that look like Tributary's: every metric of the vocabulary starts with one of these.
+    const prefixes = [
+      'tributary_',
+      'db_events_',
+      'storage_events_',
+      'auth_hooks_',
+      'serving_',
+      'function_',
+      'http_request_',
+    ];
+    for (const g of TRIBUTARY_VOCABULARY)
+      for (const m of g.metrics) expect(prefixes.some((p) => m.name.startsWith(p))).toBe(true);
+    const word = new RegExp(`\\b(?:${prefixes.join('|')})[a-z0-9_]*[a-z0-9]\\b`, 'g');
+    const files = markdownFiles();
+    expect(files).toEqual(expect.arrayContaining([join(repoRoot, 'services/db-events/README.md')]));
+    const unknown: string[] = [];
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(word))
+        if (!series.has(m[0]) && !DOC_WORDS.has(m[0]))
+          unknown.push(`${f.slice(repoRoot.length + 1)}: ${m[0]}`);
+    }
+    expect(unknown).toEqual([]);
   });
 });
