@@ -49,7 +49,7 @@ export function stalePackages() {
     if (built === 0) return true;
     const inputs = Math.max(
       newest(join(dir, 'src'), isTest),
-      ...['package.json', 'tsconfig.build.json', 'build.mjs']
+      ...['package.json', 'tsconfig.build.json', 'build.mjs', 'build-ui.mjs']
         .map((f) => join(dir, f))
         .concat((COPIED[pkg] ?? []).map((f) => join(root, f)))
         .filter(existsSync)

@@ -8,5 +8,6 @@ export * from './filters/index.js';
 export * from './ingress/index.js';
 export * from './log/index.js';
 export * from './replay/index.js';
+export * from './metrics/names.js';
 export * from './serving/index.js';
 export * from './tail/index.js';

@@ -1,3 +1,4 @@
+import { DB_EVENTS_METRICS as D } from '@tributary/db-events/metrics';
 import { TributaryError } from '@tributary/shared';
 import { type Command, type CommandIo, parseOptions, UsageError } from '../command.js';
 import { Cluster } from '../k8s/client.js';
@@ -40,11 +41,11 @@ export function parseSlotMetrics(text: string): SlotMetrics {
     const [, name, labels = '', raw] = m;
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
-    if (name === 'db_events_replication_connected') out.connected = value === 1;
-    else if (name === 'db_events_replication_lag_bytes') out.lagBytes = value;
-    else if (name === 'db_events_replication_lag_seconds') out.lagSeconds = value;
-    else if (name === 'db_events_slot_safe_wal_size_bytes') out.safeWalSizeBytes = value;
-    else if (name === 'db_events_slot_wal_status' && value === 1) {
+    if (name === D.connected.name) out.connected = value === 1;
+    else if (name === D.lagBytes.name) out.lagBytes = value;
+    else if (name === D.lagSeconds.name) out.lagSeconds = value;
+    else if (name === D.slotSafeWalSize.name) out.safeWalSizeBytes = value;
+    else if (name === D.slotWalStatus.name && value === 1) {
       out.walStatus = /status="([^"]*)"/.exec(labels)?.[1];
     }
   }

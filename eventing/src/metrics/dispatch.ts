@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { TRIGGER_METRICS } from './names.js';
 
 /**
  * Per-Trigger dispatch metrics. Every series carries `namespace`, `broker` and `trigger`;
@@ -35,74 +36,73 @@ const cache = new WeakMap<Registry, DispatchMetrics>();
 export function dispatchMetrics(registry: Registry): DispatchMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
-  const t = ['namespace', 'broker', 'trigger'] as const;
   const registers = [registry];
   const m: DispatchMetrics = {
     dispatched: new Counter({
-      name: 'tributary_trigger_events_dispatched_total',
+      name: TRIGGER_METRICS.dispatched.name,
       help: 'Events dispatched by a Trigger, by final HTTP status code (error = no response)',
-      labelNames: [...t, 'destination', 'status_code'],
+      labelNames: TRIGGER_METRICS.dispatched.labels,
       registers,
     }),
     latency: new Histogram({
-      name: 'tributary_trigger_dispatch_latency_seconds',
+      name: TRIGGER_METRICS.dispatchLatency.name,
       help: 'Time from the first delivery attempt to the final outcome, retries included',
-      labelNames: [...t, 'destination'],
+      labelNames: TRIGGER_METRICS.dispatchLatency.labels,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
     retries: new Counter({
-      name: 'tributary_trigger_retries_total',
+      name: TRIGGER_METRICS.retries.name,
       help: 'Delivery retries',
-      labelNames: [...t, 'destination'],
+      labelNames: TRIGGER_METRICS.retries.labels,
       registers,
     }),
     deadLetters: new Counter({
-      name: 'tributary_trigger_dead_letters_total',
+      name: TRIGGER_METRICS.deadLetters.name,
       help: 'Events delivered to the dead-letter sink',
-      labelNames: [...t],
+      labelNames: TRIGGER_METRICS.deadLetters.labels,
       registers,
     }),
     undelivered: new Counter({
-      name: 'tributary_trigger_undelivered_total',
+      name: TRIGGER_METRICS.undelivered.name,
       help: 'Events that failed delivery with no dead-letter sink configured (dropped)',
-      labelNames: [...t],
+      labelNames: TRIGGER_METRICS.undelivered.labels,
       registers,
     }),
     filtered: new Counter({
-      name: 'tributary_trigger_events_filtered_total',
+      name: TRIGGER_METRICS.filtered.name,
       help: 'Events that did not match the Trigger filter',
-      labelNames: [...t],
+      labelNames: TRIGGER_METRICS.filtered.labels,
       registers,
     }),
     skipped: new Counter({
-      name: 'tributary_trigger_events_skipped_total',
+      name: TRIGGER_METRICS.skipped.name,
       help: 'Records that can never be delivered and were committed past, by reason (invalid, error)',
-      labelNames: [...t, 'reason'],
+      labelNames: TRIGGER_METRICS.skipped.labels,
       registers,
     }),
     inFlight: new Gauge({
-      name: 'tributary_trigger_in_flight',
+      name: TRIGGER_METRICS.inFlight.name,
       help: 'Events being delivered (including waiting between retries)',
-      labelNames: [...t],
+      labelNames: TRIGGER_METRICS.inFlight.labels,
       registers,
     }),
     replies: new Counter({
-      name: 'tributary_trigger_replies_total',
+      name: TRIGGER_METRICS.replies.name,
       help: 'Subscriber replies, by result (appended, ttl_exceeded, invalid)',
-      labelNames: [...t, 'result'],
+      labelNames: TRIGGER_METRICS.replies.labels,
       registers,
     }),
     lagEvents: new Gauge({
-      name: 'tributary_trigger_lag_events',
+      name: TRIGGER_METRICS.lagEvents.name,
       help: 'Events stored but not yet committed by the Trigger, per partition',
-      labelNames: [...t, 'partition'],
+      labelNames: TRIGGER_METRICS.lagEvents.labels,
       registers,
     }),
     lagSeconds: new Gauge({
-      name: 'tributary_trigger_lag_seconds',
+      name: TRIGGER_METRICS.lagSeconds.name,
       help: 'Age of the oldest uncommitted event, per partition',
-      labelNames: [...t, 'partition'],
+      labelNames: TRIGGER_METRICS.lagSeconds.labels,
       registers,
     }),
   };

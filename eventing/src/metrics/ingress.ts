@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { INGRESS_METRICS } from './names.js';
 
 /** Metrics of the broker ingress, one set per prom-client registry. */
 export interface IngressMetrics {
@@ -15,15 +16,15 @@ export function ingressMetrics(registry: Registry): IngressMetrics {
   if (m) return m;
   m = {
     events: new Counter({
-      name: 'tributary_broker_ingress_events_total',
+      name: INGRESS_METRICS.events.name,
       help: 'Events received by the broker ingress, by broker, event type and status code (202 = accepted)',
-      labelNames: ['namespace', 'broker', 'event_type', 'status_code'] as const,
+      labelNames: INGRESS_METRICS.events.labels,
       registers: [registry],
     }),
     appendDuration: new Histogram({
-      name: 'tributary_broker_ingress_append_duration_seconds',
+      name: INGRESS_METRICS.appendDuration.name,
       help: 'Time for the broker log to make the events of one ingress request durable',
-      labelNames: ['namespace', 'broker', 'backend', 'outcome'] as const,
+      labelNames: INGRESS_METRICS.appendDuration.labels,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { LOG_METRICS } from './names.js';
 
 /** Metrics of the broker log backends (kafka, postgres), one set per prom-client registry. */
 export interface LogMetrics {
@@ -22,28 +23,28 @@ export function logMetrics(registry: Registry): LogMetrics {
   if (m) return m;
   m = {
     writeEvents: new Histogram({
-      name: 'tributary_broker_log_write_events',
+      name: LOG_METRICS.writeEvents.name,
       help: 'Events per backend write (concurrent appends are coalesced into one write)',
-      labelNames: ['backend'] as const,
+      labelNames: LOG_METRICS.writeEvents.labels,
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
       registers: [registry],
     }),
     writes: new Counter({
-      name: 'tributary_broker_log_writes_total',
+      name: LOG_METRICS.writes.name,
       help: 'Backend writes (Kafka produce requests / Postgres transactions) by outcome',
-      labelNames: ['backend', 'outcome'] as const,
+      labelNames: LOG_METRICS.writes.labels,
       registers: [registry],
     }),
     undecodable: new Counter({
-      name: 'tributary_broker_log_undecodable_records_total',
+      name: LOG_METRICS.undecodable.name,
       help: 'Stored records that are not valid CloudEvents, skipped by a subscription',
-      labelNames: ['backend', 'group'] as const,
+      labelNames: LOG_METRICS.undecodable.labels,
       registers: [registry],
     }),
     consumerCrashes: new Counter({
-      name: 'tributary_broker_log_consumer_crashes_total',
+      name: LOG_METRICS.consumerCrashes.name,
       help: 'Kafka consumers that crashed, by who restarts them (kafkajs, log)',
-      labelNames: ['group', 'restart'] as const,
+      labelNames: LOG_METRICS.consumerCrashes.labels,
       registers: [registry],
     }),
   };

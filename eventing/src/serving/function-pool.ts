@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Pool } from 'undici';
+import { SERVING_METRICS } from '../metrics/names.js';
 import type { ServiceSpec } from './service-spec.js';
 import type { StemCells } from './stem-cells.js';
 
@@ -51,28 +52,28 @@ export interface ServingMetrics {
 export function createServingMetrics(registry: Registry): ServingMetrics {
   return {
     instances: new Gauge({
-      name: 'serving_instances',
+      name: SERVING_METRICS.instances.name,
       help: 'Running function instances (processes) per service',
-      labelNames: ['service'],
+      labelNames: SERVING_METRICS.instances.labels,
       registers: [registry],
     }),
     coldStarts: new Counter({
-      name: 'serving_cold_starts_total',
+      name: SERVING_METRICS.coldStarts.name,
       help: 'Instances started because an event arrived with none (or too few) running',
-      labelNames: ['service'],
+      labelNames: SERVING_METRICS.coldStarts.labels,
       registers: [registry],
     }),
     coldStartSeconds: new Histogram({
-      name: 'serving_cold_start_seconds',
+      name: SERVING_METRICS.coldStartSeconds.name,
       help: 'Time from starting an instance until it was ready',
-      labelNames: ['service'],
+      labelNames: SERVING_METRICS.coldStartSeconds.labels,
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10],
       registers: [registry],
     }),
     requests: new Counter({
-      name: 'serving_requests_total',
+      name: SERVING_METRICS.requests.name,
       help: 'Requests forwarded to function instances, by status code',
-      labelNames: ['service', 'code'],
+      labelNames: SERVING_METRICS.requests.labels,
       registers: [registry],
     }),
   };

@@ -5,5 +5,6 @@ export * from './json-depth.js';
 export * from './kafka-compat.js';
 export * from './lifecycle.js';
 export * from './logging.js';
+export * from './metric-vocabulary.js';
 export * from './pg.js';
 export * from './server.js';

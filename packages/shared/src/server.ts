@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { DEFAULT_MAX_JSON_DEPTH, jsonTooDeep, jsonTooDeepMessage } from './json-depth.js';
 import type { Lifecycle } from './lifecycle.js';
+import { SERVER_METRICS } from './metric-vocabulary.js';
 
 /**
  * Time limits of every server, against slow clients (slowloris: connections that dribble their headers or
@@ -98,7 +99,7 @@ const defaultMetricsRegistries = new WeakSet<Registry>();
 export function createServer(opts: CreateServerOptions): FastifyInstance {
   const registry = opts.registry ?? new Registry();
   if (!defaultMetricsRegistries.has(registry)) {
-    registry.setDefaultLabels({ service: opts.name });
+    registry.setDefaultLabels({ [SERVER_METRICS.defaultLabel]: opts.name });
     collectDefaultMetrics({ register: registry });
     defaultMetricsRegistries.add(registry);
   }
@@ -149,9 +150,9 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
   });
 
   const latency = new Histogram({
-    name: 'http_request_duration_seconds',
+    name: SERVER_METRICS.httpRequestDuration.name,
     help: 'HTTP request latency by method, route and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
+    labelNames: SERVER_METRICS.httpRequestDuration.labels,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });

@@ -80,10 +80,36 @@ const PUBLIC_ROUTES = new Set([
 ]);
 const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
   'replay.js': 'text/javascript; charset=utf-8',
 };
+
+/**
+ * The page script (src/ui, TypeScript): built by `build-ui.mjs` into dist/ui/app.js next to the built server;
+ * when the server runs from its TypeScript sources (tests, `tributary dev` from a clone) it is bundled in
+ * memory from src/ui, once per process, so that no build step is needed and it is never stale.
+ */
+let uiScript: Promise<string> | undefined;
+function pageScript(): Promise<string> {
+  uiScript ??= (async () => {
+    if (import.meta.url.endsWith('.ts')) {
+      const builder = new URL('../build-ui.mjs', import.meta.url).href;
+      const { bundleUi } = (await import(builder)) as { bundleUi: () => Promise<string> };
+      return bundleUi();
+    }
+    try {
+      return await readFile(new URL('./ui/app.js', import.meta.url), 'utf8');
+    } catch (err) {
+      throw new Error(
+        `the dashboard's page script is not built (${err instanceof Error ? err.message : String(err)}): run \`pnpm --filter @tributary/dashboard build\``,
+      );
+    }
+  })();
+  uiScript.catch(() => {
+    uiScript = undefined;
+  });
+  return uiScript;
+}
 
 interface SseClient {
   raw: ServerResponse;
@@ -280,6 +306,12 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
     for (const c of [...streams, ...tails]) c.close();
   });
 
+  app.get('/app.js', async (_req, reply) =>
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(await pageScript()),
+  );
   for (const [file, type] of Object.entries(STATIC)) {
     const path = file === 'index.html' ? '/' : `/${file}`;
     app.get(path, async (_req, reply) => {

@@ -1,52 +1,42 @@
 import { describe, expect, it } from '@jest/globals';
-import { createLogger } from '@tributary/shared';
+import { createMetrics as createDbEventsMetrics } from '@tributary/db-events';
+import { INGRESS_METRICS, TRIGGER_METRICS } from '@tributary/eventing';
+import { createLogger, type MetricDef } from '@tributary/shared';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { assessSlot, Collector, type SlotView } from './collector.js';
 
 const logger = createLogger({ name: 'collector-test', level: 'silent' });
 
-/** The broker's own metric definitions (same names and labels as eventing/src/metrics). */
+/** The broker's metrics, by its vocabulary's names and labels (coarser latency buckets). */
 function brokerRegistry() {
   const registry = new Registry();
   const r = [registry];
-  const t = ['namespace', 'broker', 'trigger'];
+  const def = <M extends MetricDef>(m: M) => ({ name: m.name, help: 'h', labelNames: m.labels });
   return {
     registry,
     ingress: new Counter({
-      name: 'tributary_broker_ingress_events_total',
-      help: 'h',
-      labelNames: ['namespace', 'broker', 'event_type', 'status_code'],
+      ...def(INGRESS_METRICS.events),
       registers: r,
     }),
     dispatched: new Counter({
-      name: 'tributary_trigger_events_dispatched_total',
-      help: 'h',
-      labelNames: [...t, 'destination', 'status_code'],
+      ...def(TRIGGER_METRICS.dispatched),
       registers: r,
     }),
     retries: new Counter({
-      name: 'tributary_trigger_retries_total',
-      help: 'h',
-      labelNames: [...t, 'destination'],
+      ...def(TRIGGER_METRICS.retries),
       registers: r,
     }),
     latency: new Histogram({
-      name: 'tributary_trigger_dispatch_latency_seconds',
-      help: 'h',
-      labelNames: [...t, 'destination'],
+      ...def(TRIGGER_METRICS.dispatchLatency),
       buckets: [0.01, 0.1, 1],
       registers: r,
     }),
     lagEvents: new Gauge({
-      name: 'tributary_trigger_lag_events',
-      help: 'h',
-      labelNames: [...t, 'partition'],
+      ...def(TRIGGER_METRICS.lagEvents),
       registers: r,
     }),
     lagSeconds: new Gauge({
-      name: 'tributary_trigger_lag_seconds',
-      help: 'h',
-      labelNames: [...t, 'partition'],
+      ...def(TRIGGER_METRICS.lagSeconds),
       registers: r,
     }),
   };
@@ -110,19 +100,13 @@ describe('Collector', () => {
 
   it('reads slot health from db-events metrics', async () => {
     const registry = new Registry();
-    const status = new Gauge({
-      name: 'db_events_slot_wal_status',
-      help: 'h',
-      labelNames: ['status'],
-      registers: [registry],
-    });
+    // db-events' own metric definitions.
+    const m = createDbEventsMetrics(registry);
     for (const st of ['reserved', 'extended', 'unreserved', 'lost'])
-      status.set({ status: st }, st === 'extended' ? 1 : 0);
-    new Gauge({ name: 'db_events_slot_safe_wal_size_bytes', help: 'h', registers: [registry] }).set(
-      200 * 1024 * 1024,
-    );
-    new Gauge({ name: 'db_events_replication_lag_bytes', help: 'h', registers: [registry] }).set(4096);
-    new Gauge({ name: 'db_events_replication_connected', help: 'h', registers: [registry] }).set(1);
+      m.slotWalStatus.set({ status: st }, st === 'extended' ? 1 : 0);
+    m.slotSafeWalSize.set(200 * 1024 * 1024);
+    m.lagBytes.set(4096);
+    m.connected.set(1);
     const c = new Collector({
       sources: [{ kind: 'db-events', name: 'db', registry }],
       logger,

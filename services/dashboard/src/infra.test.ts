@@ -1,7 +1,9 @@
-// infra/grafana and infra/prometheus: the Grafana dashboard JSON is well-formed, and every metric its queries
-// and the alert rules use is really exported by a Tributary service (names collected from the services'
-// prom-client metric definitions, so a renamed metric breaks this test instead of a panel).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// infra/grafana and infra/prometheus: the Grafana dashboard JSON is well-formed, and every metric (and label)
+// its queries, the alert rules and the dashboard's Prometheus source use is really exported: by a Tributary
+// service (the owners' vocabulary constants, which each package's own test checks against what it registers,
+// see test-vocabulary.ts), or, on Kubernetes, by the Knative / Kafka Exporter components listed with their
+// sources in kubernetes-metrics.ts. A renamed metric breaks this test instead of a panel.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -10,53 +12,9 @@ import { promtoolCheckRules } from '@tributary/testing';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { kubernetesMetricLabels, kubernetesMetricNames, TARGET_LABELS } from './kubernetes-metrics.js';
 import { PrometheusMetrics } from './prometheus-source.js';
+import { tributarySeries } from './test-vocabulary.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
-
-function sourceFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sourceFiles(p, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) out.push(p);
-  }
-  return out;
-}
-
-/**
- * Names of the series the services export: every `new Counter|Gauge|Histogram|Summary({ name: '...' })`
- * under eventing/src, packages/shared/src and services/<svc>/src; histograms add `_bucket`, `_sum`,
- * `_count`. Plus the prom-client default metrics every createServer registers (`process_*`, `nodejs_*`).
- */
-function exportedMetrics(): Set<string> {
-  const roots = [join(repoRoot, 'eventing/src'), join(repoRoot, 'packages/shared/src')];
-  for (const s of readdirSync(join(repoRoot, 'services'))) {
-    const src = join(repoRoot, 'services', s, 'src');
-    try {
-      if (statSync(src).isDirectory()) roots.push(src);
-    } catch {
-      // not a service with sources (e.g. services/functions)
-    }
-  }
-  const names = new Set<string>();
-  const re =
-    /new\s+(Counter|Gauge|Histogram|Summary)\s*(?:<[^>]*>)?\s*\(\s*\{\s*name:\s*'([a-zA-Z_:][a-zA-Z0-9_:]*)'/g;
-  for (const root of roots) {
-    for (const file of sourceFiles(root)) {
-      const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(re)) {
-        const [, kind, name] = m as unknown as [string, string, string];
-        names.add(name);
-        if (kind === 'Histogram' || kind === 'Summary') {
-          names.add(`${name}_sum`);
-          names.add(`${name}_count`);
-          if (kind === 'Histogram') names.add(`${name}_bucket`);
-        }
-      }
-    }
-  }
-  return names;
-}
 
 /** A metric selector of a PromQL expression: the metric name and the labels its matchers use. */
 export interface PromqlSelector {
@@ -120,9 +78,10 @@ interface Panel {
 
 const grafanaDir = join(repoRoot, 'infra/grafana');
 const dashboards = readdirSync(grafanaDir).filter((f) => f.endsWith('.json'));
-const exported = exportedMetrics();
+const tributary = tributarySeries();
+const exported = new Set(tributary.keys());
 const k8sNames = kubernetesMetricNames();
-const k8sLabels = kubernetesMetricLabels();
+const seriesLabels = new Map([...tributary, ...kubernetesMetricLabels()]);
 
 /**
  * What a file may query. Kubernetes files (`*kubernetes*`): the Knative Kafka Broker's, Kafka Exporter's and
@@ -137,13 +96,13 @@ function vocabulary(file: string): Set<string> {
   return new Set([...k8sNames, ...onK8s]);
 }
 
-/** Unknown metrics, and labels a Kubernetes-stack series does not carry, in a set of expressions. */
+/** Unknown metrics, and labels a series does not carry, in a set of expressions. */
 function problems(exprs: string[], allowed: Set<string>): string[] {
   const out: string[] = [];
   for (const e of exprs) {
     for (const sel of promqlSelectors(e)) {
       if (!allowed.has(sel.metric)) out.push(`unknown metric ${sel.metric} in: ${e}`);
-      const labels = k8sLabels.get(sel.metric);
+      const labels = seriesLabels.get(sel.metric);
       if (!labels) continue;
       for (const l of sel.labels)
         if (!labels.has(l) && !TARGET_LABELS.includes(l)) out.push(`${sel.metric} has no label ${l}: ${e}`);
@@ -163,6 +122,59 @@ describe('the vocabulary check', () => {
       expect.stringContaining('event_count_1_total has no label trigger'),
       expect.stringContaining('unknown metric tributary_trigger_lag_events'),
     ]);
+  });
+});
+
+describe("the Tributary services' vocabulary", () => {
+  it('names an unknown metric and a label a Tributary series does not carry', () => {
+    expect(
+      problems(
+        [
+          'sum by (trigger) (tributary_trigger_lag_events{destination="subscriber"})',
+          'rate(tributary_trigger_events_delivered_total[5m])',
+          'histogram_quantile(0.99, sum by (le) (rate(tributary_trigger_dispatch_latency_seconds_bucket{service="broker"}[5m])))',
+        ],
+        vocabulary('tributary'),
+      ),
+    ).toEqual([
+      expect.stringContaining('tributary_trigger_lag_events has no label destination'),
+      expect.stringContaining('unknown metric tributary_trigger_events_delivered_total'),
+    ]);
+  });
+
+  it("is named in the dashboard's and the CLI's code only through the owners' constants (no literal metric names)", () => {
+    const known = new Set([...exported, ...k8sNames]);
+    const offenders: string[] = [];
+    const readers = ['services/dashboard/src', 'packages/cli/src'];
+    const files = readers.flatMap((dir) =>
+      readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
+        .filter(
+          (f) =>
+            f.endsWith('.ts') &&
+            !f.endsWith('.test.ts') &&
+            !/(^|\/)test-[^/]*$/.test(f) &&
+            // The external (Knative, Kafka Exporter) vocabulary is declared there, with its sources.
+            f !== 'kubernetes-metrics.ts',
+        )
+        .map((f) => `${dir}/${f}`),
+    );
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'services/dashboard/src/collector.ts',
+        'services/dashboard/src/prometheus-source.ts',
+        'services/dashboard/src/views/triggers.ts',
+        'packages/cli/src/commands/status.ts',
+      ]),
+    );
+    for (const f of files) {
+      // Code only: comments may name the series they talk about.
+      const text = readFileSync(join(repoRoot, f), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/^\s*\/\/.*$/gm, '');
+      for (const m of text.matchAll(/\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g))
+        if (known.has(m[0])) offenders.push(`${f}: ${m[0]}`);
+    }
+    expect(offenders).toEqual([]);
   });
 });
 

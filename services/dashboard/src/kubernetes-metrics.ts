@@ -22,7 +22,7 @@
  *   included; labels `namespace_name`, `service_name`, `configuration_name`, `revision_name`,
  *   `response_code`, `response_code_class`).
  * - Tributary's own services that still run on Kubernetes: db-events (`db_events_*`) and the dashboard's
- *   dead-letter store (`tributary_dead_letters_*`); those names are checked against the services' sources.
+ *   dead-letter store (`tributary_dead_letters_*`); those come from the owners' vocabulary constants (docs/METRICS.md).
  */
 
 /** Series (as Prometheus stores them) that the Knative Kafka Broker's receiver and dispatcher export. */
@@ -69,6 +69,28 @@ export const KNATIVE_SERVING = {
   /** Counter {namespace_name, service_name, configuration_name, revision_name, response_code, response_code_class}. */
   requestCount: 'revision_request_count',
 } as const;
+
+/** Where each external series comes from (component, and the source file its name was taken from). */
+export function kubernetesMetricSources(): Map<string, string> {
+  const k = KNATIVE_KAFKA_BROKER;
+  const out = new Map<string, string>();
+  const broker =
+    'Knative Kafka Broker data plane (receiver, dispatcher, KafkaSink receiver): `data-plane/core/.../metrics/Metrics.java`';
+  for (const n of [k.eventCount]) out.set(n, broker);
+  for (const s of [k.dispatchLatency, k.processingLatency])
+    for (const suffix of ['_bucket', '_count', '_sum', '_max']) out.set(`${s}${suffix}`, broker);
+  for (const n of Object.values(KAFKA_EXPORTER)) out.set(n, 'Strimzi Kafka Exporter: `kafka_exporter.go`');
+  out.set(
+    KNATIVE_SERVING.actualPods,
+    'Knative Serving autoscaler: `pkg/reconciler/autoscaling/kpa/metrics.go`',
+  );
+  out.set(
+    KNATIVE_SERVING.requestedPods,
+    'Knative Serving autoscaler: `pkg/reconciler/autoscaling/kpa/metrics.go`',
+  );
+  out.set(KNATIVE_SERVING.requestCount, 'Knative Serving queue-proxy: `pkg/queue/request_metric.go`');
+  return out;
+}
 
 /** The Knative Kafka Broker's consumer group of a Trigger (config-kafka-features' default template). */
 export function triggerConsumerGroup(namespace: string, trigger: string): string {

@@ -1,6 +1,7 @@
 // The Kubernetes source of the dashboard's numbers: PromQL instant queries against a Prometheus server that
 // scrapes the Knative Kafka Broker (receiver, dispatcher, KafkaSink receiver), Strimzi's Kafka Exporter,
 // Knative Serving (autoscaler, queue-proxy) and db-events. Metric names: kubernetes-metrics.ts.
+import { DB_EVENTS_METRICS as D } from '@tributary/db-events/metrics';
 import { PrometheusDriver } from 'prometheus-query';
 import type {
   BrokerView,
@@ -13,7 +14,7 @@ import type {
   TriggerMetrics,
   TriggerRef,
 } from './collector.js';
-import { emptyTriggerMetrics } from './collector.js';
+import { emptyBrokerView, emptyTriggerMetrics } from './collector.js';
 import {
   KNATIVE_KAFKA_BROKER as K,
   KAFKA_EXPORTER,
@@ -134,11 +135,11 @@ export class PrometheusMetrics implements PlatformMetrics {
             deadLettersRetained: `sum by (topic) (${KAFKA_EXPORTER.topicCurrentOffset}{topic=~${topics}}) - sum by (topic) (${KAFKA_EXPORTER.topicOldestOffset}{topic=~${topics}})`,
           }
         : {}),
-      slotConnected: 'max by (instance) (db_events_replication_connected)',
-      slotLagBytes: 'max by (instance) (db_events_replication_lag_bytes)',
-      slotLagSeconds: 'max by (instance) (db_events_replication_lag_seconds)',
-      slotSafeWal: 'min by (instance) (db_events_slot_safe_wal_size_bytes)',
-      slotWalStatus: 'max by (instance, status) (db_events_slot_wal_status) == 1',
+      slotConnected: `max by (instance) (${D.connected.name})`,
+      slotLagBytes: `max by (instance) (${D.lagBytes.name})`,
+      slotLagSeconds: `max by (instance) (${D.lagSeconds.name})`,
+      slotSafeWal: `min by (instance) (${D.slotSafeWalSize.name})`,
+      slotWalStatus: `max by (instance, status) (${D.slotWalStatus.name}) == 1`,
     };
   }
 
@@ -164,7 +165,7 @@ export class PrometheusMetrics implements PlatformMetrics {
     const names = Object.keys(queries);
     // Evaluated at the wall clock (the collector's `now` may be a test's logical time).
     const at = Date.now();
-    let r: Record<string, Row[]>;
+    let r: Readings;
     const status: SourceStatus = { kind: 'other', name: `prometheus ${this.displayUrl}`, ok: true };
     try {
       const rows = await Promise.all(names.map((n) => this.run(queries[n]!, at)));
@@ -179,41 +180,19 @@ export class PrometheusMetrics implements PlatformMetrics {
         deadLetters: null,
       };
     }
-    const { labels: l } = K;
-    const val = (x: number) => (Number.isFinite(x) ? x : 0);
-
-    // Brokers (receiver).
-    const brokers = new Map<string, BrokerView>();
-    const broker = (ns: string, name: string) => {
-      const key = `${ns}/${name}`;
-      let b = brokers.get(key);
-      if (!b) {
-        b = { namespace: ns, name, ingressRate: 0, accepted: 0, rejections: [] };
-        brokers.set(key, b);
-      }
-      return b;
+    return {
+      sources: [status],
+      brokers: brokersFrom(r),
+      triggers: this.triggersFrom(r, known),
+      functions: functionsFrom(r),
+      slots: slotsFrom(r),
+      deadLetters: this.deadLettersFrom(r),
     };
-    const ingressRates = new Map<string, number>();
-    for (const row of r.ingressRate!)
-      ingressRates.set(
-        `${row.labels[l.namespace]}/${row.labels[l.name]}/${row.labels[l.responseCode]}`,
-        val(row.value),
-      );
-    for (const row of r.ingressTotal!) {
-      const ns = row.labels[l.namespace] ?? '';
-      const name = row.labels[l.name] ?? '';
-      const code = row.labels[l.responseCode] ?? '';
-      const b = broker(ns, name);
-      const rate = ingressRates.get(`${ns}/${name}/${code}`) ?? 0;
-      // The Knative receiver answers 202 when the event is written to Kafka (200 is not used).
-      if (/^2/.test(code)) {
-        b.accepted += val(row.value);
-        b.ingressRate += rate;
-      } else b.rejections.push({ statusCode: code, total: val(row.value), rate });
-    }
-    for (const b of brokers.values()) b.rejections.sort((a, c) => a.statusCode.localeCompare(c.statusCode));
+  }
 
-    // Triggers (dispatcher): one entry per (namespace, trigger).
+  /** Triggers (dispatcher): delivered / failed, rates, quantiles, retries, dead letters, lag; one per (namespace, trigger). */
+  private triggersFrom(r: Readings, known: readonly TriggerRef[]): TriggerMetrics[] {
+    const { labels: l } = K;
     const triggers = new Map<string, TriggerMetrics>();
     const trigger = (labels: Labels) => {
       const ns = labels[l.namespace] ?? '';
@@ -281,67 +260,103 @@ export class PrometheusMetrics implements PlatformMetrics {
       t.lagEvents = lagEvents.get(group) ?? 0;
       t.lagSeconds = lagSeconds.get(group) ?? 0;
     }
-
-    // Functions: pods of each Knative Service's Revisions (a Service's Configuration has its name).
-    const functions: FunctionView[] = r.scale!.map((row) => ({
-      namespace: row.labels.namespace_name ?? '',
-      name: row.labels.configuration_name ?? '',
-      scale: val(row.value),
-      coldStarts: 0,
-      coldStartP50: null,
-    }));
-
-    // Dead letters held by KafkaSinks.
-    let deadLetters: DeadLetterCount[] | null = null;
-    if (this.sinks.length > 0) {
-      const accepted = new Map(
-        (r.deadLettersTotal ?? []).map((x) => [`${x.labels[l.namespace]}/${x.labels[l.name]}`, val(x.value)]),
-      );
-      const retained = new Map(
-        (r.deadLettersRetained ?? []).map((x) => [x.labels.topic ?? '', val(x.value)]),
-      );
-      deadLetters = this.sinks.map((s) => {
-        const received = accepted.get(`${s.namespace}/${s.sink}`) ?? 0;
-        // What the topic still holds (nothing consumes it but a redrive); the sink's count without a topic.
-        const pending = s.topic && retained.has(s.topic) ? retained.get(s.topic)! : received;
-        // The receiver's counter restarts with its pods; the topic remembers longer.
-        return { namespace: s.namespace, broker: s.broker, total: Math.max(received, pending), pending };
-      });
-    }
-
-    // db-events slots.
-    const slots = new Map<string, SlotView>();
-    const slot = (labels: Labels) => {
-      const source = labels.instance ?? 'db-events';
-      let v = slots.get(source);
-      if (!v) {
-        v = {
-          source,
-          connected: null,
-          lagBytes: null,
-          lagSeconds: null,
-          walStatus: null,
-          safeWalSize: null,
-          level: 'ok',
-          warnings: [],
-        };
-        slots.set(source, v);
-      }
-      return v;
-    };
-    for (const row of r.slotConnected!) slot(row.labels).connected = row.value === 1;
-    for (const row of r.slotLagBytes!) slot(row.labels).lagBytes = row.value;
-    for (const row of r.slotLagSeconds!) slot(row.labels).lagSeconds = row.value;
-    for (const row of r.slotSafeWal!) slot(row.labels).safeWalSize = row.value < 0 ? null : row.value;
-    for (const row of r.slotWalStatus!) slot(row.labels).walStatus = row.labels.status ?? null;
-
-    return {
-      sources: [status],
-      brokers: [...brokers.values()],
-      triggers: [...triggers.values()],
-      functions,
-      slots: [...slots.values()],
-      deadLetters,
-    };
+    return [...triggers.values()];
   }
+
+  /** Dead letters held by the KafkaSinks: what their receivers accepted, what their topics still hold. */
+  private deadLettersFrom(r: Readings): DeadLetterCount[] | null {
+    if (this.sinks.length === 0) return null;
+    const { labels: l } = K;
+    const accepted = new Map(
+      (r.deadLettersTotal ?? []).map((x) => [`${x.labels[l.namespace]}/${x.labels[l.name]}`, val(x.value)]),
+    );
+    const retained = new Map((r.deadLettersRetained ?? []).map((x) => [x.labels.topic ?? '', val(x.value)]));
+    return this.sinks.map((s) => {
+      const received = accepted.get(`${s.namespace}/${s.sink}`) ?? 0;
+      // What the topic still holds (nothing consumes it but a redrive); the sink's count without a topic.
+      const pending = s.topic && retained.has(s.topic) ? retained.get(s.topic)! : received;
+      // The receiver's counter restarts with its pods; the topic remembers longer.
+      return { namespace: s.namespace, broker: s.broker, total: Math.max(received, pending), pending };
+    });
+  }
+}
+
+/** The rows of each query of {@link PrometheusMetrics.queries}, by query name. */
+type Readings = Record<string, Row[]>;
+
+const val = (x: number) => (Number.isFinite(x) ? x : 0);
+
+/** Brokers (receiver): accepted (2xx) and rejections by status code, totals and rates. */
+function brokersFrom(r: Readings): BrokerView[] {
+  const { labels: l } = K;
+  const brokers = new Map<string, BrokerView>();
+  const broker = (ns: string, name: string) => {
+    const key = `${ns}/${name}`;
+    let b = brokers.get(key);
+    if (!b) {
+      b = emptyBrokerView(ns, name);
+      brokers.set(key, b);
+    }
+    return b;
+  };
+  const ingressRates = new Map<string, number>();
+  for (const row of r.ingressRate!)
+    ingressRates.set(
+      `${row.labels[l.namespace]}/${row.labels[l.name]}/${row.labels[l.responseCode]}`,
+      val(row.value),
+    );
+  for (const row of r.ingressTotal!) {
+    const ns = row.labels[l.namespace] ?? '';
+    const name = row.labels[l.name] ?? '';
+    const code = row.labels[l.responseCode] ?? '';
+    const b = broker(ns, name);
+    const rate = ingressRates.get(`${ns}/${name}/${code}`) ?? 0;
+    // The Knative receiver answers 202 when the event is written to Kafka (200 is not used).
+    if (/^2/.test(code)) {
+      b.accepted += val(row.value);
+      b.ingressRate += rate;
+    } else b.rejections.push({ statusCode: code, total: val(row.value), rate });
+  }
+  for (const b of brokers.values()) b.rejections.sort((a, c) => a.statusCode.localeCompare(c.statusCode));
+  return [...brokers.values()];
+}
+
+/** Functions: pods of each Knative Service's Revisions (a Service's Configuration has its name). */
+function functionsFrom(r: Readings): FunctionView[] {
+  return r.scale!.map((row) => ({
+    namespace: row.labels.namespace_name ?? '',
+    name: row.labels.configuration_name ?? '',
+    scale: val(row.value),
+    coldStarts: 0,
+    coldStartP50: null,
+  }));
+}
+
+/** db-events' replication slots, one per scrape `instance`. */
+function slotsFrom(r: Readings): SlotView[] {
+  const slots = new Map<string, SlotView>();
+  const slot = (labels: Labels) => {
+    const source = labels.instance ?? 'db-events';
+    let v = slots.get(source);
+    if (!v) {
+      v = {
+        source,
+        connected: null,
+        lagBytes: null,
+        lagSeconds: null,
+        walStatus: null,
+        safeWalSize: null,
+        level: 'ok',
+        warnings: [],
+      };
+      slots.set(source, v);
+    }
+    return v;
+  };
+  for (const row of r.slotConnected!) slot(row.labels).connected = row.value === 1;
+  for (const row of r.slotLagBytes!) slot(row.labels).lagBytes = row.value;
+  for (const row of r.slotLagSeconds!) slot(row.labels).lagSeconds = row.value;
+  for (const row of r.slotSafeWal!) slot(row.labels).safeWalSize = row.value < 0 ? null : row.value;
+  for (const row of r.slotWalStatus!) slot(row.labels).walStatus = row.labels.status ?? null;
+  return [...slots.values()];
 }

@@ -4,6 +4,7 @@
 // Exporter, Knative Serving v0.44.0, db-events). Counters grow linearly from the start, so rates are known.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DB_EVENTS_METRICS } from '@tributary/db-events/metrics';
 import {
   KNATIVE_KAFKA_BROKER as K,
   KAFKA_EXPORTER,
@@ -226,20 +227,22 @@ function queueProxy(t: number): string {
   return out.join('\n');
 }
 
+/** db-events' own gauges, by its vocabulary's names. */
 function dbEvents(): string {
   const s = EXPECTED.slot;
+  const D = DB_EVENTS_METRICS;
   return [
-    ...type('db_events_replication_connected', 'gauge', '1 while the replication stream is connected'),
-    'db_events_replication_connected 1',
-    ...type('db_events_replication_lag_bytes', 'gauge', 'lag'),
-    `db_events_replication_lag_bytes ${s.lagBytes}`,
-    ...type('db_events_replication_lag_seconds', 'gauge', 'lag'),
-    `db_events_replication_lag_seconds ${s.lagSeconds}`,
-    ...type('db_events_slot_safe_wal_size_bytes', 'gauge', 'safe_wal_size'),
-    `db_events_slot_safe_wal_size_bytes ${s.safeWalBytes}`,
-    ...type('db_events_slot_wal_status', 'gauge', 'wal_status'),
+    ...type(D.connected.name, 'gauge', '1 while the replication stream is connected'),
+    `${D.connected.name} 1`,
+    ...type(D.lagBytes.name, 'gauge', 'lag'),
+    `${D.lagBytes.name} ${s.lagBytes}`,
+    ...type(D.lagSeconds.name, 'gauge', 'lag'),
+    `${D.lagSeconds.name} ${s.lagSeconds}`,
+    ...type(D.slotSafeWalSize.name, 'gauge', 'safe_wal_size'),
+    `${D.slotSafeWalSize.name} ${s.safeWalBytes}`,
+    ...type(D.slotWalStatus.name, 'gauge', 'wal_status'),
     ...['reserved', 'extended', 'unreserved', 'lost'].map(
-      (st) => `db_events_slot_wal_status{status="${st}"} ${st === 'reserved' ? 1 : 0}`,
+      (st) => `${D.slotWalStatus.name}{status="${st}"} ${st === 'reserved' ? 1 : 0}`,
     ),
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { type DeadLetterSink, wrapUnpublishable } from './dead-letters.js';
 import { type StorageEventData, toCloudEvent } from './mapping.js';
+import { STORAGE_EVENTS_METRICS } from './metric-names.js';
 import { parseNotificationBody } from './notification.js';
 
 /** What the webhook needs from the broker: resolve only once the broker accepted every event. */
@@ -57,33 +58,33 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
   const registers = [app.metrics];
   const received = new Counter({
-    name: 'storage_events_notifications_received_total',
+    name: STORAGE_EVENTS_METRICS.received.name,
     help: 'MinIO notifications received at the webhook (authorised or not)',
     registers,
   });
   const rejected = new Counter({
-    name: 'storage_events_notifications_rejected_total',
+    name: STORAGE_EVENTS_METRICS.rejected.name,
     help: 'MinIO notifications answered with an error, by reason (unauthorized, invalid_body, publish_failed)',
-    labelNames: ['reason'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.rejected.labels,
     registers,
   });
   const published = new Counter({
-    name: 'storage_events_events_published_total',
+    name: STORAGE_EVENTS_METRICS.published.name,
     help: 'CloudEvents the broker accepted, by type',
-    labelNames: ['type'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.published.labels,
     registers,
   });
   const publishLatency = new Histogram({
-    name: 'storage_events_publish_duration_seconds',
+    name: STORAGE_EVENTS_METRICS.publishDuration.name,
     help: 'Time to get all CloudEvents of one notification accepted by the broker (including retries)',
-    labelNames: ['outcome'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.publishDuration.labels,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
   const deadLettered = new Counter({
-    name: 'storage_events_dead_letters_total',
+    name: STORAGE_EVENTS_METRICS.deadLetters.name,
     help: 'CloudEvents that can never be published (refused by the broker, or unmappable), recorded as dead letters',
-    labelNames: ['reason'] as const,
+    labelNames: STORAGE_EVENTS_METRICS.deadLetters.labels,
     registers,
   });
   for (const reason of ['unauthorized', 'invalid_body', 'publish_failed', 'unpublishable'] as const)

@@ -10,6 +10,7 @@ import {
 import { CloudEvent } from 'cloudevents';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { FUNCTION_METRICS } from './metric-names.js';
 import type { Context, FunctionModule } from './types.js';
 
 export interface FunctionHostOptions {
@@ -165,28 +166,28 @@ export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
 function createMetrics(registry: Registry): HostMetrics {
   return {
     invocations: new Counter({
-      name: 'function_invocations_total',
+      name: FUNCTION_METRICS.invocations.name,
       help: 'Function invocations by outcome (ok, reply, rejected, error, invalid)',
-      labelNames: ['function', 'outcome'],
+      labelNames: FUNCTION_METRICS.invocations.labels,
       registers: [registry],
     }),
     latency: new Histogram({
-      name: 'function_execution_seconds',
+      name: FUNCTION_METRICS.execution.name,
       help: 'Handler execution time',
-      labelNames: ['function', 'outcome'],
+      labelNames: FUNCTION_METRICS.execution.labels,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
     inFlight: new Gauge({
-      name: 'function_in_flight',
+      name: FUNCTION_METRICS.inFlight.name,
       help: 'Events being handled right now',
-      labelNames: ['function'],
+      labelNames: FUNCTION_METRICS.inFlight.labels,
       registers: [registry],
     }),
     coldStart: new Gauge({
-      name: 'function_cold_start_seconds',
+      name: FUNCTION_METRICS.coldStart.name,
       help: 'Seconds from process start until the function was ready to take events',
-      labelNames: ['function'],
+      labelNames: FUNCTION_METRICS.coldStart.labels,
       registers: [registry],
     }),
   };

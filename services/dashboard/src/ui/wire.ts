@@ -1,0 +1,64 @@
+// What the dead-letter API answers, as the page reads it. src/ui-contract.ts checks at compile time that these
+// are exactly @tributary/eventing's types (the page is type-checked with the DOM library only, so it does not
+// import the server's packages).
+
+export type DeadLetterStatus = 'pending' | 'redriven';
+
+export interface DeadLetter {
+  id: string;
+  namespace: string;
+  broker: string;
+  eventId: string;
+  source: string;
+  type: string;
+  subject: string | null;
+  attributes: Record<string, string>;
+  errorDest: string | null;
+  errorCode: number | null;
+  errorData: string | null;
+  dataContentType: string | null;
+  dataBase64: string | null;
+  dataText: string | null;
+  times: number;
+  firstReceivedAt: string;
+  receivedAt: string;
+  status: DeadLetterStatus;
+  redrivenAt: string | null;
+  redriveCount: number;
+  lastRedriveStatus: number | null;
+}
+
+export type DeadLetterSummary = Omit<DeadLetter, 'attributes' | 'dataBase64' | 'dataText'>;
+
+export interface DeadLetterPage {
+  items: DeadLetterSummary[];
+  total: number;
+}
+
+export interface RedriveResult {
+  id: string;
+  ok: boolean;
+  status?: number | undefined;
+  error?: string | undefined;
+  inProgress?: true | undefined;
+}
+
+export interface RedriveAllResult {
+  redriven: number;
+  failed: number;
+  results: RedriveResult[];
+}
+
+/** A live-tail event (`event: cloudevent` on /api/tail), as app.ts's `eventJson` writes it. */
+export interface TailEvent {
+  attributes: Record<string, unknown> & {
+    id: string;
+    type: string;
+    source: string;
+    time?: string;
+    subject?: string;
+  };
+  data: unknown;
+  dataBase64?: string;
+  redacted?: number;
+}
