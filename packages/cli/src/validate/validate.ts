@@ -26,6 +26,26 @@ import { checkAttributeMap, checkFilter } from './typos.js';
 /** Validates the YAML in `paths` (files or folders); never throws for bad YAML, returns findings. */
 export function validatePaths(paths: readonly string[], cwd = process.cwd()): ValidateResult {
   const findings: Finding[] = [];
+  const files = readFiles(paths, cwd, findings);
+  const { copies, primary, definedElsewhere } = separateCopies(files);
+  const context = checkResources(primary, copies, definedElsewhere, cwd, findings);
+  const services = checkServices(files, cwd, findings);
+  const all = files.flatMap((f) => f.docs);
+  checkReferences(all, context, services, findings);
+  sortFindings(findings, files);
+  return {
+    findings,
+    files: files.map((f) => f.source.file),
+    counts: {
+      brokers: all.filter((d) => d.kind === 'Broker').length,
+      triggers: all.filter((d) => d.kind === 'Trigger').length,
+      services: all.filter(isKnativeService).length,
+    },
+  };
+}
+
+/** Every YAML file of `paths` (folders read recursively), each once; a missing path is an error finding. */
+function readFiles(paths: readonly string[], cwd: string, findings: Finding[]): LoadedFile[] {
   const files: LoadedFile[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
@@ -41,9 +61,18 @@ export function validatePaths(paths: readonly string[], cwd = process.cwd()): Va
       files.push(readYaml(f, cwd));
     }
   }
+  return files;
+}
 
-  // A function's trigger.yaml whose Triggers another file already defines is that file's copy: the
-  // copy is compared with it instead of being loaded twice (as `tributary dev` skips it).
+/**
+ * A function's trigger.yaml whose Triggers another file already defines is that file's copy: the
+ * copy is compared with it instead of being loaded twice (as `tributary dev` skips it).
+ */
+function separateCopies(files: readonly LoadedFile[]): {
+  copies: LoadedFile[];
+  primary: LoadedFile[];
+  definedElsewhere: Map<string, Doc>;
+} {
   const definedElsewhere = new Map<string, Doc>();
   for (const f of files) {
     if (f.functionTrigger) continue;
@@ -62,10 +91,21 @@ export function validatePaths(paths: readonly string[], cwd = process.cwd()): Va
       copies.push(f);
     else primary.push(f);
   }
+  return { copies, primary, definedElsewhere };
+}
 
-  // 1. Brokers, Triggers, ConfigMaps through the broker's own loader.
-  // Triggers checked without their Broker (a lone trigger.yaml) are loaded against the repository's
-  // Brokers, or a generated `default` one, as `tributary dev` does.
+/**
+ * 1. Brokers, Triggers, ConfigMaps through the broker's own loader. Triggers checked without their Broker
+ * (a lone trigger.yaml) are loaded against the repository's Brokers, or a generated `default` one, as
+ * `tributary dev` does; those context files are returned.
+ */
+function checkResources(
+  primary: readonly LoadedFile[],
+  copies: readonly LoadedFile[],
+  definedElsewhere: ReadonlyMap<string, Doc>,
+  cwd: string,
+  findings: Finding[],
+): LoadedFile[] {
   const context = primary.some((f) => f.docs.some((d) => d.kind === 'Broker')) ? [] : contextBrokers(cwd);
   const resourceFiles = primary.filter((f) => f.docs.length === 0 || f.docs.some(isEventingDoc));
   findings.push(
@@ -94,8 +134,14 @@ export function validatePaths(paths: readonly string[], cwd = process.cwd()): Va
       }
     }
   }
+  return context;
+}
 
-  // 2. Knative Services, as the local runtime loads them.
+/**
+ * 2. Knative Services, as the local runtime loads them. Returns every known Service: those checked and the
+ * repository's functions (known subscribers even when their service.yaml is not validated).
+ */
+function checkServices(files: readonly LoadedFile[], cwd: string, findings: Finding[]): Map<string, Doc> {
   const services = new Map<string, Doc>();
   for (const f of files) {
     for (const d of f.docs) {
@@ -115,13 +161,21 @@ export function validatePaths(paths: readonly string[], cwd = process.cwd()): Va
       if (d.name) services.set(`${d.namespace}/${d.name}`, d);
     }
   }
-  // Functions of this repository are known subscribers even when their service.yaml is not validated.
   const functionServices = knownFunctionServices(REPO_ROOT, cwd);
   for (const [key, d] of functionServices) if (!services.has(key)) services.set(key, d);
+  return services;
+}
 
-  // 3. References and filters of every Trigger (on the raw YAML, so they are checked even when the loader
-  //    refused something else).
-  const all = files.flatMap((f) => f.docs);
+/**
+ * 3. References and filters of every Trigger, and Brokers' dead-letter sinks (on the raw YAML, so they are
+ * checked even when the loader refused something else).
+ */
+function checkReferences(
+  all: readonly Doc[],
+  context: readonly LoadedFile[],
+  services: Map<string, Doc>,
+  findings: Finding[],
+): void {
   const brokers = new Set(
     [...all, ...context.flatMap((f) => f.docs)]
       .filter((d) => d.kind === 'Broker' && d.name)
@@ -138,7 +192,10 @@ export function validatePaths(paths: readonly string[], cwd = process.cwd()): Va
       findings.push(...checkDestination(d, dls, 'spec.delivery.deadLetterSink', known));
     }
   }
+}
 
+/** In file order, then document order, errors before warnings (like a linter). */
+function sortFindings(findings: Finding[], files: readonly LoadedFile[]): void {
   const order = new Map(files.map((f, i) => [f.source.file, i]));
   findings.sort(
     (a, b) =>
@@ -146,15 +203,6 @@ export function validatePaths(paths: readonly string[], cwd = process.cwd()): Va
       a.document - b.document ||
       (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1),
   );
-  return {
-    findings,
-    files: files.map((f) => f.source.file),
-    counts: {
-      brokers: all.filter((d) => d.kind === 'Broker').length,
-      triggers: all.filter((d) => d.kind === 'Trigger').length,
-      services: all.filter(isKnativeService).length,
-    },
-  };
 }
 
 function loaderIssues(sources: SourceText[]): Finding[] {
