@@ -95,5 +95,12 @@ export interface BrokerLog {
    * On Postgres a forgotten group no longer holds back retention.
    */
   deleteGroup(broker: BrokerRef, groupId: string): Promise<void>;
+  /**
+   * Forgets the groups whose id starts with `prefix`, older than `minAgeSeconds` (default 60), whose
+   * consumer is gone: short-lived groups (tails) whose process died before it could delete them. Returns how
+   * many were removed. On Postgres such a group holds back retention; on Kafka its offsets expire by
+   * themselves (`offsets.retention.minutes`) and nothing is done.
+   */
+  sweepAbandonedGroups(prefix: string, minAgeSeconds?: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -166,6 +166,14 @@ export class KafkaBrokerLog implements BrokerLog {
     return this.admin.deleteGroup(groupId);
   }
 
+  /**
+   * Nothing to do on Kafka: a group whose consumer died holds back nothing (retention is by time/size), and
+   * its committed offsets expire after `offsets.retention.minutes`.
+   */
+  async sweepAbandonedGroups(_prefix: string, _minAgeSeconds?: number): Promise<number> {
+    return 0;
+  }
+
   async lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]> {
     const topic = brokerTopic(broker);
     const { committed, ends } = await this.admin.groupOffsets(groupId, topic);
