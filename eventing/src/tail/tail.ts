@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TributaryError } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
-import { compileCesql } from '../cesql/index.js';
+import { compileCesqlPredicate } from '../cesql/index.js';
 import type { BrokerLog, BrokerRef, LogRecord, LogSubscription } from '../log/types.js';
 
 /** Prefix of the ephemeral consumer groups of `tailEvents` (never a Trigger's `knative-trigger-*`). */
@@ -48,21 +48,11 @@ export class TailFilterError extends TributaryError {
 /** Compiles a tail filter once; throws {@link TailFilterError} (with the caret excerpt) when invalid. */
 export function compileTailFilter(filter: string | undefined): ((e: CloudEvent<unknown>) => boolean) | null {
   if (filter === undefined || filter.trim() === '') return null;
-  const res = compileCesql(filter);
-  if (!res.ok) {
-    const e = res.error;
-    throw new TailFilterError(e.message, { excerpt: e.excerpt, line: e.line, column: e.column, cause: e });
-  }
-  const compiled = res.expression;
-  const warning = compiled.warnings[0];
-  if (warning) {
-    throw new TailFilterError(warning.message, {
-      excerpt: `${filter}\n${'^'.repeat(filter.length)}`,
-      line: 1,
-      column: 1,
-    });
-  }
-  return (e) => compiled.test(e as unknown as Readonly<Record<string, unknown>>);
+  const res = compileCesqlPredicate(filter, { booleanOnly: false });
+  if (res.ok) return res.predicate;
+  // A refusal that is not a syntax error (an unknown function) underlines the whole expression.
+  const excerpt = res.excerpt ?? `${filter}\n${'^'.repeat(filter.length)}`;
+  throw new TailFilterError(res.message, { excerpt, line: res.line, column: res.column, cause: res.cause });
 }
 
 /** `tailEvents` was asked for a broker whose storage does not exist (404 over HTTP). */

@@ -1,10 +1,11 @@
 import { fromKafkaMessage, kafkaToHttpBinary } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { TTL_ATTRIBUTE } from '../../ingress/ttl.js';
 import type { ForwardView, LogRecord } from '../types.js';
 
 /** Headers the dispatcher never forwards: the broker's loop guard (the MT broker filter deletes it too). */
-const NOT_FORWARDED = new Set(['knativebrokerttl']);
+const NOT_FORWARDED = new Set([TTL_ATTRIBUTE]);
 
 /**
  * A consumed record. Its attributes are validated and its HTTP form built up front (all a dispatcher

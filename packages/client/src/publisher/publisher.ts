@@ -119,7 +119,11 @@ function describeIds(ids: readonly string[]): string {
   return `${ids.length} events (${shown}${ids.length > 3 ? ', …' : ''})`;
 }
 
-/** Statuses worth retrying (Knative data plane: 5xx, 404, 408, 409, 429). */
+/**
+ * Status codes worth retrying, per the Knative data-plane spec ("Event Acknowledgement and Delivery
+ * Retry") as the Kafka broker implements it: 5xx, 404, 408, 409, 429. Transport errors and timeouts
+ * are retried too. Every other non-2xx (including 3xx) fails at once. The broker's dispatcher uses the same rule.
+ */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
 }
