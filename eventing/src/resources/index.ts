@@ -17,6 +17,7 @@ export {
   parseResources,
   type SourceText,
   triggerGroupId,
+  yamlFilesIn,
 } from './load.js';
 export {
   type DestinationResolver,

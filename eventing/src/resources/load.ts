@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
@@ -41,7 +42,7 @@ export interface SourceText {
 
 /**
  * Loads Broker and Trigger YAML from files and/or folders (folders are read recursively for `.yaml` and
- * `.yml`, skipping dot-folders and node_modules). Throws ResourceValidationError listing every problem.
+ * `.yml`, see {@link yamlFilesIn}). Throws ResourceValidationError listing every problem.
  */
 export async function loadResources(
   paths: string | readonly string[],
@@ -54,7 +55,7 @@ export async function loadResources(
       throw new ResourceValidationError([
         { file: p, document: 0, path: '', message: 'no such file or folder' },
       ]);
-    if (st.isDirectory()) files.push(...(await yamlFilesIn(p)));
+    if (st.isDirectory()) files.push(...yamlFilesIn(p));
     else files.push(p);
   }
   const sources: SourceText[] = [];
@@ -62,13 +63,16 @@ export async function loadResources(
   return parseResources(sources);
 }
 
-async function yamlFilesIn(dir: string): Promise<string[]> {
+/**
+ * The `.yaml` / `.yml` files below `dir`, recursively, in name order, skipping dot-folders, node_modules and
+ * dist: what `loadResources`, `tributary dev` and `tributary validate` read from a folder.
+ */
+export function yamlFilesIn(dir: string): string[] {
   const out: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name.startsWith('.') || e.name === 'node_modules' || e.name === 'dist') continue;
     const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await yamlFilesIn(full)));
+    if (e.isDirectory()) out.push(...yamlFilesIn(full));
     else if (/\.ya?ml$/i.test(e.name)) out.push(full);
   }
   return out;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { DEFAULT_NAMESPACE, type SourceText } from '@tributary/eventing';
+
 import { parseAllDocuments } from 'yaml';
 
 /** Repository root (this file is packages/cli/{src,dist}/validate/). */
@@ -39,17 +40,6 @@ export function defaultPaths(root: string): string[] {
         if (existsSync(f)) out.push(f);
       }
     }
-  }
-  return out;
-}
-
-export function yamlFilesIn(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.name.startsWith('.') || e.name === 'node_modules' || e.name === 'dist') continue;
-    const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...yamlFilesIn(full));
-    else if (/\.ya?ml$/i.test(e.name)) out.push(full);
   }
   return out;
 }

@@ -7,6 +7,7 @@ import {
   parseResources,
   ResourceValidationError,
   type SourceText,
+  yamlFilesIn,
 } from '@tributary/eventing';
 import { stringify } from 'yaml';
 import { checkDestination, getPath, type KnownTargets } from './destinations.js';
@@ -18,7 +19,6 @@ import {
   type LoadedFile,
   REPO_ROOT,
   readYaml,
-  yamlFilesIn,
 } from './files.js';
 import type { Finding, ValidateResult } from './findings.js';
 import { checkAttributeMap, checkFilter } from './typos.js';
