@@ -7,7 +7,7 @@ import {
 } from '@tributary/shared';
 import pg from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { DEFAULT_SCHEMA } from '../log/postgres/migrations.js';
+import { assertSchemaName, DEFAULT_SCHEMA } from '../log/postgres/migrations.js';
 import type { BrokerRef } from '../log/types.js';
 import { migrateDeadLetters } from './migrations.js';
 import { type RedriveResult, RedriveSender } from './redrive.js';
@@ -87,8 +87,6 @@ export interface DeadLetterStoreOptions {
   registry?: Registry | undefined;
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
 const MAX_BIGINT = 9223372036854775807n;
 
 /**
@@ -144,7 +142,7 @@ export class DeadLetterStore {
 
   constructor(private readonly options: DeadLetterStoreOptions) {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
-    if (!IDENTIFIER.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
+    assertSchemaName(this.schema);
     if (options.pool) {
       this.pool = options.pool;
       this.ownsPool = false;

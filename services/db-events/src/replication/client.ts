@@ -8,11 +8,11 @@
  * Reading pauses and resumes on request, so a slow consumer bounds memory: the server's send buffer and the
  * socket fill up and Postgres waits.
  */
+import { quoteIdent } from '@tributary/shared';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { formatLsn, INVALID_LSN, type Lsn, maxLsn } from './lsn.js';
 import { parseCopyData, type ReplicationMessage, standbyStatusUpdate } from './protocol.js';
-import { quoteIdent } from './setup.js';
 
 /** GUCs for the walsender: the value formats the decoder parses do not depend on the server's defaults. */
 export const REPLICATION_SESSION_OPTIONS =
