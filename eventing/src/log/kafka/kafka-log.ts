@@ -166,14 +166,6 @@ export class KafkaBrokerLog implements BrokerLog {
     return this.admin.deleteGroup(groupId);
   }
 
-  /**
-   * Nothing to do on Kafka: a group whose consumer died holds back nothing (retention is by time/size), and
-   * its committed offsets expire after `offsets.retention.minutes`.
-   */
-  async sweepAbandonedGroups(_prefix: string, _minAgeSeconds?: number): Promise<number> {
-    return 0;
-  }
-
   async lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]> {
     const topic = brokerTopic(broker);
     const { committed, ends } = await this.admin.groupOffsets(groupId, topic);
@@ -196,6 +188,14 @@ export class KafkaBrokerLog implements BrokerLog {
         };
       })
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * Nothing to do on Kafka: a group whose consumer died holds back nothing (retention is by time/size), and
+   * its committed offsets expire after `offsets.retention.minutes`.
+   */
+  async sweepAbandonedGroups(_prefix: string, _minAgeSeconds?: number): Promise<number> {
+    return 0;
   }
 
   async close(): Promise<void> {
