@@ -7,9 +7,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { FunctionBuilder } from '@tributary/cli/dev/functions';
 import { createLocalServing, loadServiceSpec, type RuntimeCommand } from '@tributary/eventing';
 import { createCloudEvent, createLogger, decodeHttp, encodeHttpBinary } from '@tributary/shared';
-import { FunctionBuilder } from '../../cli/src/dev/functions.js';
 
 const COLD = Number(process.env.BENCH_COLD_STARTS ?? 20);
 const WARM = Number(process.env.BENCH_WARM_INVOCATIONS ?? 200);

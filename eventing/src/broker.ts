@@ -84,16 +84,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const metrics = dispatchMetrics(registry);
   const resolver = options.resolver ?? noResolver;
 
-  const plans = [];
-  for (const t of resources.triggers) {
-    plans.push({
-      trigger: t,
-      subscriberUrl: await resolveDestination(t.subscriber, t.namespace, resolver),
-      deadLetterUrl: t.delivery.deadLetterSink
-        ? await resolveDestination(t.delivery.deadLetterSink, t.namespace, resolver)
-        : undefined,
-    });
-  }
+  const plans = await planTriggers(resources.triggers, resolver);
 
   const brokers: BrokerRef[] = resources.brokers.map((b) => ({ namespace: b.namespace, name: b.name }));
   const app = createIngress({
@@ -119,6 +110,71 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     `broker listening on ${url}`,
   );
 
+  const { dispatchers, ready, stop: stopDispatchers } = startDispatchers(options, brokers, plans, metrics);
+  if (options.waitForDispatchers ?? true) {
+    try {
+      await ready;
+    } catch (err) {
+      await app.close();
+      await stopDispatchers();
+      throw err;
+    }
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    app,
+    resources,
+    dispatchers,
+    ready,
+    registry,
+    brokerUrl: (ref) => `${url}/${ref.namespace}/${ref.name}`,
+    close() {
+      closed ??= (async () => {
+        await app.close();
+        await stopDispatchers();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** A Trigger with its subscriber and dead-letter sink resolved to URLs. */
+interface TriggerPlan {
+  trigger: TriggerResource;
+  subscriberUrl: string;
+  deadLetterUrl: string | undefined;
+}
+
+async function planTriggers(
+  triggers: readonly TriggerResource[],
+  resolver: DestinationResolver,
+): Promise<TriggerPlan[]> {
+  const plans: TriggerPlan[] = [];
+  for (const t of triggers) {
+    plans.push({
+      trigger: t,
+      subscriberUrl: await resolveDestination(t.subscriber, t.namespace, resolver),
+      deadLetterUrl: t.delivery.deadLetterSink
+        ? await resolveDestination(t.delivery.deadLetterSink, t.namespace, resolver)
+        : undefined,
+    });
+  }
+  return plans;
+}
+
+/**
+ * Ensures the brokers' storage, then starts one dispatcher per Trigger (each step retried while the log is
+ * unreachable). `ready` resolves once all run; `stop` stops them (also while they are still starting).
+ */
+function startDispatchers(
+  options: StartBrokerOptions,
+  brokers: readonly BrokerRef[],
+  plans: readonly TriggerPlan[],
+  metrics: ReturnType<typeof dispatchMetrics>,
+): { dispatchers: TriggerDispatcher[]; ready: Promise<void>; stop: () => Promise<void> } {
+  const logger = options.logger;
   const agent: Dispatcher = createHttpAgent();
   const dispatchers: TriggerDispatcher[] = [];
   const stopping = new AbortController();
@@ -149,39 +205,13 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     if (failed) throw failed.reason;
   })();
   ready.catch(() => {}); // reported to whoever awaits it
-  const stopDispatchers = async () => {
+  const stop = async () => {
     stopping.abort();
     await ready.catch(() => {});
     await Promise.allSettled(dispatchers.map((d) => d.close()));
     await agent.close();
   };
-  if (options.waitForDispatchers ?? true) {
-    try {
-      await ready;
-    } catch (err) {
-      await app.close();
-      await stopDispatchers();
-      throw err;
-    }
-  }
-  let closed: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    app,
-    resources,
-    dispatchers,
-    ready,
-    registry,
-    brokerUrl: (ref) => `${url}/${ref.namespace}/${ref.name}`,
-    close() {
-      closed ??= (async () => {
-        await app.close();
-        await stopDispatchers();
-      })();
-      return closed;
-    },
-  };
+  return { dispatchers, ready, stop };
 }
 
 /**

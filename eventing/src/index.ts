@@ -7,7 +7,7 @@ export * from './dispatcher/index.js';
 export * from './filters/index.js';
 export * from './ingress/index.js';
 export * from './log/index.js';
-export * from './replay/index.js';
 export * from './metrics/names.js';
+export * from './replay/index.js';
 export * from './serving/index.js';
 export * from './tail/index.js';

@@ -1,6 +1,7 @@
 import {
   type BucketRule,
   loadSetupEnv,
+  minioConnectionFromEnv,
   parseBucketRules,
   RuleSyntaxError,
   setupBucketNotifications,
@@ -54,17 +55,13 @@ export const storageCommand: Command = {
       }
     }
     if (rules.length === 0) throw new UsageError('no rules: pass --bucket or set STORAGE_EVENTS_BUCKETS');
-    if (!env.MINIO_ENDPOINT || !env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) {
+    const minio = minioConnectionFromEnv(env);
+    if (!minio) {
       io.stderr('tributary storage: set MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY');
       return 1;
     }
     const results = await setupBucketNotifications({
-      minio: {
-        endpoint: env.MINIO_ENDPOINT,
-        accessKey: env.MINIO_ACCESS_KEY,
-        secretKey: env.MINIO_SECRET_KEY,
-        ...(env.MINIO_REGION ? { region: env.MINIO_REGION } : {}),
-      },
+      minio,
       targetId: env.STORAGE_EVENTS_TARGET_ID,
       rules,
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CloudEvent } from 'cloudevents';
-import { type CompiledCesql, cesqlFilter, compileCesql, matchesCesql } from './index.js';
+import { type CompiledCesql, cesqlFilter, compileCesql, compileCesqlPredicate } from './index.js';
 
 function compile(expression: string): CompiledCesql {
   const result = compileCesql(expression);
@@ -19,9 +19,8 @@ const event = {
 describe('CESQL filter helpers', () => {
   it('pass an event when the result is boolean true without errors', () => {
     const compiled = compile("type LIKE 'dev.tributary.db.%' AND table = 'users'");
-    expect(matchesCesql(compiled, event)).toBe(true);
     expect(cesqlFilter(compiled)(event)).toBe(true);
-    expect(matchesCesql(compiled, { ...event, table: 'orders' })).toBe(false);
+    expect(cesqlFilter(compiled)({ ...event, table: 'orders' })).toBe(false);
   });
 
   it.each([
@@ -31,7 +30,7 @@ describe('CESQL filter helpers', () => {
   ])('reject %s (%s), which is not a Boolean', (expression) => {
     const compiled = compile(expression);
     expect(compiled.evaluate(event).errors).toEqual([]);
-    expect(matchesCesql(compiled, event)).toBe(false);
+    expect(cesqlFilter(compiled)(event)).toBe(false);
   });
 
   it('reject a true result that comes with an error', () => {
@@ -41,7 +40,7 @@ describe('CESQL filter helpers', () => {
       value: true,
       errors: [expect.objectContaining({ kind: 'cast' })],
     });
-    expect(matchesCesql(compiled, event)).toBe(false);
+    expect(cesqlFilter(compiled)(event)).toBe(false);
   });
 
   it('reject events missing an addressed attribute, and do not leak errors into the next event', () => {
@@ -77,15 +76,35 @@ describe('CESQL filter helpers', () => {
   it('reject on a missing function', () => {
     const compiled = compile('NOPE(type)');
     expect(compiled.warnings).toEqual([{ kind: 'missingFunction', message: 'unknown function NOPE' }]);
-    expect(matchesCesql(compiled, event)).toBe(false);
+    expect(cesqlFilter(compiled)(event)).toBe(false);
   });
 
   it('accept a CloudEvent instance of the SDK, extensions included', () => {
     const ce = new CloudEvent({ ...event, seq: 7, replayed: false, data: { id: 1 } });
-    expect(matchesCesql(compile("table = 'users' AND seq > 5 AND NOT replayed"), ce)).toBe(true);
-    expect(matchesCesql(compile('EXISTS time AND NOT EXISTS subject'), ce)).toBe(true);
+    expect(cesqlFilter(compile("table = 'users' AND seq > 5 AND NOT replayed"))(ce)).toBe(true);
+    expect(cesqlFilter(compile('EXISTS time AND NOT EXISTS subject'))(ce)).toBe(true);
     // data is not a context attribute; SDK methods are not attributes either
-    expect(matchesCesql(compile('EXISTS data OR EXISTS validate'), ce)).toBe(false);
+    expect(cesqlFilter(compile('EXISTS data OR EXISTS validate'))(ce)).toBe(false);
+  });
+
+  it('compileCesqlPredicate refuses syntax errors (with carets), unknown functions and non-boolean types', () => {
+    const syntax = compileCesqlPredicate("type = 'a");
+    expect(syntax).toMatchObject({ ok: false, excerpt: expect.stringContaining('^') });
+    expect(compileCesqlPredicate('NOPE(type)')).toEqual({
+      ok: false,
+      message: 'unknown function NOPE',
+      line: 1,
+      column: 1,
+    });
+    expect(compileCesqlPredicate("'x'")).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/type string/),
+    });
+    // A tail may show what a string expression selects (nothing): only Triggers need a boolean.
+    const lenient = compileCesqlPredicate("'x'", { booleanOnly: false });
+    expect(lenient.ok && lenient.predicate(event)).toBe(false);
+    const ok = compileCesqlPredicate("table = 'users'");
+    expect(ok.ok && ok.predicate(event)).toBe(true);
   });
 
   it('evaluate returns a fresh error list per call', () => {

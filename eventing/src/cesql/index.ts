@@ -7,5 +7,10 @@ export {
   compileCesql,
 } from './compile.js';
 export { type CesqlErrorKind, type CesqlEvaluationError, CesqlParseError } from './errors.js';
-export { cesqlFilter, matchesCesql } from './filter.js';
+export {
+  type CesqlFilterError,
+  type CesqlFilterResult,
+  cesqlFilter,
+  compileCesqlPredicate,
+} from './filter.js';
 export type { CesqlEvent, CesqlType } from './values.js';

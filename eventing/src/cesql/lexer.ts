@@ -88,6 +88,19 @@ function isWordChar(c: number): boolean {
   );
 }
 
+/** One-character operators and punctuation that begin no longer operator (`!`, `<`, `>` do). */
+const SINGLE_CHAR_TOKENS = new Map<number, TokenType>([
+  [Ch.LParen, '('],
+  [Ch.RParen, ')'],
+  [Ch.Comma, ','],
+  [Ch.Plus, '+'],
+  [Ch.Minus, '-'],
+  [Ch.Star, '*'],
+  [Ch.Slash, '/'],
+  [Ch.Percent, '%'],
+  [Ch.Eq, '='],
+]);
+
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
   const n = src.length;
@@ -121,34 +134,12 @@ export function tokenize(src: string): Token[] {
     }
     i++;
     const next = i < n ? src.charCodeAt(i) : -1;
+    const single = SINGLE_CHAR_TOKENS.get(c);
+    if (single) {
+      push(single, single, start);
+      continue;
+    }
     switch (c) {
-      case Ch.LParen:
-        push('(', '(', start);
-        break;
-      case Ch.RParen:
-        push(')', ')', start);
-        break;
-      case Ch.Comma:
-        push(',', ',', start);
-        break;
-      case Ch.Plus:
-        push('+', '+', start);
-        break;
-      case Ch.Minus:
-        push('-', '-', start);
-        break;
-      case Ch.Star:
-        push('*', '*', start);
-        break;
-      case Ch.Slash:
-        push('/', '/', start);
-        break;
-      case Ch.Percent:
-        push('%', '%', start);
-        break;
-      case Ch.Eq:
-        push('=', '=', start);
-        break;
       case Ch.Bang:
         if (next !== Ch.Eq)
           throw new CesqlParseError("unexpected character '!' (did you mean '!='?)", src, start, 1);

@@ -1,20 +1,18 @@
 import {
   type CloudEvent,
   decodeHeaderValue,
-  encodeHeaderValue,
   encodeHttpBinary,
-  inLockedTransaction,
   type Logger,
   TributaryError,
 } from '@tributary/shared';
 import pg from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { request } from 'undici';
-import { DEFAULT_SCHEMA } from '../log/postgres/migrations.js';
+import { assertSchemaName, DEFAULT_SCHEMA } from '../log/postgres/migrations.js';
 import type { BrokerRef } from '../log/types.js';
+import { migrateDeadLetters } from './migrations.js';
+import { type RedriveResult, RedriveSender } from './redrive.js';
 
-/** Extensions the dispatcher adds to a dead letter; a redrive strips them (the event goes back as it was). */
-export const ERROR_EXTENSIONS = ['knativeerrordest', 'knativeerrorcode', 'knativeerrordata'] as const;
+export { ERROR_EXTENSIONS, type RedriveResult } from './redrive.js';
 
 export type DeadLetterStatus = 'pending' | 'redriven';
 
@@ -64,16 +62,6 @@ export interface DeadLetterQuery {
   before?: string | undefined;
 }
 
-export interface RedriveResult {
-  id: string;
-  ok: boolean;
-  /** The ingress' status, when it answered. */
-  status?: number | undefined;
-  error?: string | undefined;
-  /** Another redrive of this dead letter is running (it was not sent again). */
-  inProgress?: true | undefined;
-}
-
 export interface RedriveAllResult {
   redriven: number;
   failed: number;
@@ -98,8 +86,6 @@ export interface DeadLetterStoreOptions {
   redriveTimeoutMs?: number | undefined;
   registry?: Registry | undefined;
 }
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const MAX_BIGINT = 9223372036854775807n;
 
@@ -152,10 +138,11 @@ export class DeadLetterStore {
   private readonly logger: Logger;
   private ready: Promise<void> | undefined;
   private readonly metrics: DeadLetterMetrics;
+  private readonly sender: RedriveSender;
 
   constructor(private readonly options: DeadLetterStoreOptions) {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
-    if (!IDENTIFIER.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
+    assertSchemaName(this.schema);
     if (options.pool) {
       this.pool = options.pool;
       this.ownsPool = false;
@@ -171,47 +158,12 @@ export class DeadLetterStore {
     this.logger = options.logger.child({ component: 'dead-letters' });
     this.pool.on('error', (err) => this.logger.warn({ err }, 'idle Postgres connection failed'));
     this.metrics = deadLetterMetrics(options.registry ?? new Registry(), this);
+    this.sender = new RedriveSender(options, this.logger);
   }
 
   /** Creates the schema and table if missing (idempotent; serialized with the broker log's migrations). */
   migrate(): Promise<void> {
-    const s = this.schema;
-    // The Postgres broker log migrates under the same lock key: no CREATE SCHEMA race between them.
-    this.ready ??= inLockedTransaction(this.pool, `${s}.migrate`, async (client) => {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (
-             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-             namespace text NOT NULL,
-             broker text NOT NULL,
-             event_id text NOT NULL,
-             event_source text NOT NULL,
-             event_type text NOT NULL,
-             subject text,
-             attributes jsonb NOT NULL,
-             error_dest text NOT NULL DEFAULT '',
-             error_code integer,
-             error_data bytea,
-             datacontenttype text,
-             data bytea,
-             times integer NOT NULL DEFAULT 1,
-             first_received_at timestamptz NOT NULL DEFAULT now(),
-             received_at timestamptz NOT NULL DEFAULT now(),
-             redriven_at timestamptz,
-             redrive_count integer NOT NULL DEFAULT 0,
-             last_redrive_status integer,
-             UNIQUE (namespace, broker, event_source, event_id, error_dest)
-           )`,
-      );
-      // A redrive claims its rows until then, instead of holding row locks while it sends (see redriveAll).
-      await client.query(
-        `ALTER TABLE ${s}.dead_letters ADD COLUMN IF NOT EXISTS redrive_claimed_until timestamptz`,
-      );
-      await client.query(
-        `CREATE INDEX IF NOT EXISTS dead_letters_pending
-             ON ${s}.dead_letters (namespace, broker, id) WHERE redriven_at IS NULL`,
-      );
-    });
+    this.ready ??= migrateDeadLetters(this.pool, this.schema);
     this.ready.catch(() => {
       this.ready = undefined;
     });
@@ -346,7 +298,7 @@ export class DeadLetterStore {
       if (exists.rowCount === 0) return undefined;
       return { id, ok: false, inProgress: true, error: 'a redrive of this dead letter is in progress' };
     }
-    const result = await this.send(row);
+    const result = await this.sender.send(row);
     await this.mark(row, result);
     return result;
   }
@@ -372,7 +324,7 @@ export class DeadLetterStore {
       );
       if (rows.length === 0) break;
       for (const row of rows) {
-        const result = await this.send(row);
+        const result = await this.sender.send(row);
         await this.mark(row, result);
         out.results.push(result);
         if (result.ok) out.redriven++;
@@ -422,49 +374,6 @@ export class DeadLetterStore {
       broker: row.broker,
       outcome: result.ok ? 'ok' : 'error',
     });
-  }
-
-  private ingressUrl(broker: BrokerRef): string {
-    const ingress = this.options.ingress;
-    if (typeof ingress === 'function') return ingress(broker);
-    if (!ingress) {
-      throw new TributaryError('no broker ingress URL configured: cannot redrive', {
-        code: 'REDRIVE_NOT_CONFIGURED',
-        retriable: false,
-        statusCode: 409,
-      });
-    }
-    return `${ingress.replace(/\/+$/, '')}/${encodeURIComponent(broker.namespace)}/${encodeURIComponent(broker.name)}`;
-  }
-
-  /** The original event in binary mode, without the knativeerror* extensions. */
-  private async send(row: Row): Promise<RedriveResult> {
-    const url = this.ingressUrl({ namespace: row.namespace, name: row.broker });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(row.attributes ?? {})) {
-      if ((ERROR_EXTENSIONS as readonly string[]).includes(name)) continue;
-      if (name === 'datacontenttype') headers['content-type'] = value;
-      else headers[`ce-${name}`] = encodeHeaderValue(value);
-    }
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    try {
-      const timeout = this.options.redriveTimeoutMs ?? 10_000;
-      const res = await request(url, {
-        method: 'POST',
-        headers,
-        body: row.data ?? Buffer.alloc(0),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      const text = await res.body.text();
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      if (!ok)
-        this.logger.warn({ id: row.id, status: res.statusCode, body: text.slice(0, 500) }, 'redrive refused');
-      return { id: row.id, ok, status: res.statusCode, ...(ok ? {} : { error: text.slice(0, 1000) }) };
-    } catch (err) {
-      this.logger.warn({ err, id: row.id }, 'redrive failed');
-      return { id: row.id, ok: false, error: err instanceof Error ? err.message : String(err) };
-    }
   }
 
   private where(q: DeadLetterQuery): { where: string; params: unknown[] } {

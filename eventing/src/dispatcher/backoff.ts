@@ -33,10 +33,7 @@ export function deadLetterRetryDelayMs(retry: number, s: BackoffSettings): numbe
 }
 
 /**
- * Status codes worth retrying, per the Knative data-plane spec ("Event Acknowledgement and Delivery
- * Retry") as the Kafka broker implements it: 5xx, 404, 408, 409, 429. Transport errors and timeouts
- * are retried too. Every other non-2xx (including 3xx) fails at once.
+ * Status codes worth retrying (Knative data plane: 5xx, 404, 408, 409, 429): the publisher SDK's rule, one
+ * definition for the SDK and the dispatcher.
  */
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
-}
+export { isRetryableStatus } from '@tributary/shared';

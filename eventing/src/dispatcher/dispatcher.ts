@@ -12,7 +12,7 @@ import {
 } from '@tributary/shared';
 import type { Dispatcher } from 'undici';
 import type { EventPredicate } from '../filters/compile.js';
-import { stampReply } from '../ingress/ttl.js';
+import { DEFAULT_TTL, stampReply, TTL_ATTRIBUTE, ttlOf } from '../ingress/ttl.js';
 import type { BrokerLog, BrokerRef, LogRecord, LogSubscription } from '../log/types.js';
 import type { DispatchMetrics } from '../metrics/dispatch.js';
 import type { DeliveryOptions } from '../resources/delivery.js';
@@ -68,7 +68,6 @@ export interface TriggerDispatcherOptions {
   defaultTtl?: number;
 }
 
-const TTL_EXTENSION = 'knativebrokerttl';
 /** The Kafka broker's KN_ERROR_DATA_MAX_BYTES. */
 export const ERROR_DATA_MAX_BYTES = 1024;
 /** Response headers `kne-<name>` become dead-letter extensions `<name>` (Kafka broker behaviour). */
@@ -308,7 +307,7 @@ export class TriggerDispatcher {
       const event = record.event;
       ({ headers, body } = encodeHttpBinary(event));
       // The broker's loop guard is its own business (MT broker filter: DeleteTTL before sending).
-      delete headers[`ce-${TTL_EXTENSION}`];
+      delete headers[`ce-${TTL_ATTRIBUTE}`];
       attributes = event;
     }
     headers.prefer = 'reply';
@@ -348,7 +347,7 @@ export class TriggerDispatcher {
     this.opts.metrics?.skipped.inc({ ...this.labels, reason: 'error' });
     const where = { err: error, partition: record.partition, offset: record.offset };
     let message: { headers: Record<string, string>; body: Buffer } | undefined;
-    let ttl = this.opts.defaultTtl ?? 255;
+    let ttl = this.opts.defaultTtl ?? DEFAULT_TTL;
     if (this.opts.deadLetterUrl) {
       try {
         if (record.forward) {
@@ -357,7 +356,7 @@ export class TriggerDispatcher {
         } else {
           message = encodeHttpBinary(record.event);
           ttl = this.ttlOf(record.event);
-          delete message.headers[`ce-${TTL_EXTENSION}`];
+          delete message.headers[`ce-${TTL_ATTRIBUTE}`];
         }
       } catch {
         message = undefined; // not even encodable: nothing a sink could take
@@ -526,10 +525,11 @@ export class TriggerDispatcher {
     histogram.observe((performance.now() - startedMs) / 1000);
   }
 
+  /** The event's `knativebrokerttl` (see ingress/ttl.ts), else the default. */
   private ttlOf(attributes: object): number {
-    const raw = (attributes as Record<string, unknown>)[TTL_EXTENSION];
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number.parseInt(raw, 10) : Number.NaN;
-    return Number.isFinite(n) ? n : (this.opts.defaultTtl ?? 255);
+    return (
+      ttlOf((attributes as Record<string, unknown>)[TTL_ATTRIBUTE]) ?? this.opts.defaultTtl ?? DEFAULT_TTL
+    );
   }
 
   private async sleep(ms: number): Promise<void> {

@@ -204,27 +204,23 @@ function stringNode(
 
 /** Knative `NewAllFilter`: the first fail wins; otherwise the last member's result ("no filter" when empty). */
 function allNode(nodes: FilterNode[]): FilterNode {
-  if (nodes.length === 1) return nodes[0]!;
-  if (nodes.length === 0) return NONE;
-  return (event) => {
-    let res: FilterResult = NO_FILTER;
-    for (const n of nodes) {
-      res = n(event);
-      if (res === FAIL) return FAIL;
-    }
-    return res;
-  };
+  return firstDecisive(nodes, FAIL);
 }
 
 /** Knative `NewAnyFilter`: the first pass wins; otherwise the last member's result ("no filter" when empty). */
 function anyNode(nodes: FilterNode[]): FilterNode {
+  return firstDecisive(nodes, PASS);
+}
+
+/** Evaluates `nodes` in order and stops at the first `decisive` result; else the last result. */
+function firstDecisive(nodes: FilterNode[], decisive: FilterResult): FilterNode {
   if (nodes.length === 1) return nodes[0]!;
   if (nodes.length === 0) return NONE;
   return (event) => {
     let res: FilterResult = NO_FILTER;
     for (const n of nodes) {
       res = n(event);
-      if (res === PASS) return PASS;
+      if (res === decisive) return res;
     }
     return res;
   };

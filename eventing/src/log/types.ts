@@ -126,6 +126,13 @@ export interface BrokerLog {
   /** Lag of a consumer group, per partition. */
   lag(broker: BrokerRef, groupId: string): Promise<PartitionLag[]>;
   /**
+   * Forgets the groups whose id starts with `prefix`, older than `minAgeSeconds` (default 60), whose
+   * consumer is gone: short-lived groups (tails) whose process died before it could delete them. Returns how
+   * many were removed. On Postgres such a group holds back retention; on Kafka its offsets expire by
+   * themselves (`offsets.retention.minutes`) and nothing is done.
+   */
+  sweepAbandonedGroups(prefix: string, minAgeSeconds?: number): Promise<number>;
+  /**
    * Forgets a consumer group and its committed positions (a group that does not exist is fine). Its
    * subscriptions must be closed first: Kafka refuses to delete a group with members (retried briefly).
    * On Postgres a forgotten group no longer holds back retention.

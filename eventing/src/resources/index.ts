@@ -18,6 +18,7 @@ export {
   parseRfc3339,
   type SourceText,
   triggerGroupId,
+  yamlFilesIn,
 } from './load.js';
 export {
   type DestinationResolver,

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
@@ -41,7 +42,7 @@ export interface SourceText {
 
 /**
  * Loads Broker and Trigger YAML from files and/or folders (folders are read recursively for `.yaml` and
- * `.yml`, skipping dot-folders and node_modules). Throws ResourceValidationError listing every problem.
+ * `.yml`, see {@link yamlFilesIn}). Throws ResourceValidationError listing every problem.
  */
 export async function loadResources(
   paths: string | readonly string[],
@@ -54,7 +55,7 @@ export async function loadResources(
       throw new ResourceValidationError([
         { file: p, document: 0, path: '', message: 'no such file or folder' },
       ]);
-    if (st.isDirectory()) files.push(...(await yamlFilesIn(p)));
+    if (st.isDirectory()) files.push(...yamlFilesIn(p));
     else files.push(p);
   }
   const sources: SourceText[] = [];
@@ -62,13 +63,16 @@ export async function loadResources(
   return parseResources(sources);
 }
 
-async function yamlFilesIn(dir: string): Promise<string[]> {
+/**
+ * The `.yaml` / `.yml` files below `dir`, recursively, in name order, skipping dot-folders, node_modules and
+ * dist: what `loadResources`, `tributary dev` and `tributary validate` read from a folder.
+ */
+export function yamlFilesIn(dir: string): string[] {
   const out: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.name.startsWith('.') || e.name === 'node_modules' || e.name === 'dist') continue;
     const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await yamlFilesIn(full)));
+    if (e.isDirectory()) out.push(...yamlFilesIn(full));
     else if (/\.ya?ml$/i.test(e.name)) out.push(full);
   }
   return out;
@@ -108,14 +112,38 @@ export function yamlSyntaxIssue(
   };
 }
 
+/** Problems found while parsing: errors (the load fails) and warnings (it goes on). */
+interface Findings {
+  issues: ResourceIssue[];
+  warnings: string[];
+}
+
+interface ParsedManifests {
+  brokers: Located<BrokerManifest>[];
+  triggers: Located<TriggerManifest>[];
+  configMaps: Located<ConfigMapManifest>[];
+}
+
 /** Parses YAML texts (multi-document) into validated resources. Synchronous; used by `loadResources`. */
 export function parseResources(sources: readonly SourceText[]): LoadedResources {
-  const issues: ResourceIssue[] = [];
-  const warnings: string[] = [];
+  const found: Findings = { issues: [], warnings: [] };
+  const manifests = parseManifests(sources, found);
+  const brokers = resolveBrokers(manifests, found);
+  const triggers = resolveTriggers(manifests.triggers, brokers, found);
+  throwIfIssues(found.issues, sources);
+  return {
+    brokers: [...brokers.values()],
+    triggers: [...triggers.values()],
+    files: sources.map((s) => s.file),
+    warnings: found.warnings,
+  };
+}
+
+/** Every Broker, Trigger and ConfigMap document, schema-checked; other kinds are skipped. */
+function parseManifests(sources: readonly SourceText[], { issues }: Findings): ParsedManifests {
   const brokers: Located<BrokerManifest>[] = [];
   const triggers: Located<TriggerManifest>[] = [];
   const configMaps: Located<ConfigMapManifest>[] = [];
-
   for (const { file, text } of sources) {
     const lineCounter = new LineCounter();
     const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter });
@@ -157,7 +185,14 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
       // Other kinds (Knative Services, SinkBindings, ...) may share the folder; they are not ours.
     });
   }
+  return { brokers, triggers, configMaps };
+}
 
+/** Brokers by `namespace/name`: duplicates refused, delivery and config resolved. */
+function resolveBrokers(
+  { brokers, configMaps }: ParsedManifests,
+  { issues, warnings }: Findings,
+): Map<string, BrokerResource> {
   const brokerResources = new Map<string, BrokerResource>();
   for (const { manifest, location } of brokers) {
     const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -191,14 +226,24 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
       location,
     });
   }
+  return brokerResources;
+}
 
+/**
+ * Triggers by `namespace/name`: duplicates refused, broker, filters, delivery, destinations and annotations
+ * checked; a Trigger with a problem is left out (its problems are in `issues`).
+ */
+function resolveTriggers(
+  triggers: readonly Located<TriggerManifest>[],
+  brokerResources: ReadonlyMap<string, BrokerResource>,
+  { issues, warnings }: Findings,
+): Map<string, TriggerResource> {
   const triggerResources = new Map<string, TriggerResource>();
   for (const { manifest, location } of triggers) {
     const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
     const name = manifest.metadata.name;
     const key = `${namespace}/${name}`;
     const resource = `Trigger ${key}`;
-    const before = issues.length;
     const prev = triggerResources.get(key);
     if (prev) {
       issues.push({
@@ -209,74 +254,86 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
       });
       continue;
     }
-    const spec = manifest.spec;
-    const broker = brokerResources.get(`${namespace}/${spec.broker}`);
-    if (!broker) {
-      const known = [...brokerResources.keys()].filter((k) => k.startsWith(`${namespace}/`));
-      issues.push({
-        ...location,
-        resource,
-        path: 'spec.broker',
-        message: `unknown broker "${spec.broker}" in namespace "${namespace}"${known.length ? ` (known: ${known.map((k) => k.split('/')[1]).join(', ')})` : ' (no Broker in this namespace)'}`,
-      });
-    }
-    const filterSpec = { filter: spec.filter, filters: spec.filters };
-    const filter = compileTriggerFilter(filterSpec);
-    for (const f of filter.issues)
-      issues.push({ ...location, resource, path: formatPath(f.path), message: f.message });
-    for (const w of filter.warnings) warnings.push(`${resource}: ${formatPath(w.path)}: ${w.message}`);
+    const trigger = resolveTrigger(manifest, namespace, location, brokerResources, { issues, warnings });
+    if (trigger) triggerResources.set(key, trigger);
+  }
+  return triggerResources;
+}
 
-    if (spec.delivery) {
-      for (const d of resolveDelivery(spec.delivery).issues) {
-        issues.push({ ...location, resource, path: `spec.delivery.${d.field}`, message: d.message });
-      }
-    }
-    checkDestination(spec.subscriber, 'spec.subscriber', location, resource, issues);
-    checkDestination(
-      spec.delivery?.deadLetterSink,
-      'spec.delivery.deadLetterSink',
-      location,
+/** One Trigger, or undefined when it has a problem (added to `issues`). */
+function resolveTrigger(
+  manifest: TriggerManifest,
+  namespace: string,
+  location: ResourceLocation,
+  brokerResources: ReadonlyMap<string, BrokerResource>,
+  { issues, warnings }: Findings,
+): TriggerResource | undefined {
+  const name = manifest.metadata.name;
+  const resource = `Trigger ${namespace}/${name}`;
+  const before = issues.length;
+  const spec = manifest.spec;
+  const broker = brokerResources.get(`${namespace}/${spec.broker}`);
+  if (!broker) {
+    const known = [...brokerResources.keys()].filter((k) => k.startsWith(`${namespace}/`));
+    issues.push({
+      ...location,
       resource,
-      issues,
-    );
-
-    const annotations = manifest.metadata.annotations ?? {};
-    const deliveryOrder = annotationEnum<DeliveryOrder>(
-      annotations,
-      DELIVERY_ORDER_ANNOTATION,
-      ['ordered', 'unordered'],
-      'unordered',
-      location,
-      resource,
-      issues,
-    );
-    const initialOffset = initialOffsetAnnotation(annotations, location, resource, issues);
-    if (issues.length > before) continue;
-
-    const delivery = resolveDelivery(mergeDelivery(broker?.delivery, spec.delivery)).options;
-    triggerResources.set(key, {
-      namespace,
-      name,
-      broker: spec.broker,
-      annotations,
-      subscriber: spec.subscriber,
-      delivery,
-      deliveryOrder,
-      initialOffset,
-      filterSpec: {
-        ...(spec.filter
-          ? { filter: spec.filter.attributes ? { attributes: spec.filter.attributes } : {} }
-          : {}),
-        ...(spec.filters ? { filters: spec.filters } : {}),
-      },
-      filter,
-      groupId: triggerGroupId(namespace, name),
-      location,
+      path: 'spec.broker',
+      message: `unknown broker "${spec.broker}" in namespace "${namespace}"${known.length ? ` (known: ${known.map((k) => k.split('/')[1]).join(', ')})` : ' (no Broker in this namespace)'}`,
     });
   }
+  const filterSpec = { filter: spec.filter, filters: spec.filters };
+  const filter = compileTriggerFilter(filterSpec);
+  for (const f of filter.issues)
+    issues.push({ ...location, resource, path: formatPath(f.path), message: f.message });
+  for (const w of filter.warnings) warnings.push(`${resource}: ${formatPath(w.path)}: ${w.message}`);
 
+  if (spec.delivery) {
+    for (const d of resolveDelivery(spec.delivery).issues) {
+      issues.push({ ...location, resource, path: `spec.delivery.${d.field}`, message: d.message });
+    }
+  }
+  checkDestination(spec.subscriber, 'spec.subscriber', location, resource, issues);
+  checkDestination(spec.delivery?.deadLetterSink, 'spec.delivery.deadLetterSink', location, resource, issues);
+
+  const annotations = manifest.metadata.annotations ?? {};
+  const deliveryOrder = annotationEnum<DeliveryOrder>(
+    annotations,
+    DELIVERY_ORDER_ANNOTATION,
+    ['ordered', 'unordered'],
+    'unordered',
+    location,
+    resource,
+    issues,
+  );
+  const initialOffset = initialOffsetAnnotation(annotations, location, resource, issues);
+  if (issues.length > before) return undefined;
+
+  const delivery = resolveDelivery(mergeDelivery(broker?.delivery, spec.delivery)).options;
+  return {
+    namespace,
+    name,
+    broker: spec.broker,
+    annotations,
+    subscriber: spec.subscriber,
+    delivery,
+    deliveryOrder,
+    initialOffset,
+    filterSpec: {
+      ...(spec.filter
+        ? { filter: spec.filter.attributes ? { attributes: spec.filter.attributes } : {} }
+        : {}),
+      ...(spec.filters ? { filters: spec.filters } : {}),
+    },
+    filter,
+    groupId: triggerGroupId(namespace, name),
+    location,
+  };
+}
+
+/** Throws every issue, in file and document order (schema problems are found before cross-resource ones). */
+function throwIfIssues(issues: readonly ResourceIssue[], sources: readonly SourceText[]): void {
   if (issues.length > 0) {
-    // Report in file and document order (schema problems are found before cross-resource ones).
     const order = new Map(sources.map((s, i) => [s.file, i]));
     const sorted = issues
       .map((issue, i) => ({ issue, i }))
@@ -289,12 +346,6 @@ export function parseResources(sources: readonly SourceText[]): LoadedResources 
       .map((x) => x.issue);
     throw new ResourceValidationError(sorted);
   }
-  return {
-    brokers: [...brokerResources.values()],
-    triggers: [...triggerResources.values()],
-    files: sources.map((s) => s.file),
-    warnings,
-  };
 }
 
 function annotationEnum<T extends string>(

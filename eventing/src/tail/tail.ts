@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { TributaryError } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
-import { compileCesql } from '../cesql/index.js';
-import { PostgresBrokerLog } from '../log/postgres/postgres-log.js';
-import type { BrokerLog, BrokerRef, LogSubscription } from '../log/types.js';
+import { compileCesqlPredicate } from '../cesql/index.js';
+import type { BrokerLog, BrokerRef, LogRecord, LogSubscription } from '../log/types.js';
 
 /** Prefix of the ephemeral consumer groups of `tailEvents` (never a Trigger's `knative-trigger-*`). */
 export const TAIL_GROUP_PREFIX = 'tributary-tail-';
@@ -49,21 +48,11 @@ export class TailFilterError extends TributaryError {
 /** Compiles a tail filter once; throws {@link TailFilterError} (with the caret excerpt) when invalid. */
 export function compileTailFilter(filter: string | undefined): ((e: CloudEvent<unknown>) => boolean) | null {
   if (filter === undefined || filter.trim() === '') return null;
-  const res = compileCesql(filter);
-  if (!res.ok) {
-    const e = res.error;
-    throw new TailFilterError(e.message, { excerpt: e.excerpt, line: e.line, column: e.column, cause: e });
-  }
-  const compiled = res.expression;
-  const warning = compiled.warnings[0];
-  if (warning) {
-    throw new TailFilterError(warning.message, {
-      excerpt: `${filter}\n${'^'.repeat(filter.length)}`,
-      line: 1,
-      column: 1,
-    });
-  }
-  return (e) => compiled.test(e as unknown as Readonly<Record<string, unknown>>);
+  const res = compileCesqlPredicate(filter, { booleanOnly: false });
+  if (res.ok) return res.predicate;
+  // A refusal that is not a syntax error (an unknown function) underlines the whole expression.
+  const excerpt = res.excerpt ?? `${filter}\n${'^'.repeat(filter.length)}`;
+  throw new TailFilterError(res.message, { excerpt, line: res.line, column: res.column, cause: res.cause });
 }
 
 /** `tailEvents` was asked for a broker whose storage does not exist (404 over HTTP). */
@@ -96,54 +85,21 @@ export function tailGroupId(): string {
 export async function tailEvents(options: TailOptions): Promise<AsyncIterableIterator<CloudEvent<unknown>>> {
   const predicate = compileTailFilter(options.filter);
   const { log, broker, signal } = options;
-  const limit = options.bufferSize ?? DEFAULT_TAIL_BUFFER;
-  const groupId = tailGroupId();
-
-  const queue: CloudEvent<unknown>[] = [];
-  let done = false;
-  let wakeReader: (() => void) | undefined;
-  let wakeWriter: (() => void) | undefined;
-  const notifyReader = () => {
-    const w = wakeReader;
-    wakeReader = undefined;
-    w?.();
-  };
-  const notifyWriter = () => {
-    const w = wakeWriter;
-    wakeWriter = undefined;
-    w?.();
-  };
-
   if (signal?.aborted) return emptyIterator();
   // Looking never creates: an unknown broker (a typo, or `../..` from a hostile query) is an error, not a
   // new row in `brokers` or a new topic.
   if (!(await log.hasBroker(broker))) throw new UnknownBrokerError(broker);
   // Tails whose process died before cleaning up (Postgres: they would hold back retention).
-  if (log instanceof PostgresBrokerLog) await log.sweepAbandonedGroups(TAIL_GROUP_PREFIX).catch(() => {});
+  await log.sweepAbandonedGroups(TAIL_GROUP_PREFIX).catch(() => {});
+
+  const groupId = tailGroupId();
+  const queue = new TailQueue(options.bufferSize ?? DEFAULT_TAIL_BUFFER);
   let subscription: LogSubscription;
   try {
     subscription = await log.subscribe(broker, {
       groupId,
       initialOffset: options.from ?? 'latest',
-      onRecords: async (records) => {
-        for (const r of records) {
-          let event: CloudEvent<unknown>;
-          try {
-            event = r.event;
-          } catch {
-            continue; // data that does not decode: not an event a tail can show
-          }
-          if (predicate && !predicate(event)) continue;
-          queue.push(event);
-        }
-        if (queue.length > 0) notifyReader();
-        // Backpressure: hold the log until the reader has caught up (or the tail ends).
-        while (!done && queue.length >= limit) {
-          await new Promise<void>((resolve) => {
-            wakeWriter = resolve;
-          });
-        }
-      },
+      onRecords: (records) => queue.offer(records, predicate),
     });
   } catch (err) {
     await deleteTailGroup(log, broker, groupId).catch(() => {});
@@ -153,9 +109,7 @@ export async function tailEvents(options: TailOptions): Promise<AsyncIterableIte
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      done = true;
-      notifyWriter();
-      notifyReader();
+      queue.end();
       signal?.removeEventListener('abort', onAbort);
       try {
         await subscription.close();
@@ -176,28 +130,93 @@ export async function tailEvents(options: TailOptions): Promise<AsyncIterableIte
       return iterator;
     },
     async next(): Promise<IteratorResult<CloudEvent<unknown>>> {
-      for (;;) {
-        const event = queue.shift();
-        if (event) {
-          if (queue.length < limit) notifyWriter();
-          return { value: event, done: false };
-        }
-        if (done) {
-          await closing;
-          return { value: undefined, done: true };
-        }
-        await new Promise<void>((resolve) => {
-          wakeReader = resolve;
-        });
-      }
+      const event = await queue.take();
+      if (event) return { value: event, done: false };
+      await closing;
+      return { value: undefined, done: true };
     },
     async return(): Promise<IteratorResult<CloudEvent<unknown>>> {
       await close();
-      queue.length = 0;
+      queue.clear();
       return { value: undefined, done: true };
     },
   };
   return iterator;
+}
+
+/**
+ * The events between the log and the tail's reader: the log's `onRecords` waits while `limit` events are
+ * buffered (backpressure: the subscription fetches the next records only once it resolves).
+ */
+class TailQueue {
+  private readonly events: CloudEvent<unknown>[] = [];
+  private done = false;
+  private wakeReader: (() => void) | undefined;
+  private wakeWriter: (() => void) | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  /** Buffers the records' events that pass `predicate`; resolves once the reader has caught up. */
+  async offer(
+    records: readonly LogRecord[],
+    predicate: ((e: CloudEvent<unknown>) => boolean) | null,
+  ): Promise<void> {
+    for (const r of records) {
+      let event: CloudEvent<unknown>;
+      try {
+        event = r.event;
+      } catch {
+        continue; // data that does not decode: not an event a tail can show
+      }
+      if (predicate && !predicate(event)) continue;
+      this.events.push(event);
+    }
+    if (this.events.length > 0) this.notifyReader();
+    // Backpressure: hold the log until the reader has caught up (or the tail ends).
+    while (!this.done && this.events.length >= this.limit) {
+      await new Promise<void>((resolve) => {
+        this.wakeWriter = resolve;
+      });
+    }
+  }
+
+  /** The next event, waiting for one; undefined once the tail has ended and the buffer is empty. */
+  async take(): Promise<CloudEvent<unknown> | undefined> {
+    for (;;) {
+      const event = this.events.shift();
+      if (event) {
+        if (this.events.length < this.limit) this.notifyWriter();
+        return event;
+      }
+      if (this.done) return undefined;
+      await new Promise<void>((resolve) => {
+        this.wakeReader = resolve;
+      });
+    }
+  }
+
+  /** Ends the tail: the writer stops waiting, the reader gets what is buffered, then the end. */
+  end(): void {
+    this.done = true;
+    this.notifyWriter();
+    this.notifyReader();
+  }
+
+  clear(): void {
+    this.events.length = 0;
+  }
+
+  private notifyReader(): void {
+    const w = this.wakeReader;
+    this.wakeReader = undefined;
+    w?.();
+  }
+
+  private notifyWriter(): void {
+    const w = this.wakeWriter;
+    this.wakeWriter = undefined;
+    w?.();
+  }
 }
 
 function emptyIterator(): AsyncIterableIterator<CloudEvent<unknown>> {

@@ -2,6 +2,21 @@
  * Postgres helpers that need no `pg` dependency here: the pool is typed by the little it is asked for, so a
  * `pg.Pool` fits.
  */
+/**
+ * A Postgres identifier (schema, table, slot, publication name) for SQL text: double-quoted, `"` doubled,
+ * so any name is taken literally and nothing in it is read as SQL.
+ */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `public.orders` -> `"public"."orders"`; a bare name means schema `public`. */
+export function quoteTable(name: string): string {
+  const dot = name.indexOf('.');
+  const [schema, table] = dot < 0 ? ['public', name] : [name.slice(0, dot), name.slice(dot + 1)];
+  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
+
 export interface PgClientLike {
   query(text: string, values?: unknown[]): Promise<unknown>;
   release(): void;

@@ -99,30 +99,11 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     return reply.status(status).send({ error: reason, message, ...extra });
   };
 
+  const ctx: WebhookContext = { opts, log, reject, published, publishLatency, deadLettered };
   void app.register(async (scope) => {
     // MinIO posts application/json; accept any content type, and an empty body as a connectivity check.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-      if (body.length === 0 || body.toString('utf8').trim() === '') {
-        done(null, undefined);
-        return;
-      }
-      if (jsonTooDeep(body)) {
-        const e = new Error(jsonTooDeepMessage()) as Error & { statusCode: number };
-        e.statusCode = 400;
-        done(e, undefined);
-        return;
-      }
-      try {
-        done(null, JSON.parse(body.toString('utf8')));
-      } catch (err) {
-        const e = new Error(`body is not valid JSON: ${(err as Error).message}`) as Error & {
-          statusCode: number;
-        };
-        e.statusCode = 400;
-        done(e, undefined);
-      }
-    });
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, parseJsonBody);
 
     scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
       received.inc();
@@ -143,111 +124,187 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       return reject(reply, status, status === 500 ? 'publish_failed' : 'invalid_body', err.message);
     });
 
-    scope.post(WEBHOOK_PATH, async (req, reply) => {
-      /** Records `events` as dead letters; returns the error answer when that is impossible. */
-      const recordDeadLetters = async (
-        events: CloudEvent<unknown>[],
-        reason: 'refused' | 'unmappable',
-        failure: { destination: string; status?: number | undefined; message: string },
-      ): Promise<FastifyReply | undefined> => {
-        const ids = events.map((e) => e.id);
-        if (!opts.deadLetters) {
-          log.error(
-            { ids, reason, why: failure.message },
-            'events can never be published and no dead-letter sink is set (STORAGE_EVENTS_DEAD_LETTER_SINK): MinIO will retry them',
-          );
-          return reject(reply, 422, 'unpublishable', `the events can never be published: ${failure.message}`);
-        }
-        try {
-          await opts.deadLetters.record(events, failure);
-        } catch (err) {
-          log.error({ err, ids }, 'could not record dead letters; MinIO will redeliver');
-          return reject(
-            reply,
-            503,
-            'publish_failed',
-            'the dead-letter sink did not take the events; retry later',
-          );
-        }
-        deadLettered.inc({ reason }, events.length);
-        log.warn(
-          { ids, reason, why: failure.message.slice(0, 500) },
-          'recorded unpublishable events as dead letters',
-        );
-        return undefined;
-      };
-
-      const parsed = parseNotificationBody(req.body);
-      if (parsed.kind === 'ping') return reply.status(200).send({ published: 0, ids: [] });
-      if (parsed.kind === 'invalid') {
-        log.warn({ issues: parsed.issues }, 'invalid notification body');
-        return reject(reply, 400, 'invalid_body', 'not an S3 notification', { issues: parsed.issues });
-      }
-      // A record the mapping cannot turn into an event is unpublishable as it is: a dead letter wrapping it.
-      const events: CloudEvent<StorageEventData>[] = [];
-      const unmappable: CloudEvent<unknown>[] = [];
-      for (const record of parsed.notification.Records) {
-        try {
-          events.push(toCloudEvent(record));
-        } catch (err) {
-          const why = `not mappable to a CloudEvent: ${err instanceof Error ? err.message : String(err)}`;
-          unmappable.push(wrapUnpublishable({ record }, why));
-        }
-      }
-      if (unmappable.length > 0) {
-        const recorded = await recordDeadLetters(unmappable, 'unmappable', {
-          destination: 'storage-events',
-          message: 'the notification record could not be mapped to a CloudEvent',
-        });
-        if (recorded) return recorded;
-      }
-      if (events.length === 0) {
-        return reply.status(200).send({
-          published: 0,
-          ...(unmappable.length > 0 ? { deadLettered: unmappable.length } : {}),
-          ids: [],
-        });
-      }
-      const started = process.hrtime.bigint();
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      try {
-        await opts.sink.publish(events);
-      } catch (err) {
-        publishLatency.observe({ outcome: 'error' }, seconds());
-        const retriable = isRetriable(err);
-        if (retriable) {
-          // The broker may take it later: 503, and MinIO keeps the event in queue_dir and retries (every
-          // 3 s), same record, same id.
-          log.error(
-            { err, ids: events.map((e) => e.id), eventName: parsed.notification.EventName },
-            'publishing to the broker failed; MinIO will redeliver',
-          );
-          return reject(reply, 503, 'publish_failed', 'the broker did not accept the events; retry later');
-        }
-        // The broker refused them for good: record them as dead letters, then let MinIO move on.
-        const status = (err as { status?: unknown }).status;
-        const recorded = await recordDeadLetters(events, 'refused', {
-          destination: opts.sinkUrl ?? 'broker',
-          status: typeof status === 'number' ? status : undefined,
-          message: err instanceof Error ? err.message : String(err),
-        });
-        if (recorded) return recorded;
-        return reply.status(200).send({
-          published: 0,
-          deadLettered: events.length + unmappable.length,
-          ids: events.map((e) => e.id),
-        });
-      }
-      publishLatency.observe({ outcome: 'ok' }, seconds());
-      for (const e of events) published.inc({ type: e.type });
-      log.debug({ ids: events.map((e) => e.id), key: parsed.notification.Key }, 'published');
-      return reply.status(200).send({
-        published: events.length,
-        ...(unmappable.length > 0 ? { deadLettered: unmappable.length } : {}),
-        ids: events.map((e) => e.id),
-      });
-    });
+    scope.post(WEBHOOK_PATH, (req, reply) => handleNotification(ctx, req.body, reply));
   });
 
   return app;
+}
+
+/** What the webhook's steps share. */
+interface WebhookContext {
+  opts: BuildAppOptions;
+  log: Logger;
+  reject: (
+    reply: FastifyReply,
+    status: number,
+    reason: RejectReason,
+    message: string,
+    extra?: object,
+  ) => FastifyReply;
+  published: Counter<'type'>;
+  publishLatency: Histogram<'outcome'>;
+  deadLettered: Counter<'reason'>;
+}
+
+/** The body as JSON (400 when it is not, or too deep); an empty body is a connectivity check (`undefined`). */
+function parseJsonBody(
+  _req: FastifyRequest,
+  body: Buffer,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  if (body.length === 0 || body.toString('utf8').trim() === '') {
+    done(null, undefined);
+    return;
+  }
+  if (jsonTooDeep(body)) {
+    const e = new Error(jsonTooDeepMessage()) as Error & { statusCode: number };
+    e.statusCode = 400;
+    done(e, undefined);
+    return;
+  }
+  try {
+    done(null, JSON.parse(body.toString('utf8')));
+  } catch (err) {
+    const e = new Error(`body is not valid JSON: ${(err as Error).message}`) as Error & {
+      statusCode: number;
+    };
+    e.statusCode = 400;
+    done(e, undefined);
+  }
+}
+
+/**
+ * `POST /webhooks/minio`: maps the notification's records to CloudEvents (a record that cannot be mapped
+ * becomes a dead letter), publishes them, and answers 2xx only once the broker (or the dead-letter sink) has
+ * every one of them.
+ */
+async function handleNotification(
+  ctx: WebhookContext,
+  body: unknown,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const { log, reject } = ctx;
+  const parsed = parseNotificationBody(body);
+  if (parsed.kind === 'ping') return reply.status(200).send({ published: 0, ids: [] });
+  if (parsed.kind === 'invalid') {
+    log.warn({ issues: parsed.issues }, 'invalid notification body');
+    return reject(reply, 400, 'invalid_body', 'not an S3 notification', { issues: parsed.issues });
+  }
+  const { events, unmappable } = mapRecords(parsed.notification.Records);
+  if (unmappable.length > 0) {
+    const recorded = await recordDeadLetters(ctx, reply, unmappable, 'unmappable', {
+      destination: 'storage-events',
+      message: 'the notification record could not be mapped to a CloudEvent',
+    });
+    if (recorded) return recorded;
+  }
+  if (events.length === 0) {
+    return reply.status(200).send({
+      published: 0,
+      ...(unmappable.length > 0 ? { deadLettered: unmappable.length } : {}),
+      ids: [],
+    });
+  }
+  return publishNotification(ctx, reply, parsed.notification, events, unmappable.length);
+}
+
+/** A record the mapping cannot turn into an event is unpublishable as it is: a dead letter wrapping it. */
+function mapRecords(records: Parameters<typeof toCloudEvent>[0][]): {
+  events: CloudEvent<StorageEventData>[];
+  unmappable: CloudEvent<unknown>[];
+} {
+  const events: CloudEvent<StorageEventData>[] = [];
+  const unmappable: CloudEvent<unknown>[] = [];
+  for (const record of records) {
+    try {
+      events.push(toCloudEvent(record));
+    } catch (err) {
+      const why = `not mappable to a CloudEvent: ${err instanceof Error ? err.message : String(err)}`;
+      unmappable.push(wrapUnpublishable({ record }, why));
+    }
+  }
+  return { events, unmappable };
+}
+
+/**
+ * Publishes the notification's events: 200 once the broker took them all; 503 when it may take them later
+ * (MinIO keeps the notification in its queue_dir and retries it: same record, same ids); dead letters when
+ * it refused them for good.
+ */
+async function publishNotification(
+  ctx: WebhookContext,
+  reply: FastifyReply,
+  notification: { EventName?: string | undefined; Key?: string | undefined },
+  events: CloudEvent<StorageEventData>[],
+  unmappable: number,
+): Promise<FastifyReply> {
+  const { opts, log, reject, publishLatency, published } = ctx;
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    await opts.sink.publish(events);
+  } catch (err) {
+    publishLatency.observe({ outcome: 'error' }, seconds());
+    const retriable = isRetriable(err);
+    if (retriable) {
+      // The broker may take it later: 503, and MinIO keeps the event in queue_dir and retries (every
+      // 3 s), same record, same id.
+      log.error(
+        { err, ids: events.map((e) => e.id), eventName: notification.EventName },
+        'publishing to the broker failed; MinIO will redeliver',
+      );
+      return reject(reply, 503, 'publish_failed', 'the broker did not accept the events; retry later');
+    }
+    // The broker refused them for good: record them as dead letters, then let MinIO move on.
+    const status = (err as { status?: unknown }).status;
+    const recorded = await recordDeadLetters(ctx, reply, events, 'refused', {
+      destination: opts.sinkUrl ?? 'broker',
+      status: typeof status === 'number' ? status : undefined,
+      message: err instanceof Error ? err.message : String(err),
+    });
+    if (recorded) return recorded;
+    return reply.status(200).send({
+      published: 0,
+      deadLettered: events.length + unmappable,
+      ids: events.map((e) => e.id),
+    });
+  }
+  publishLatency.observe({ outcome: 'ok' }, seconds());
+  for (const e of events) published.inc({ type: e.type });
+  log.debug({ ids: events.map((e) => e.id), key: notification.Key }, 'published');
+  return reply.status(200).send({
+    published: events.length,
+    ...(unmappable > 0 ? { deadLettered: unmappable } : {}),
+    ids: events.map((e) => e.id),
+  });
+}
+
+/** Records `events` as dead letters; returns the error answer when that is impossible. */
+async function recordDeadLetters(
+  { opts, log, reject, deadLettered }: WebhookContext,
+  reply: FastifyReply,
+  events: CloudEvent<unknown>[],
+  reason: 'refused' | 'unmappable',
+  failure: { destination: string; status?: number | undefined; message: string },
+): Promise<FastifyReply | undefined> {
+  const ids = events.map((e) => e.id);
+  if (!opts.deadLetters) {
+    log.error(
+      { ids, reason, why: failure.message },
+      'events can never be published and no dead-letter sink is set (STORAGE_EVENTS_DEAD_LETTER_SINK): MinIO will retry them',
+    );
+    return reject(reply, 422, 'unpublishable', `the events can never be published: ${failure.message}`);
+  }
+  try {
+    await opts.deadLetters.record(events, failure);
+  } catch (err) {
+    log.error({ err, ids }, 'could not record dead letters; MinIO will redeliver');
+    return reject(reply, 503, 'publish_failed', 'the dead-letter sink did not take the events; retry later');
+  }
+  deadLettered.inc({ reason }, events.length);
+  log.warn(
+    { ids, reason, why: failure.message.slice(0, 500) },
+    'recorded unpublishable events as dead letters',
+  );
+  return undefined;
 }

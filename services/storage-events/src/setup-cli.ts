@@ -4,7 +4,7 @@
 // STORAGE_EVENTS_TARGET_ID) and prints what changed. `tributary storage setup` runs the same code.
 import { ConfigError, createLogger } from '@tributary/shared';
 import { loadSetupEnv, type SetupEnv } from './env.js';
-import { setupBucketNotifications } from './setup.js';
+import { minioConnectionFromEnv, setupBucketNotifications } from './setup.js';
 
 let env: SetupEnv;
 try {
@@ -15,7 +15,8 @@ try {
   process.exit(2);
 }
 const logger = createLogger({ name: 'storage-setup', level: env.LOG_LEVEL, destination: process.stderr });
-if (!env.MINIO_ENDPOINT || !env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) {
+const minio = minioConnectionFromEnv(env);
+if (!minio) {
   logger.error('set MINIO_ENDPOINT, MINIO_ACCESS_KEY and MINIO_SECRET_KEY');
   process.exit(2);
 }
@@ -25,12 +26,7 @@ if (env.STORAGE_EVENTS_BUCKETS.length === 0) {
 }
 try {
   const results = await setupBucketNotifications({
-    minio: {
-      endpoint: env.MINIO_ENDPOINT,
-      accessKey: env.MINIO_ACCESS_KEY,
-      secretKey: env.MINIO_SECRET_KEY,
-      ...(env.MINIO_REGION ? { region: env.MINIO_REGION } : {}),
-    },
+    minio,
     targetId: env.STORAGE_EVENTS_TARGET_ID,
     rules: env.STORAGE_EVENTS_BUCKETS,
     logger,

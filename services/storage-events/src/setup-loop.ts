@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ServiceEnv } from './env.js';
-import { setupBucketNotifications } from './setup.js';
+import { minioConnectionFromEnv, setupBucketNotifications } from './setup.js';
 
 /**
  * On start, configures bucket notifications in the background (when MinIO and STORAGE_EVENTS_BUCKETS are
@@ -29,21 +29,11 @@ export function startSetupLoop(
     if (timer) clearTimeout(timer);
     wake?.();
   };
-  if (
-    !env.MINIO_ENDPOINT ||
-    !env.MINIO_ACCESS_KEY ||
-    !env.MINIO_SECRET_KEY ||
-    env.STORAGE_EVENTS_BUCKETS.length === 0
-  ) {
+  const minio = minioConnectionFromEnv(env);
+  if (!minio || env.STORAGE_EVENTS_BUCKETS.length === 0) {
     log.info('bucket notification setup skipped (MINIO_ENDPOINT or STORAGE_EVENTS_BUCKETS not set)');
     return { done: Promise.resolve(false), stop };
   }
-  const minio = {
-    endpoint: env.MINIO_ENDPOINT,
-    accessKey: env.MINIO_ACCESS_KEY,
-    secretKey: env.MINIO_SECRET_KEY,
-    ...(env.MINIO_REGION ? { region: env.MINIO_REGION } : {}),
-  };
   const done = (async () => {
     for (let attempt = 1; !stopped; attempt++) {
       try {

@@ -22,6 +22,25 @@ export interface MinioConnection {
   region?: string;
 }
 
+/** The MINIO_* variables a MinIO connection is made of. */
+export interface MinioEnv {
+  MINIO_ENDPOINT?: string | undefined;
+  MINIO_ACCESS_KEY?: string | undefined;
+  MINIO_SECRET_KEY?: string | undefined;
+  MINIO_REGION?: string | undefined;
+}
+
+/** The connection MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY (and MINIO_REGION) name; undefined unless all three are set. */
+export function minioConnectionFromEnv(env: MinioEnv): MinioConnection | undefined {
+  if (!env.MINIO_ENDPOINT || !env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) return undefined;
+  return {
+    endpoint: env.MINIO_ENDPOINT,
+    accessKey: env.MINIO_ACCESS_KEY,
+    secretKey: env.MINIO_SECRET_KEY,
+    ...(env.MINIO_REGION ? { region: env.MINIO_REGION } : {}),
+  };
+}
+
 export interface SetupOptions {
   minio: MinioConnection | Client;
   /** The `<ID>` of `MINIO_NOTIFY_WEBHOOK_*_<ID>` in the MinIO server env. */

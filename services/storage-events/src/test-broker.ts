@@ -90,11 +90,11 @@ export async function startIngressBroker(opts: {
   kafkaBrokers?: string[];
   port?: number;
 }): Promise<RecordingBroker & { close(): Promise<void> }> {
-  // Imported from the eventing sources (its package index is not there yet), only by tests and benches.
-  const { createIngress, knownBrokers } = await import('../../../eventing/src/ingress/app.js');
-  const { createPostgresLog } = await import('../../../eventing/src/log/postgres/postgres-log.js');
-  const { createKafkaLog } = await import('../../../eventing/src/log/kafka/kafka-log.js');
-  const { collect } = await import('../../../eventing/src/log/testing.js');
+  // Imported when used, through the eventing package's exports (a devDependency: only tests and benches).
+  const { createIngress, createKafkaLog, createPostgresLog, knownBrokers } = await import(
+    '@tributary/eventing'
+  );
+  const { collect } = await import('@tributary/eventing/testing/log');
   const { createLogger } = await import('@tributary/shared');
   const { freePort, uniqueName, uniqueSchema } = await import('@tributary/testing');
 

@@ -119,7 +119,11 @@ function describeIds(ids: readonly string[]): string {
   return `${ids.length} events (${shown}${ids.length > 3 ? ', …' : ''})`;
 }
 
-/** Statuses worth retrying (Knative data plane: 5xx, 404, 408, 409, 429). */
+/**
+ * Status codes worth retrying, per the Knative data-plane spec ("Event Acknowledgement and Delivery
+ * Retry") as the Kafka broker implements it: 5xx, 404, 408, 409, 429. Transport errors and timeouts
+ * are retried too. Every other non-2xx (including 3xx) fails at once. The broker's dispatcher uses the same rule.
+ */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
 }
@@ -182,179 +186,233 @@ type Attempt =
   | { kind: 'reject'; status: number; body: string }
   | { kind: 'retry'; status?: number; body?: string; error?: unknown; retryAfter?: number };
 
+/** The publisher's options with their defaults applied. */
+interface Settings {
+  mode: PublishMode;
+  timeoutMs: number;
+  retries: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  maxBatchSize: number;
+  validate: boolean;
+  logger: PublisherLogger | undefined;
+  /** Path and query of the sink URL (the pool holds its origin). */
+  path: string;
+  /** The sink URL without credentials, for logs. */
+  sinkForLogs: string;
+  headers: Record<string, string> | undefined;
+  token: PublisherOptions['token'];
+}
+
+/** One open publisher: its settings, its keep-alive pool and whether it was closed. */
+interface PublisherState {
+  settings: Settings;
+  pool: Pool;
+  closing: AbortController;
+  closed: boolean;
+}
+
 export function createPublisher(options: PublisherOptions): Publisher {
   const target = new URL(options.url);
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw new TypeError(`publisher url must be http(s), got ${redactUrl(options.url)}`);
   }
-  const mode = options.mode ?? 'binary';
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const retries = options.retries ?? 5;
-  const minBackoffMs = options.minBackoffMs ?? 100;
-  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
-  const maxBatchSize = Math.max(1, options.maxBatchSize ?? 100);
-  const validate = options.validate ?? true;
-  const logger = options.logger;
-  const path = `${target.pathname}${target.search}`;
-  const sinkForLogs = redactUrl(options.url);
-
-  const pool = new Pool(target.origin, {
-    connections: options.connections ?? 8,
-    keepAliveTimeout: 30_000,
-    // Our own per-attempt timeout (AbortSignal) governs; these only stop a stuck socket sooner.
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  const closing = new AbortController();
-  let closed = false;
-
-  async function headersFor(msg: HttpMessage): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { ...options.headers, ...msg.headers };
-    if (options.token !== undefined) {
-      const token = typeof options.token === 'function' ? await options.token() : options.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-    }
-    return headers;
-  }
-
-  async function attempt(msg: HttpMessage, signal: AbortSignal): Promise<Attempt> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = AbortSignal.any([timeout, signal]);
-    try {
-      const res = await pool.request({
-        method: 'POST',
-        path,
-        headers: await headersFor(msg),
-        body: msg.body,
-        signal: combined,
-      });
-      const status = res.statusCode;
-      if (status >= 200 && status < 300) {
-        await res.body.dump();
-        return { kind: 'ok' };
-      }
-      const body = await readText(res.body);
-      if (isRetryableStatus(status)) {
-        return { kind: 'retry', status, body, retryAfter: retryAfterMs(res.headers['retry-after']) };
-      }
-      return { kind: 'reject', status, body };
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (timeout.aborted) {
-        return {
-          kind: 'retry',
-          error: new TributaryError(`no answer within ${timeoutMs} ms`, {
-            code: 'PUBLISH_TIMEOUT',
-            cause: error,
-          }),
-        };
-      }
-      return { kind: 'retry', error };
-    }
-  }
-
-  async function send(msg: HttpMessage, ids: readonly string[], userSignal?: AbortSignal): Promise<void> {
-    const signal = userSignal ? AbortSignal.any([userSignal, closing.signal]) : closing.signal;
-    let last: Extract<Attempt, { kind: 'retry' }> | undefined;
-    for (let n = 0; n <= retries; n++) {
-      if (n > 0) {
-        const delay = Math.max(
-          backoffDelay(n, minBackoffMs, maxBackoffMs),
-          Math.min(last?.retryAfter ?? 0, maxBackoffMs),
-        );
-        logger?.debug(
-          { sink: sinkForLogs, retry: n, delayMs: delay, status: last?.status, err: last?.error },
-          'publish failed; retrying',
-        );
-        try {
-          await sleep(delay, signal);
-        } catch (reason) {
-          throw aborted(reason, n, ids, last);
-        }
-      }
-      let result: Attempt;
-      try {
-        result = await attempt(msg, signal);
-      } catch (reason) {
-        throw aborted(reason, n + 1, ids, last);
-      }
-      if (result.kind === 'ok') return;
-      if (result.kind === 'reject') throw new PublishRejectedError(result.status, result.body, ids);
-      last = result;
-    }
-    const what =
-      last?.status !== undefined
-        ? `HTTP ${last.status}`
-        : String((last?.error as Error | undefined)?.message ?? last?.error);
-    logger?.warn(
-      { sink: sinkForLogs, attempts: retries + 1, status: last?.status, err: last?.error },
-      'publish gave up',
-    );
-    throw new PublishFailedError(
-      `publishing ${describeIds(ids)} failed after ${retries + 1} attempts: ${what}`,
-      {
-        status: last?.status,
-        body: last?.body,
-        attempts: retries + 1,
-        eventIds: ids,
-        cause: last?.error,
-      },
-    );
-  }
-
-  function aborted(
-    reason: unknown,
-    attempts: number,
-    ids: readonly string[],
-    last: Extract<Attempt, { kind: 'retry' }> | undefined,
-  ): PublishFailedError {
-    const why = closed ? 'the publisher was closed' : 'the publish was aborted';
-    return new PublishFailedError(`publishing ${describeIds(ids)} stopped: ${why}`, {
-      status: last?.status,
-      body: last?.body,
-      attempts,
-      eventIds: ids,
-      cause: reason,
-    });
-  }
-
-  function check(events: readonly CloudEventLike[]): void {
-    if (!validate) return;
-    const issues: string[] = [];
-    events.forEach((e, i) => {
-      for (const issue of cloudEventIssues(e))
-        issues.push(events.length > 1 ? `event[${i}]: ${issue}` : issue);
-    });
-    if (issues.length > 0) throw new InvalidCloudEventError(issues);
-  }
-
+  const settings = resolveSettings(options, target);
+  const state: PublisherState = {
+    settings,
+    pool: new Pool(target.origin, {
+      connections: options.connections ?? 8,
+      keepAliveTimeout: 30_000,
+      // Our own per-attempt timeout (AbortSignal) governs; these only stop a stuck socket sooner.
+      headersTimeout: settings.timeoutMs,
+      bodyTimeout: settings.timeoutMs,
+    }),
+    closing: new AbortController(),
+    closed: false,
+  };
   return {
     async publish(input, publishOptions = {}) {
-      if (closed) throw new PublishFailedError('the publisher is closed', { attempts: 0, eventIds: [] });
+      if (state.closed)
+        throw new PublishFailedError('the publisher is closed', { attempts: 0, eventIds: [] });
       const events: readonly CloudEventLike[] = Array.isArray(input) ? input : [input as CloudEventLike];
       if (events.length === 0) return;
-      check(events);
-      if (mode === 'batch') {
-        for (let i = 0; i < events.length; i += maxBatchSize) {
-          const chunk = events.slice(i, i + maxBatchSize);
-          await send(
-            encodeHttpBatch(chunk),
-            chunk.map((e) => String(e.id)),
-            publishOptions.signal,
-          );
-        }
-        return;
-      }
-      for (const event of events) {
-        const msg = mode === 'structured' ? encodeHttpStructured(event) : encodeHttpBinary(event);
-        await send(msg, [String(event.id)], publishOptions.signal);
-      }
+      if (settings.validate) checkEvents(events);
+      for (const { msg, ids } of requestsFor(events, settings))
+        await send(state, msg, ids, publishOptions.signal);
     },
     async close() {
-      if (closed) return;
-      closed = true;
-      closing.abort(new Error('publisher closed'));
-      await pool.close();
+      if (state.closed) return;
+      state.closed = true;
+      state.closing.abort(new Error('publisher closed'));
+      await state.pool.close();
     },
   };
+}
+
+function resolveSettings(options: PublisherOptions, target: URL): Settings {
+  return {
+    mode: options.mode ?? 'binary',
+    timeoutMs: options.timeoutMs ?? 10_000,
+    retries: options.retries ?? 5,
+    minBackoffMs: options.minBackoffMs ?? 100,
+    maxBackoffMs: options.maxBackoffMs ?? 10_000,
+    maxBatchSize: Math.max(1, options.maxBatchSize ?? 100),
+    validate: options.validate ?? true,
+    logger: options.logger,
+    path: `${target.pathname}${target.search}`,
+    sinkForLogs: redactUrl(options.url),
+    headers: options.headers,
+    token: options.token,
+  };
+}
+
+/** Throws `InvalidCloudEventError` listing every attribute problem of the events. */
+function checkEvents(events: readonly CloudEventLike[]): void {
+  const issues: string[] = [];
+  events.forEach((e, i) => {
+    for (const issue of cloudEventIssues(e)) issues.push(events.length > 1 ? `event[${i}]: ${issue}` : issue);
+  });
+  if (issues.length > 0) throw new InvalidCloudEventError(issues);
+}
+
+/** The requests that publish `events`, in order: one per event, or `maxBatchSize` per request in batch mode. */
+function* requestsFor(
+  events: readonly CloudEventLike[],
+  { mode, maxBatchSize }: Settings,
+): Generator<{ msg: HttpMessage; ids: string[] }> {
+  if (mode === 'batch') {
+    for (let i = 0; i < events.length; i += maxBatchSize) {
+      const chunk = events.slice(i, i + maxBatchSize);
+      yield { msg: encodeHttpBatch(chunk), ids: chunk.map((e) => String(e.id)) };
+    }
+    return;
+  }
+  for (const event of events) {
+    const msg = mode === 'structured' ? encodeHttpStructured(event) : encodeHttpBinary(event);
+    yield { msg, ids: [String(event.id)] };
+  }
+}
+
+async function headersFor(settings: Settings, msg: HttpMessage): Promise<Record<string, string>> {
+  const headers: Record<string, string> = { ...settings.headers, ...msg.headers };
+  if (settings.token !== undefined) {
+    const token = typeof settings.token === 'function' ? await settings.token() : settings.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+  }
+  return headers;
+}
+
+/** One POST of `msg`, classified: accepted, rejected for good, or worth retrying. */
+async function attempt(
+  { settings, pool }: PublisherState,
+  msg: HttpMessage,
+  signal: AbortSignal,
+): Promise<Attempt> {
+  const { timeoutMs } = settings;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = AbortSignal.any([timeout, signal]);
+  try {
+    const res = await pool.request({
+      method: 'POST',
+      path: settings.path,
+      headers: await headersFor(settings, msg),
+      body: msg.body,
+      signal: combined,
+    });
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) {
+      await res.body.dump();
+      return { kind: 'ok' };
+    }
+    const body = await readText(res.body);
+    if (isRetryableStatus(status)) {
+      return { kind: 'retry', status, body, retryAfter: retryAfterMs(res.headers['retry-after']) };
+    }
+    return { kind: 'reject', status, body };
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (timeout.aborted) {
+      return {
+        kind: 'retry',
+        error: new TributaryError(`no answer within ${timeoutMs} ms`, {
+          code: 'PUBLISH_TIMEOUT',
+          cause: error,
+        }),
+      };
+    }
+    return { kind: 'retry', error };
+  }
+}
+
+/** Sends `msg` until it is accepted, rejected, the retries run out, or the publish is aborted. */
+async function send(
+  state: PublisherState,
+  msg: HttpMessage,
+  ids: readonly string[],
+  userSignal?: AbortSignal,
+): Promise<void> {
+  const { retries, minBackoffMs, maxBackoffMs, logger, sinkForLogs } = state.settings;
+  const signal = userSignal ? AbortSignal.any([userSignal, state.closing.signal]) : state.closing.signal;
+  let last: Extract<Attempt, { kind: 'retry' }> | undefined;
+  for (let n = 0; n <= retries; n++) {
+    if (n > 0) {
+      const delay = Math.max(
+        backoffDelay(n, minBackoffMs, maxBackoffMs),
+        Math.min(last?.retryAfter ?? 0, maxBackoffMs),
+      );
+      logger?.debug(
+        { sink: sinkForLogs, retry: n, delayMs: delay, status: last?.status, err: last?.error },
+        'publish failed; retrying',
+      );
+      try {
+        await sleep(delay, signal);
+      } catch (reason) {
+        throw aborted(state, reason, n, ids, last);
+      }
+    }
+    let result: Attempt;
+    try {
+      result = await attempt(state, msg, signal);
+    } catch (reason) {
+      throw aborted(state, reason, n + 1, ids, last);
+    }
+    if (result.kind === 'ok') return;
+    if (result.kind === 'reject') throw new PublishRejectedError(result.status, result.body, ids);
+    last = result;
+  }
+  const what =
+    last?.status !== undefined
+      ? `HTTP ${last.status}`
+      : String((last?.error as Error | undefined)?.message ?? last?.error);
+  logger?.warn(
+    { sink: sinkForLogs, attempts: retries + 1, status: last?.status, err: last?.error },
+    'publish gave up',
+  );
+  throw new PublishFailedError(
+    `publishing ${describeIds(ids)} failed after ${retries + 1} attempts: ${what}`,
+    {
+      status: last?.status,
+      body: last?.body,
+      attempts: retries + 1,
+      eventIds: ids,
+      cause: last?.error,
+    },
+  );
+}
+
+function aborted(
+  state: PublisherState,
+  reason: unknown,
+  attempts: number,
+  ids: readonly string[],
+  last: Extract<Attempt, { kind: 'retry' }> | undefined,
+): PublishFailedError {
+  const why = state.closed ? 'the publisher was closed' : 'the publish was aborted';
+  return new PublishFailedError(`publishing ${describeIds(ids)} stopped: ${why}`, {
+    status: last?.status,
+    body: last?.body,
+    attempts,
+    eventIds: ids,
+    cause: reason,
+  });
 }

@@ -1,4 +1,4 @@
-import { inLockedTransaction } from '@tributary/shared';
+import { inLockedTransaction, quoteIdent } from '@tributary/shared';
 import type pg from 'pg';
 
 /**
@@ -24,11 +24,6 @@ export interface LockoutState {
   lockedUntil: Date | undefined;
 }
 
-function ident(name: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid SQL identifier: ${name}`);
-  return `"${name}"`;
-}
-
 export class PgLockoutStore {
   private readonly table: string;
 
@@ -36,13 +31,13 @@ export class PgLockoutStore {
     private readonly pool: pg.Pool,
     private readonly schema: string,
   ) {
-    this.table = `${ident(schema)}.verification_lockouts`;
+    this.table = `${quoteIdent(schema)}.verification_lockouts`;
   }
 
   /** Creates the schema and table if missing; safe when several replicas start at once. */
   async init(): Promise<void> {
     await inLockedTransaction(this.pool, 'tributary_auth_hooks_ddl', async (client) => {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(this.schema)}`);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
       await client.query(`
         CREATE TABLE IF NOT EXISTS ${this.table} (
           user_id text NOT NULL,

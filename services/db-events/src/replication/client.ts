@@ -8,11 +8,12 @@
  * Reading pauses and resumes on request, so a slow consumer bounds memory: the server's send buffer and the
  * socket fill up and Postgres waits.
  */
+import { quoteIdent } from '@tributary/shared';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { formatLsn, INVALID_LSN, type Lsn, maxLsn } from './lsn.js';
+import { type PgConnection, pgConnectionOf } from './pg-connection.js';
 import { parseCopyData, type ReplicationMessage, standbyStatusUpdate } from './protocol.js';
-import { quoteIdent } from './setup.js';
 
 /** GUCs for the walsender: the value formats the decoder parses do not depend on the server's defaults. */
 export const REPLICATION_SESSION_OPTIONS =
@@ -38,13 +39,6 @@ export interface ReplicationClientOptions {
   onMessage: (msg: ReplicationMessage) => void;
   /** Called once when the stream ends: `err` is undefined only after {@link ReplicationClient.stop}. */
   onClose?: (err?: Error) => void;
-}
-
-interface PgConnection {
-  on(event: 'copyData', listener: (msg: { chunk: Buffer }) => void): void;
-  once(event: string, listener: (...args: unknown[]) => void): void;
-  sendCopyFromChunk(chunk: Buffer): void;
-  stream: NodeJS.ReadableStream & { pause(): void; resume(): void; destroy(): void };
 }
 
 function quoteLiteral(s: string): string {
@@ -91,10 +85,11 @@ export class ReplicationClient {
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5_000,
     } as pg.ClientConfig);
     this.client = client;
+    // Checked before connecting: a pg that changed its private connection fails here, not mid-stream.
+    const connection = pgConnectionOf(client);
     client.on('error', (err) => this.close(err));
     client.on('end', () => this.close(this.stopping ? undefined : new Error('replication connection ended')));
     await client.connect();
-    const connection = (client as unknown as { connection: PgConnection }).connection;
     this.connection = connection;
     connection.on('copyData', (msg) => {
       let parsed: ReplicationMessage;

@@ -2,6 +2,7 @@
  * Creates the publication and the replication slot when they are missing, and reads where the slot stands.
  * Runs on an ordinary (non-replication) connection.
  */
+import { quoteIdent, quoteTable } from '@tributary/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type Lsn, parseLsn } from './lsn.js';
@@ -22,18 +23,6 @@ export interface SlotState {
 }
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
-
-/** A Postgres identifier, double-quoted (`"` doubled), for the slot, publication, schema and table names. */
-export function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
-
-/** `public.orders` -> `"public"."orders"`; a bare name means schema `public`. */
-export function quoteTable(name: string): string {
-  const dot = name.indexOf('.');
-  const [schema, table] = dot < 0 ? ['public', name] : [name.slice(0, dot), name.slice(dot + 1)];
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
-}
 
 function normalizeTable(name: string): string {
   return name.includes('.') ? name : `public.${name}`;

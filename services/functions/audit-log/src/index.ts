@@ -1,5 +1,12 @@
 import type { Context } from '@tributary/function-runtime';
-import { EVENT_TYPE_PREFIX, EVENT_TYPES, inLockedTransaction, parseEnv } from '@tributary/shared';
+import {
+  EVENT_TYPE_PREFIX,
+  EVENT_TYPES,
+  inLockedTransaction,
+  parseEnv,
+  quoteIdent,
+  quoteTable,
+} from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -102,14 +109,14 @@ let table = '"tributary_audit"."audit_log"';
  */
 export async function init(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = parseEnv(envSchema, env);
-  const [schemaName, tableName] = config.AUDIT_LOG_TABLE.split('.') as [string, string];
-  table = `"${schemaName}"."${tableName}"`;
+  const [schemaName] = config.AUDIT_LOG_TABLE.split('.') as [string, string];
+  table = quoteTable(config.AUDIT_LOG_TABLE);
   if (!config.DATABASE_URL) return;
   pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
   const ready = pool;
   try {
     await inLockedTransaction(ready, 'tributary_audit_log_ddl', async (client) => {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schemaName)}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
         source text NOT NULL,
         event_id text NOT NULL,

@@ -1,5 +1,5 @@
 import { type Context, NonRetriableError } from '@tributary/function-runtime';
-import { parseEnv } from '@tributary/shared';
+import { parseEnv, quoteTable } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -45,9 +45,8 @@ export async function handle(context: Context, event: CloudEvent<ObjectCreated>)
   if (!pool) throw new Error('file-indexer not initialised');
   const o = event.data;
   if (!o) throw new NonRetriableError('event has no data');
-  const [schemaName, tableName] = table.split('.') as [string, string];
   await pool.query(
-    `insert into "${schemaName}"."${tableName}" (bucket, key, size, content_type, etag, indexed_at)
+    `insert into ${quoteTable(table)} (bucket, key, size, content_type, etag, indexed_at)
      values ($1, $2, $3, $4, $5, now())
      on conflict (bucket, key) do update
        set size = excluded.size, content_type = excluded.content_type, etag = excluded.etag, indexed_at = now()`,

@@ -1,5 +1,5 @@
 import { type Context, NonRetriableError } from '@tributary/function-runtime';
-import { inLockedTransaction, parseEnv } from '@tributary/shared';
+import { inLockedTransaction, parseEnv, quoteIdent, quoteTable } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -114,12 +114,12 @@ let sender = 'no-reply@localhost';
 /** Connects once per instance and creates the outbox table if it is missing (Knative Functions `init`). */
 export async function init(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = parseEnv(envSchema, env);
-  const [schemaName, tableName] = config.EMAIL_OUTBOX_TABLE.split('.') as [string, string];
-  table = `"${schemaName}"."${tableName}"`;
+  const [schemaName] = config.EMAIL_OUTBOX_TABLE.split('.') as [string, string];
+  table = quoteTable(config.EMAIL_OUTBOX_TABLE);
   sender = config.EMAIL_FROM;
   pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
   await inLockedTransaction(pool, 'tributary_send_auth_email_ddl', async (client) => {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schemaName)}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
       event_id text NOT NULL,
       recipient text NOT NULL,
