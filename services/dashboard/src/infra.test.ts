@@ -145,7 +145,7 @@ describe("the Tributary services' vocabulary", () => {
   it("is named in the dashboard's and the CLI's code only through the owners' constants (no literal metric names)", () => {
     const known = new Set([...exported, ...k8sNames]);
     const offenders: string[] = [];
-    const readers = ['services/dashboard/src', 'packages/cli/src'];
+    const readers = ['services/dashboard/src', 'cli/src'];
     const files = readers.flatMap((dir) =>
       readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
         .filter(
@@ -163,7 +163,7 @@ describe("the Tributary services' vocabulary", () => {
         'services/dashboard/src/collector.ts',
         'services/dashboard/src/prometheus-source.ts',
         'services/dashboard/src/views/triggers.ts',
-        'packages/cli/src/commands/status.ts',
+        'cli/src/commands/status.ts',
       ]),
     );
     for (const f of files) {
