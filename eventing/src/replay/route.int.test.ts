@@ -2,7 +2,7 @@
 // Postgres log: operator auth, client errors that say what is wrong, dry run, and the replay itself.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createCloudEvent, createLogger } from '@tributary/shared';
-import { testEnv, uniqueName, uniqueSchema } from '@tributary/testing';
+import { testEnv, uniqueName, uniqueSchema, waitFor } from '@tributary/testing';
 import { SignJWT } from 'jose';
 import { type RunningBroker, startBroker } from '../broker.js';
 import { startSubscriber, type TestSubscriber } from '../dispatcher/test-subscriber.js';
@@ -96,7 +96,14 @@ spec:
   });
 
   it('previews, then replays', async () => {
-    const dry = await post('/-/replay/ns/t', { from: 'earliest', dryRun: true });
+    // The dispatcher commits a delivered event's position just after the subscriber's reply: wait for the third.
+    const dry = await waitFor(
+      async () => {
+        const res = await post('/-/replay/ns/t', { from: 'earliest', dryRun: true });
+        return res.statusCode !== 200 || (res.json() as ReplayResponse).events === 3 ? res : undefined;
+      },
+      { message: 'the third position committed' },
+    );
     expect(dry.statusCode).toBe(200);
     const plan = dry.json() as ReplayResponse;
     expect(plan).toMatchObject({ trigger: 'ns/t', broker: `ns/${name}`, dryRun: true, applied: 'none' });
