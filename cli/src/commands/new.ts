@@ -1,14 +1,17 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { type Command, parseOptions, UsageError } from '../command.js';
+import { CLI_ROOT, commandName, devProject } from '../dev/project.js';
 
-/** Repository root (this file is cli/{src,dist}/commands/). */
-const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 /** The function template: every `*.tmpl` file, with `{{placeholders}}`, becomes the file without `.tmpl`. */
-export const FUNCTION_TEMPLATE_DIR = resolve(import.meta.dirname, '../../templates/function');
-/** Where `tributary dev` and the pnpm workspace look for functions. */
-const FUNCTIONS_DIR = join(REPO_ROOT, 'services', 'functions');
+export const FUNCTION_TEMPLATE_DIR = join(CLI_ROOT, 'templates', 'function');
+/**
+ * Laid over {@link FUNCTION_TEMPLATE_DIR} for a function outside a Tributary clone: a package.json on published
+ * names (the @tributary packages at the CLI's version, the rest pinned), and its own Jest and TypeScript settings
+ * instead of the repository's jest.preset.js and tsconfig.base.json.
+ */
+export const STANDALONE_TEMPLATE_DIR = join(CLI_ROOT, 'templates', 'function-standalone');
 
 const usage = `usage: tributary new function <name> [--dir <folder>] [--type <event type>]
 
@@ -60,11 +63,15 @@ export const newCommand: Command = {
         `invalid --type "${type}": use letters, digits and . _ : / + - (e.g. com.example.order.placed)`,
       );
 
-    const parent = values.dir !== undefined ? resolve(values.dir) : FUNCTIONS_DIR;
+    // The user's project is the working directory, as for `tributary dev` (an installed CLI scaffolds there,
+    // not into its own install folder). In a Tributary clone the function joins the pnpm workspace.
+    const project = devProject();
+    const workspace = tributaryClone(project.dir) ?? null;
+    const parent = values.dir !== undefined ? resolve(values.dir) : project.functionsDir;
     const target = join(parent, name);
     let files: string[];
     try {
-      files = await scaffoldFunction({ name, type, target });
+      files = await scaffoldFunction({ name, type, target, workspace });
     } catch (err) {
       if (!(err instanceof ScaffoldError)) throw err;
       io.stderr(`tributary new: ${err.message}`);
@@ -73,25 +80,68 @@ export const newCommand: Command = {
     const shown = relative(process.cwd(), target) || '.';
     io.stdout(`Created ${shown} (@tributary/fn-${name}), a function for ${type} events:`);
     for (const f of files) io.stdout(`  ${relative(target, f)}`);
-    const inWorkspace = resolve(parent) === FUNCTIONS_DIR;
+    const inFunctions = resolve(parent) === project.functionsDir;
+    const cmd = commandName(io.env);
     io.stdout(
-      [
-        '',
-        'Next steps:',
-        '  pnpm install                 # link the new package into the workspace',
-        `  node scripts/test.mjs ${relative(REPO_ROOT, target)}`,
-        '  pnpm tributary validate      # checks its trigger.yaml and service.yaml',
-        '  pnpm tributary dev           # runs it, started on its first event',
-        `  pnpm tributary publish --type ${type} --subject s-1 --data '{"message":"hello"}'`,
-      ].join('\n'),
+      (workspace
+        ? [
+            '',
+            'Next steps:',
+            '  pnpm install                 # link the new package into the workspace',
+            `  node scripts/test.mjs ${relative(workspace, target)}`,
+            '  pnpm tributary validate      # checks its trigger.yaml and service.yaml',
+            '  pnpm tributary dev           # runs it, started on its first event',
+            `  pnpm tributary publish --type ${type} --subject s-1 --data '{"message":"hello"}'`,
+          ]
+        : [
+            '',
+            'Next steps:',
+            `  cd ${shown} && npm install && npm test   # its dependencies, then its tests (README.md)`,
+            `  ${cmd} validate      # checks its trigger.yaml and service.yaml`,
+            `  ${cmd} dev           # runs it, started on its first event`,
+            `  ${cmd} publish --type ${type} --subject s-1 --data '{"message":"hello"}'`,
+          ]
+      ).join('\n'),
     );
-    if (!inWorkspace)
+    if (!inFunctions)
       io.stderr(
-        `note: ${shown} is outside services/functions: \`tributary dev\` and the pnpm workspace (pnpm-workspace.yaml) only pick up functions there`,
+        workspace
+          ? `note: ${shown} is outside services/functions: \`tributary dev\` and the pnpm workspace (pnpm-workspace.yaml) only pick up functions there`
+          : `note: ${shown} is outside services/functions: \`tributary dev\` only picks up functions there (or from --functions <dir>)`,
       );
     return 0;
   },
 };
+
+/**
+ * The Tributary clone `dir` is in (the repository root: the `tributary` workspace with jest.preset.js and
+ * tsconfig.base.json), or undefined for a project of the user's own.
+ */
+export function tributaryClone(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (
+      existsSync(join(d, 'pnpm-workspace.yaml')) &&
+      existsSync(join(d, 'jest.preset.js')) &&
+      existsSync(join(d, 'tsconfig.base.json')) &&
+      readName(join(d, 'package.json')) === 'tributary'
+    )
+      return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+function readName(manifest: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name as string | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CLI's own version: a standalone function depends on the @tributary packages of that version. */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(join(CLI_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Why `name` cannot be a function name, or undefined when it can. */
 export function checkFunctionName(name: string): string | undefined {
@@ -106,29 +156,45 @@ export interface ScaffoldOptions {
   type: string;
   /** The new package's folder; must not exist or be empty. */
   target: string;
-  /** Default {@link FUNCTION_TEMPLATE_DIR}. */
-  templateDir?: string;
+  /**
+   * The Tributary clone the function belongs to (its package.json, Jest and TypeScript settings refer to the
+   * workspace's), or null for a standalone function ({@link STANDALONE_TEMPLATE_DIR}). Default: the clone that
+   * holds `target`, if any.
+   */
+  workspace?: string | null;
+  /** Default {@link FUNCTION_TEMPLATE_DIR}, with {@link STANDALONE_TEMPLATE_DIR} over it when standalone. */
+  templateDirs?: readonly string[];
 }
 
-/** Writes the template into `target` with `{{name}}`, `{{type}}`, `{{root}}`, `{{path}}` filled in. */
+/**
+ * Writes the template into `target` with `{{name}}`, `{{type}}` and, in a clone, `{{root}}` and `{{path}}`
+ * (standalone: `{{version}}`, the CLI's) filled in.
+ */
 export async function scaffoldFunction(options: ScaffoldOptions): Promise<string[]> {
   const { name, type, target } = options;
-  const templateDir = options.templateDir ?? FUNCTION_TEMPLATE_DIR;
+  const workspace = options.workspace === undefined ? tributaryClone(target) : options.workspace;
+  const templateDirs =
+    options.templateDirs ??
+    (workspace ? [FUNCTION_TEMPLATE_DIR] : [FUNCTION_TEMPLATE_DIR, STANDALONE_TEMPLATE_DIR]);
   if (existsSync(target) && (await readdir(target)).length > 0)
     throw new ScaffoldError(`${target} already exists and is not empty; nothing was written`);
-  const root = relative(target, REPO_ROOT).split(sep).join('/') || '.';
-  const vars: Record<string, string> = {
-    name,
-    type,
-    root,
-    path: relative(REPO_ROOT, target).split(sep).join('/'),
-  };
-  const templates = await templateFiles(templateDir);
+  const vars: Record<string, string> = workspace
+    ? {
+        name,
+        type,
+        root: relative(target, workspace).split(sep).join('/') || '.',
+        path: relative(workspace, target).split(sep).join('/'),
+      }
+    : { name, type, version: cliVersion() };
+  // A later folder's file replaces an earlier one's of the same name.
+  const templates = new Map<string, string>();
+  for (const dir of templateDirs)
+    for (const t of await templateFiles(dir)) templates.set(relative(dir, t), t);
   // Render everything first, so a template error leaves nothing half-written.
   const rendered = await Promise.all(
-    templates.map(async (t) => ({
-      file: join(target, relative(templateDir, t).replace(/\.tmpl$/, '')),
-      text: render(await readFile(t, 'utf8'), vars, relative(templateDir, t)),
+    [...templates].map(async ([rel, t]) => ({
+      file: join(target, rel.replace(/\.tmpl$/, '')),
+      text: render(await readFile(t, 'utf8'), vars, rel),
     })),
   );
   for (const { file, text } of rendered) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -143,6 +143,39 @@ describe('tributary validate', () => {
   it('checks a lone trigger.yaml against the repository Broker', () => {
     const result = validatePaths([join(ROOT, 'services', 'functions', 'audit-log', 'trigger.yaml')], ROOT);
     expect(result.findings).toEqual([]);
+  });
+
+  it("takes its context from the user's project, not from the repository the CLI lives in", () => {
+    const project = mkdtempSync(join(tmpdir(), 'tributary-validate-project-'));
+    try {
+      const fn = join(project, 'services', 'functions', 'mine');
+      mkdirSync(fn, { recursive: true });
+      writeFileSync(
+        join(fn, 'service.yaml'),
+        'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: mine\nspec:\n  template:\n' +
+          '    spec:\n      containers:\n        - image: example.com/mine\n',
+      );
+      writeFileSync(
+        join(fn, 'trigger.yaml'),
+        'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: mine\nspec:\n  broker: default\n' +
+          '  subscriber:\n    ref:\n      apiVersion: serving.knative.dev/v1\n      kind: Service\n      name: mine\n',
+      );
+      // With no paths: the project's functions only (it has no eventing/config).
+      const paths = defaultPaths(project);
+      expect(paths).toEqual([join(fn, 'trigger.yaml'), join(fn, 'service.yaml')]);
+      expect(validatePaths([join(fn, 'trigger.yaml')], project, project).findings).toEqual([]);
+      // The repository's function is not a known Service of this project ...
+      const audit = join(ROOT, 'services', 'functions', 'audit-log', 'trigger.yaml');
+      expect(summary(validatePaths([audit], project, project).findings)).toEqual([
+        expect.stringMatching(/^error Trigger default\/audit-log spec\.subscriber\.ref: .*audit-log/),
+      ]);
+      // ... and the project's function is not one of the repository's.
+      expect(summary(validatePaths([join(fn, 'trigger.yaml')], ROOT, ROOT).findings)).toEqual([
+        expect.stringMatching(/^error Trigger default\/mine spec\.subscriber\.ref: .*mine/),
+      ]);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
 

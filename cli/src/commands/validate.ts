@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
+import { TributaryError } from '@tributary/shared';
 import { type Command, parseOptions } from '../command.js';
-import { defaultPaths, REPO_ROOT } from '../validate/files.js';
+import { devProject } from '../dev/project.js';
+import { defaultPaths } from '../validate/files.js';
 import { formatFinding } from '../validate/findings.js';
 import { validatePaths } from '../validate/validate.js';
 
@@ -28,7 +30,8 @@ Checks Knative YAML before it is deployed or run by \`tributary dev\`:
 A function's trigger.yaml that eventing/config also defines (its copy) is compared with that copy.
 
 Arguments:
-  paths   YAML files or folders (read recursively). Default: eventing/config and every
+  paths   YAML files or folders (read recursively). Default: the project's (the working
+          directory's, as for \`tributary dev\`) eventing/config and every
           services/functions/*/trigger.yaml and service.yaml
 
 Options:
@@ -43,8 +46,16 @@ export const validateCommand: Command = {
   usage,
   async run(argv, io) {
     const { values, positionals } = parseOptions(argv, { quiet: { type: 'boolean', short: 'q' } });
-    const paths = positionals.length > 0 ? positionals.map((p) => resolve(p)) : defaultPaths(REPO_ROOT);
-    const result = validatePaths(paths);
+    // The project is the working directory, as for `tributary dev`: its functions and Brokers are the context
+    // every file is checked against, and with no paths, what is checked.
+    const project = devProject();
+    const paths = positionals.length > 0 ? positionals.map((p) => resolve(p)) : defaultPaths(project.dir);
+    if (paths.length === 0)
+      throw new TributaryError(
+        `nothing to validate in ${project.dir}: it has no eventing/config folder and no services/functions/*/trigger.yaml or service.yaml. Run it in your project folder, or name the files or folders to check`,
+        { code: 'CLI_NOTHING_TO_VALIDATE', retriable: false },
+      );
+    const result = validatePaths(paths, process.cwd(), project.dir);
     // One stream, in file order, like a linter: errors and warnings of one file stay together.
     for (const f of result.findings) io.stdout(formatFinding(f));
     const errors = result.findings.filter((f) => f.severity === 'error').length;

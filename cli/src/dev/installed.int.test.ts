@@ -5,13 +5,15 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { waitFor } from '@tributary/testing';
 import { REPO_ROOT } from './project.js';
@@ -28,6 +30,8 @@ const work = mkdtempSync(join(tmpdir(), 'tributary-installed-'));
 chmodSync(work, 0o755);
 const installDir = join(work, 'cli');
 const projectDir = join(work, 'my-project');
+/** A second project, started empty, for `tributary new` and `tributary validate`. */
+const newProjectDir = join(work, 'new-project');
 const bin = join(installDir, 'bin', 'tributary.js');
 
 let dev: ChildProcess | undefined;
@@ -172,6 +176,92 @@ describe('an installed tributary command', () => {
     });
     expect(help).toMatch(/^usage: tributary dev /);
     expect(help).toContain('--functions <dir>');
+  });
+
+  it('validates the project folder, not its own install folder', () => {
+    const res = spawnSync(process.execPath, [bin, 'validate'], {
+      cwd: projectDir,
+      env: userEnv(),
+      encoding: 'utf8',
+    });
+    expect(res.stdout).toContain('valid: 3 files (1 Broker, 2 Triggers, 1 Service); 0 errors, 0 warnings');
+    expect(res.status).toBe(0);
+  });
+
+  it('scaffolds a function into the project with tributary new, standalone, which validate then checks', () => {
+    mkdirSync(newProjectDir, { recursive: true });
+    const tributary = (args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args], { cwd: newProjectDir, env: userEnv(), encoding: 'utf8' });
+
+    // An empty folder has nothing to validate: said in one line, no stack trace.
+    const empty = tributary(['validate']);
+    expect(empty.stderr.trim()).toMatch(
+      /^tributary validate: nothing to validate in \S*new-project: it has no eventing\/config folder/,
+    );
+    expect(empty.status).toBe(1);
+
+    const created = tributary(['new', 'function', 'hello', '--type', 'com.example.hello']);
+    expect(created.stdout).toContain('Created services/functions/hello (@tributary/fn-hello)');
+    expect(created.stdout).toContain('tributary dev ');
+    expect(created.stdout).not.toContain('pnpm tributary');
+    expect(created.stderr).toBe('');
+    expect(created.status).toBe(0);
+    const fn = join(newProjectDir, 'services', 'functions', 'hello');
+    expect(existsSync(join(fn, 'src', 'index.ts'))).toBe(true);
+    expect(existsSync(join(installDir, 'services'))).toBe(false);
+
+    // Self-contained: published names at the CLI's version, its own Jest and TypeScript settings.
+    const pkg = JSON.parse(readFileSync(join(fn, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const cliVersion = (
+      JSON.parse(readFileSync(join(installDir, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+    expect(pkg.dependencies['@tributary/function-runtime']).toBe(cliVersion);
+    for (const f of ['package.json', 'jest.config.js', 'tsconfig.json', 'tsconfig.build.json'])
+      expect([f, readFileSync(join(fn, f), 'utf8')]).not.toEqual([
+        f,
+        expect.stringMatching(/workspace:|catalog:|\.\.\/|jest\.preset|tsconfig\.base/),
+      ]);
+
+    const validated = tributary(['validate']);
+    expect(validated.stdout).toContain(
+      'valid: 2 files (0 Brokers, 1 Trigger, 1 Service); 0 errors, 0 warnings',
+    );
+    expect(validated.status).toBe(0);
+
+    // Its tests and typecheck pass on its own settings. The @tributary packages are not on a public registry
+    // (and the tests are offline), so its node_modules links what `npm install` would fetch: the installed
+    // CLI's copies of the runtime packages and the repository's Jest, SWC and TypeScript, at the same versions.
+    const modules = join(fn, 'node_modules');
+    const link = (name: string, from: string) => {
+      mkdirSync(dirname(join(modules, name)), { recursive: true });
+      symlinkSync(realpathSync(from), join(modules, name));
+    };
+    const installed = join(installDir, 'node_modules');
+    for (const name of ['@tributary/function-runtime', '@tributary/shared', 'zod'])
+      link(name, join(installed, name));
+    const cloudevents = readdirSync(join(installed, '.pnpm')).find(
+      (d) => d === `cloudevents@${pkg.dependencies.cloudevents}`,
+    );
+    link('cloudevents', join(installed, '.pnpm', `${cloudevents}`, 'node_modules', 'cloudevents'));
+    for (const name of Object.keys(pkg.devDependencies)) link(name, join(REPO_ROOT, 'node_modules', name));
+    const env = { ...userEnv(), TRIBUTARY_REUSE_SERVICES: '0' };
+    const tests = spawnSync(
+      process.execPath,
+      ['--experimental-vm-modules', '--no-warnings', join(modules, 'jest', 'bin', 'jest.js'), '--ci'],
+      { cwd: fn, env, encoding: 'utf8' },
+    );
+    expect(tests.stderr).toMatch(/Tests:\s+4 passed, 4 total/);
+    expect(tests.status).toBe(0);
+    const tsc = spawnSync(
+      process.execPath,
+      [join(modules, 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'],
+      { cwd: fn, env, encoding: 'utf8' },
+    );
+    expect(tsc.stdout.trim()).toBe('');
+    expect(tsc.status).toBe(0);
   });
 
   it('runs tributary dev from the project folder: publish -> its Trigger delivers, its function runs; clean Ctrl-C', async () => {

@@ -3,9 +3,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { DEFAULT_NAMESPACE, type SourceText } from '@tributary/eventing';
 
 import { parseAllDocuments } from 'yaml';
-
-/** Repository root (this file is cli/{src,dist}/validate/). */
-export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+import { devProject } from '../dev/project.js';
 
 export interface Doc {
   file: string;
@@ -26,12 +24,13 @@ export interface LoadedFile {
   functionTrigger: boolean;
 }
 
-/** eventing/config and each function's trigger.yaml and service.yaml, those that exist. */
-export function defaultPaths(root: string): string[] {
-  const out: string[] = [];
-  const config = join(root, 'eventing', 'config');
-  if (existsSync(config)) out.push(config);
-  const functions = join(root, 'services', 'functions');
+/**
+ * The project's eventing/config and each of its functions' trigger.yaml and service.yaml, those that exist
+ * (the project as `tributary dev` sees it: {@link devProject}).
+ */
+export function defaultPaths(projectDir: string): string[] {
+  const { configDirs, functionsDir: functions } = devProject(projectDir);
+  const out: string[] = [...configDirs];
   if (existsSync(functions)) {
     for (const name of readdirSync(functions).sort()) {
       if (name.startsWith('.')) continue;
@@ -77,9 +76,10 @@ export function isKnativeService(d: Doc): boolean {
   return d.kind === 'Service' && (d.apiVersion ?? '').startsWith('serving.knative.dev/');
 }
 
-export function knownFunctionServices(root: string, cwd: string): Map<string, Doc> {
+/** The Knative Services of the project's functions (known subscribers), by namespace/name. */
+export function knownFunctionServices(projectDir: string, cwd: string): Map<string, Doc> {
   const out = new Map<string, Doc>();
-  const dir = join(root, 'services', 'functions');
+  const dir = devProject(projectDir).functionsDir;
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     if (name.startsWith('.')) continue;

@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
   DEFAULT_NAMESPACE,
@@ -10,6 +10,7 @@ import {
   yamlFilesIn,
 } from '@tributary/eventing';
 import { stringify } from 'yaml';
+import { devProject } from '../dev/project.js';
 import { checkDestination, getPath, type KnownTargets } from './destinations.js';
 import {
   type Doc,
@@ -17,19 +18,21 @@ import {
   isKnativeService,
   knownFunctionServices,
   type LoadedFile,
-  REPO_ROOT,
   readYaml,
 } from './files.js';
 import type { Finding, ValidateResult } from './findings.js';
 import { checkAttributeMap, checkFilter } from './typos.js';
 
-/** Validates the YAML in `paths` (files or folders); never throws for bad YAML, returns findings. */
-export function validatePaths(paths: readonly string[], cwd = process.cwd()): ValidateResult {
+/**
+ * Validates the YAML in `paths` (files or folders); never throws for bad YAML, returns findings. The project
+ * (default: `cwd`) gives the context: its functions' Services and its eventing/config Brokers.
+ */
+export function validatePaths(paths: readonly string[], cwd = process.cwd(), project = cwd): ValidateResult {
   const findings: Finding[] = [];
   const files = readFiles(paths, cwd, findings);
   const { copies, primary, definedElsewhere } = separateCopies(files);
-  const context = checkResources(primary, copies, definedElsewhere, cwd, findings);
-  const services = checkServices(files, cwd, findings);
+  const context = checkResources(primary, copies, definedElsewhere, cwd, project, findings);
+  const services = checkServices(files, cwd, project, findings);
   const all = files.flatMap((f) => f.docs);
   checkReferences(all, context, services, findings);
   sortFindings(findings, files);
@@ -96,7 +99,7 @@ function separateCopies(files: readonly LoadedFile[]): {
 
 /**
  * 1. Brokers, Triggers, ConfigMaps through the broker's own loader. Triggers checked without their Broker
- * (a lone trigger.yaml) are loaded against the repository's Brokers, or a generated `default` one, as
+ * (a lone trigger.yaml) are loaded against the project's Brokers, or a generated `default` one, as
  * `tributary dev` does; those context files are returned.
  */
 function checkResources(
@@ -104,9 +107,12 @@ function checkResources(
   copies: readonly LoadedFile[],
   definedElsewhere: ReadonlyMap<string, Doc>,
   cwd: string,
+  project: string,
   findings: Finding[],
 ): LoadedFile[] {
-  const context = primary.some((f) => f.docs.some((d) => d.kind === 'Broker')) ? [] : contextBrokers(cwd);
+  const context = primary.some((f) => f.docs.some((d) => d.kind === 'Broker'))
+    ? []
+    : contextBrokers(project, cwd);
   const resourceFiles = primary.filter((f) => f.docs.length === 0 || f.docs.some(isEventingDoc));
   findings.push(
     ...loaderIssues([brokerOnlySource(context), ...resourceFiles.map((f) => f.source)]).filter(
@@ -139,9 +145,14 @@ function checkResources(
 
 /**
  * 2. Knative Services, as the local runtime loads them. Returns every known Service: those checked and the
- * repository's functions (known subscribers even when their service.yaml is not validated).
+ * project's functions (known subscribers even when their service.yaml is not validated).
  */
-function checkServices(files: readonly LoadedFile[], cwd: string, findings: Finding[]): Map<string, Doc> {
+function checkServices(
+  files: readonly LoadedFile[],
+  cwd: string,
+  project: string,
+  findings: Finding[],
+): Map<string, Doc> {
   const services = new Map<string, Doc>();
   for (const f of files) {
     for (const d of f.docs) {
@@ -161,7 +172,7 @@ function checkServices(files: readonly LoadedFile[], cwd: string, findings: Find
       if (d.name) services.set(`${d.namespace}/${d.name}`, d);
     }
   }
-  const functionServices = knownFunctionServices(REPO_ROOT, cwd);
+  const functionServices = knownFunctionServices(project, cwd);
   for (const [key, d] of functionServices) if (!services.has(key)) services.set(key, d);
   return services;
 }
@@ -232,10 +243,11 @@ function brokerOnlySource(files: readonly LoadedFile[]): SourceText {
   return { file: BROKERS_FILE, text: docs.map((d) => stringify(d.value)).join('---\n') };
 }
 
-/** The Brokers of the repository's eventing/config, else a generated `default` Broker. */
-function contextBrokers(cwd: string): LoadedFile[] {
-  const dir = join(REPO_ROOT, 'eventing', 'config');
-  const files = existsSync(dir) ? yamlFilesIn(dir).map((f) => readYaml(f, cwd)) : [];
+/** The Brokers of the project's eventing/config, else a generated `default` Broker. */
+function contextBrokers(project: string, cwd: string): LoadedFile[] {
+  const files = devProject(project).configDirs.flatMap((dir) =>
+    yamlFilesIn(dir).map((f) => readYaml(f, cwd)),
+  );
   if (files.some((f) => f.docs.some((d) => d.kind === 'Broker'))) return files;
   const text = 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n';
   return [

@@ -71,7 +71,6 @@ const PUBLIC_ROUTES = new Set([
   '/',
   '/app.js',
   '/style.css',
-  '/replay.js',
   '/healthz',
   '/readyz',
   '/metrics',
@@ -81,7 +80,6 @@ const PUBLIC_ROUTES = new Set([
 const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
-  'replay.js': 'text/javascript; charset=utf-8',
 };
 
 /**

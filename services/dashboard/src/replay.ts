@@ -26,6 +26,13 @@ export interface ReplayRoutesOptions {
 
 export const REPLAY_ROUTE = '/api/replay/:namespace/:trigger';
 
+/** What `GET /api/replay/triggers` answers: the Triggers the replay panel offers. */
+export interface ReplayTriggerList {
+  /** False when the dashboard has no broker log (a replay would answer 503). */
+  available: boolean;
+  triggers: { namespace: string; name: string; broker: string }[];
+}
+
 export function registerReplayRoutes(app: FastifyInstance, opts: ReplayRoutesOptions): void {
   const triggers = opts.resources?.triggers ?? [];
   const fail = (status: number, code: string, message: string) => ({
@@ -33,7 +40,7 @@ export function registerReplayRoutes(app: FastifyInstance, opts: ReplayRoutesOpt
     body: { error: code, code, message },
   });
 
-  app.get('/api/replay/triggers', async () => ({
+  app.get<{ Reply: ReplayTriggerList }>('/api/replay/triggers', async () => ({
     available: opts.log !== undefined,
     triggers: triggers.map((t) => ({ namespace: t.namespace, name: t.name, broker: t.broker })),
   }));

@@ -1,13 +1,16 @@
 // Compile-time check that the page's view of the API (src/ui/wire.ts) is what the server sends: a change to
-// @tributary/eventing's dead-letter types or to `eventJson` that the page does not follow fails `tsc`.
+// @tributary/eventing's dead-letter or replay types, to `eventJson` or to the replay panel's Trigger list that
+// the page does not follow fails `tsc`.
 import type {
   DeadLetter,
   DeadLetterStatus,
   DeadLetterStore,
   RedriveAllResult,
   RedriveResult,
+  ReplayResponse,
 } from '@tributary/eventing';
 import type { eventJson } from './app.js';
+import type { ReplayTriggerList } from './replay.js';
 import type * as Wire from './ui/wire.js';
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -20,4 +23,6 @@ export type UiContract = [
   Assert<Same<Wire.RedriveResult, RedriveResult>>,
   Assert<Same<Wire.RedriveAllResult, RedriveAllResult>>,
   Assert<ReturnType<typeof eventJson> extends Omit<Wire.TailEvent, 'attributes'> ? true : false>,
+  Assert<Same<Wire.ReplayPlan, ReplayResponse>>,
+  Assert<Same<Wire.ReplayTriggerList, ReplayTriggerList>>,
 ];

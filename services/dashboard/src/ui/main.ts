@@ -10,6 +10,7 @@ import { showSignIn } from './signin.js';
 import { renderBrokers } from './views/brokers.js';
 import { initDeadLetters, loadDeadLetters, renderDeadLetterCount } from './views/dead-letters.js';
 import { renderFunctions } from './views/functions.js';
+import { initReplay } from './views/replay.js';
 import { renderSlots } from './views/slots.js';
 import { renderAlerts, renderSources } from './views/status.js';
 import { initTail } from './views/tail.js';
@@ -68,6 +69,7 @@ async function start(): Promise<void> {
   }
   initDeadLetters();
   initTail();
+  void initReplay();
   connect();
   void loadDeadLetters();
 }

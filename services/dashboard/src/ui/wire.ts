@@ -62,3 +62,29 @@ export interface TailEvent {
   dataBase64?: string;
   redacted?: number;
 }
+
+/** One partition of a replay plan (@tributary/eventing's `PartitionReplay`). */
+export interface ReplayPartition {
+  partition: number;
+  current: string | null;
+  target: string;
+  events: number;
+}
+
+/** What `POST /api/replay/<namespace>/<trigger>` answers (@tributary/eventing's `ReplayResponse`). */
+export interface ReplayPlan {
+  groupId: string;
+  partitions: ReplayPartition[];
+  applied: 'none' | 'offsets' | 'seek';
+  trigger: string;
+  broker: string;
+  from: string;
+  dryRun: boolean;
+  events: number;
+}
+
+/** What `GET /api/replay/triggers` answers (src/replay.ts' `ReplayTriggerList`). */
+export interface ReplayTriggerList {
+  available: boolean;
+  triggers: { namespace: string; name: string; broker: string }[];
+}
