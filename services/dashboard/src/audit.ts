@@ -33,6 +33,7 @@ export function auditedAction(method: string, route: string | undefined): string
     (route === '/api/dead-letters/:id/redrive' || route === '/api/dead-letters/redrive')
   )
     return 'dead-letters.redrive';
+  if (method === 'POST' && route === '/api/backfills/:id/cancel') return 'backfills.cancel';
   return undefined;
 }
 
