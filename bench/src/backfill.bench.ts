@@ -8,8 +8,8 @@
 // parsed), once before and once after the backfills; the faster one is the baseline. Backfill: the db-events
 // engine streaming its slot, with a sink that accepts at once, and a backfill of the whole table started with
 // the SQL function; rate = rows / (finished_at - started_at) from the progress table, i.e. from the start of
-// the first chunk to the moment the sink accepted the last read event. Run for the default chunk size (1,024)
-// and for BENCH_BACKFILL_CHUNK (default 10,000). Peak RSS of this process is sampled every 20 ms in each phase.
+// the first chunk to the moment the sink accepted the last read event. Run for chunks of 1,024 rows (Debezium's
+// default) and of BENCH_BACKFILL_CHUNK (default 10,000, db-events' default). Peak RSS of this process is sampled every 20 ms in each phase.
 import { loadavg } from 'node:os';
 import { BackfillRunner, createMetrics, DbEvents, type Sink } from '@tributary/db-events';
 import { createLogger } from '@tributary/shared';

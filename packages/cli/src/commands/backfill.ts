@@ -32,7 +32,7 @@ and SELECT tributary.cancel_backfill('<id>');
 
 Options:
       --where <sql>      only rows matching this condition, e.g. "created_at > now() - interval '30 days'"
-      --chunk-size <n>   rows per chunk (default 1024, at most 100000)
+      --chunk-size <n>   rows per chunk (default 10000, at most 100000)
       --detach           start it, print its id and return without following its progress
       --watch <id>       follow the progress of a backfill already started
       --list             list the backfills, most recent first, with their progress
@@ -341,9 +341,12 @@ export const backfillCommand: Command = {
       }
       if (values.watch !== undefined) return await watch(db, schema, values.watch, io);
       const target = (table as string).includes('.') ? (table as string) : `public.${table}`;
+      // Without --chunk-size, the function's own default applies.
       const { rows } = await db.query<{ id: string }>(
-        `SELECT ${quoteIdent(schema)}.backfill($1, filter => $2, chunk_size => COALESCE($3::int, 1024)) AS id`,
-        [target, values.where ?? null, chunkSize ?? null],
+        chunkSize === undefined
+          ? `SELECT ${quoteIdent(schema)}.backfill($1, filter => $2) AS id`
+          : `SELECT ${quoteIdent(schema)}.backfill($1, filter => $2, chunk_size => $3) AS id`,
+        chunkSize === undefined ? [target, values.where ?? null] : [target, values.where ?? null, chunkSize],
       );
       const id = rows[0]?.id as string;
       io.stdout(`backfill ${id} started for ${target}${values.where ? ` where ${values.where}` : ''}`);
