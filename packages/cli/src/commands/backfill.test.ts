@@ -37,7 +37,9 @@ describe('tributary backfill', () => {
   it('names Postgres and how to start it when it is not reachable', async () => {
     const t = io({ DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/db' });
     expect(await main(['backfill', '--list'], t.io)).toBe(1);
-    expect(t.err.join('\n')).toMatch(/Postgres is not reachable at postgres:\/\/u:redacted@127\.0\.0\.1:1\/db \(connection refused\)/);
+    expect(t.err.join('\n')).toMatch(
+      /Postgres is not reachable at postgres:\/\/u:redacted@127\.0\.0\.1:1\/db \(connection refused\)/,
+    );
     expect(t.err.join('\n')).not.toContain('secret');
   });
 });
