@@ -20,6 +20,7 @@ import { ensureBackfillSchema } from './schema.js';
 import { type BackfillRow, BackfillStore, type Progress } from './store.js';
 import {
   chunkSql,
+  countSql,
   estimateSql,
   literal,
   maxKeySql,
@@ -31,6 +32,8 @@ import { BACKFILL_PREFIX, BackfillTracker, type ChunkWindow, watermarkContent } 
 
 /** How often db-events looks for a new backfill when none is running (the SQL function only inserts a row). */
 export const DEFAULT_POLL_MS = 1_000;
+/** How long counting the rows to backfill may take before the planner's estimate is used instead. */
+export const COUNT_TIMEOUT_MS = 2_000;
 
 export interface BackfillRunnerOptions {
   /** Ordinary connections: schema creation and the progress table. */
@@ -227,11 +230,28 @@ export class BackfillRunner {
       types: RAW_TEXT,
     })) as unknown as pg.QueryArrayResult<(string | null)[]>[];
     const maxRow = results[TEXT_FORM_SETTINGS.length + 1]?.rows[0];
+    return { maxKey: maxRow ? (maxRow as string[]) : null, totalEstimate: await this.estimate(client, plan) };
+  }
+
+  /**
+   * The number of rows to backfill: counted when that takes under {@link COUNT_TIMEOUT_MS} (a filter's
+   * selectivity is often a planner guess), else the planner's estimate.
+   */
+  private async estimate(client: pg.Client, plan: TablePlan): Promise<number> {
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SET LOCAL statement_timeout = ${COUNT_TIMEOUT_MS}`);
+      const { rows } = await client.query<{ n: string }>(countSql(plan));
+      await client.query('COMMIT');
+      return Number(rows[0]?.n ?? 0);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code !== '57014') throw err;
+    }
     const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
       estimateSql(plan),
     );
-    const estimate = rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0;
-    return { maxKey: maxRow ? (maxRow as string[]) : null, totalEstimate: estimate };
+    return rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0;
   }
 
   private async chunks(

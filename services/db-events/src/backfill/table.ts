@@ -198,6 +198,11 @@ export function maxKeySql(plan: TablePlan): string {
   return `SELECT ${keys.join(', ')} FROM ${plan.quoted}${plan.where !== undefined ? ` WHERE (${plan.where})` : ''} ORDER BY ${keys.map((k) => `${k} DESC`).join(', ')} LIMIT 1`;
 }
 
+/** The exact number of rows to backfill (run under a statement timeout). */
+export function countSql(plan: TablePlan): string {
+  return `SELECT count(*) AS n FROM ${plan.quoted}${plan.where !== undefined ? ` WHERE (${plan.where})` : ''}`;
+}
+
 /** The planner's row estimate for the backfill (no scan of the table). */
 export function estimateSql(plan: TablePlan): string {
   return `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${plan.quoted}${plan.where !== undefined ? ` WHERE (${plan.where})` : ''}`;
