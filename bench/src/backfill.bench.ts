@@ -187,7 +187,15 @@ async function main(): Promise<void> {
   await engine.stop();
   await runner.stop();
   await pool.end();
-  await db.query(`SELECT pg_drop_replication_slot($1)`, [schema]).catch(() => undefined);
+  // The walsender lets go of the slot a moment after the engine stops.
+  for (let i = 0; i < 100; i++) {
+    const dropped = await db.query('SELECT pg_drop_replication_slot($1)', [schema]).then(
+      () => true,
+      () => false,
+    );
+    if (dropped) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await db.query(`DROP PUBLICATION IF EXISTS ${schema}`);
   await db.query(`DROP SCHEMA ${schema} CASCADE`);
   await db.query(`DROP SCHEMA ${dbe} CASCADE`);
