@@ -28,7 +28,13 @@ import {
   type TablePlan,
   TEXT_FORM_SETTINGS,
 } from './table.js';
-import { BACKFILL_PREFIX, BackfillTracker, type ChunkWindow, watermarkContent } from './window.js';
+import {
+  BACKFILL_PREFIX,
+  BackfillTracker,
+  type ChunkWindow,
+  type WindowResult,
+  watermarkContent,
+} from './window.js';
 
 /** How often db-events looks for a new backfill when none is running (the SQL function only inserts a row). */
 export const DEFAULT_POLL_MS = 1_000;
@@ -59,6 +65,17 @@ interface Attached {
   session: StreamSession;
   tracker: BackfillTracker;
   ended: boolean;
+}
+
+/** A chunk read between its watermarks (its HIGH not necessarily written yet). */
+interface Chunk {
+  token: string;
+  window: ChunkWindow;
+  rows: (string | null)[][];
+  /** The backfill's state read with the chunk: anything but `running` stops it. */
+  state: string | undefined;
+  /** Progress once emitted at HIGH; recorded when the sink accepts the chunk. */
+  accepted: Progress | undefined;
 }
 
 /** Text of every column, parsed by nobody: values.ts converts them as it does the stream's. */
@@ -254,6 +271,12 @@ export class BackfillRunner {
     return rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0;
   }
 
+  /**
+   * The chunk loop. While the stream catches up with one chunk's HIGH watermark, the next chunk is already
+   * read (its LOW comes after that HIGH in the WAL, so the windows do not overlap); its own HIGH is written
+   * only once the first chunk has been emitted, so if that chunk must be read again the one read ahead is
+   * simply forgotten (without a HIGH it is never emitted).
+   */
   private async chunks(
     job: BackfillRow,
     plan: TablePlan,
@@ -268,17 +291,17 @@ export class BackfillRunner {
       completed: false,
     };
     const half = Math.max(1, Math.floor(this.opts.maxInFlight / 2));
-    for (;;) {
-      if (attached.ended || this.stopped) throw new SessionEndedError();
+    let opened = 0;
+    const open = async (after: string[] | null): Promise<Chunk> => {
       while (attached.session.inFlight() > half) {
         if (attached.ended || this.stopped) throw new SessionEndedError();
         await sleep(5);
       }
-      const token = `${job.id}/${progress.chunks}/${randomBytes(4).toString('hex')}`;
+      if (attached.ended || this.stopped) throw new SessionEndedError();
+      const token = `${job.id}/${progress.chunks}.${opened++}/${randomBytes(4).toString('hex')}`;
       const readAt = new Date().toISOString();
-      let rows: (string | null)[][] = [];
-      let accepted: Progress | undefined;
-      const window: ChunkWindow = attached.tracker.open(
+      // The callbacks run at HIGH and at acceptance, after `chunk` is set.
+      const window = attached.tracker.open(
         token,
         (kept, lowLsn) => {
           const events = readEvents(plan, kept, lowLsn, {
@@ -286,59 +309,87 @@ export class BackfillRunner {
             backfillId: job.id,
             readAt,
           });
-          const last = rows[rows.length - 1];
-          accepted = {
+          const last = chunk.rows[chunk.rows.length - 1];
+          chunk.accepted = {
             lastKey: last ? plan.keyIndexes.map((i) => last[i] as string) : progress.lastKey,
-            rowsDone: progress.rowsDone + rows.length,
+            rowsDone: progress.rowsDone + chunk.rows.length,
             events: progress.events + events.length,
             chunks: progress.chunks + 1,
-            completed: rows.length < job.chunk_size,
+            completed: chunk.rows.length < job.chunk_size,
           };
           return events;
         },
         () => {
-          const p = accepted;
-          if (p) this.persist(job.id, p);
+          if (chunk.accepted) this.persist(job.id, chunk.accepted);
         },
       );
-      let state: string | undefined;
+      const chunk: Chunk = { token, window, rows: [], state: undefined, accepted: undefined };
       try {
         await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [
           BACKFILL_PREFIX,
           watermarkContent({ token, mark: 'low' }),
         ]);
-        const read = await this.read(client, plan, job, progress.lastKey);
-        state = read.state;
-        if (state === 'running') {
-          rows = read.rows;
-          window.chunk = { rows, keyIndexes: plan.keyIndexes, xip: read.xip };
-          // Flushed, so the stream reaches it at once rather than at the next WAL flush.
-          await client.query('SELECT pg_logical_emit_message(false, $1, $2, true)', [
-            BACKFILL_PREFIX,
-            watermarkContent({ token, mark: 'high' }),
-          ]);
+        const read = await this.read(client, plan, job, after);
+        chunk.state = read.state;
+        if (chunk.state === 'running') {
+          chunk.rows = read.rows;
+          chunk.window.chunk = { rows: read.rows, keyIndexes: plan.keyIndexes, xip: read.xip };
+        } else {
+          attached.tracker.close(token);
         }
       } catch (err) {
         attached.tracker.close(token);
         throw err;
       }
-      if (state !== 'running') {
-        attached.tracker.close(token);
-        this.log.info({ backfill: job.id, state }, 'backfill stopped');
+      return chunk;
+    };
+    const forget = async (ahead: Promise<Chunk> | undefined): Promise<void> => {
+      const c = await ahead?.catch(() => undefined);
+      if (c) attached.tracker.close(c.token);
+    };
+
+    let current = await open(progress.lastKey);
+    for (;;) {
+      if (current.state !== 'running') {
+        this.log.info({ backfill: job.id, state: current.state }, 'backfill stopped');
         return;
       }
-      const result = await window.done;
-      if (result.retry) {
+      try {
+        // Flushed, so the stream reaches it at once rather than at the next WAL flush.
+        await client.query('SELECT pg_logical_emit_message(false, $1, $2, true)', [
+          BACKFILL_PREFIX,
+          watermarkContent({ token: current.token, mark: 'high' }),
+        ]);
+      } catch (err) {
+        attached.tracker.close(current.token);
+        throw err;
+      }
+      const last = current.rows[current.rows.length - 1];
+      const ahead =
+        last && current.rows.length >= job.chunk_size
+          ? open(plan.keyIndexes.map((i) => last[i] as string))
+          : undefined;
+      ahead?.catch(() => undefined);
+      let result: WindowResult;
+      try {
+        result = await current.window.done;
+      } catch (err) {
+        await forget(ahead);
+        throw err;
+      }
+      if (result.retry || !current.accepted) {
+        await forget(ahead);
         this.log.debug({ backfill: job.id, chunk: progress.chunks }, 'chunk read again');
+        current = await open(progress.lastKey);
         continue;
       }
-      const next = accepted as Progress | undefined;
-      if (!next) continue;
+      const next = current.accepted;
       progress.lastKey = next.lastKey;
       progress.rowsDone = next.rowsDone;
       progress.events = next.events;
       progress.chunks = next.chunks;
-      if (next.completed) {
+      if (next.completed || !ahead) {
+        await forget(ahead);
         await this.progressChain;
         this.log.info(
           { backfill: job.id, rows: next.rowsDone, events: next.events, chunks: next.chunks },
@@ -346,6 +397,7 @@ export class BackfillRunner {
         );
         return;
       }
+      current = await ahead;
     }
   }
 
