@@ -25,24 +25,33 @@ export interface ReadContext {
  * for attributes built here: core attributes as strings, JSON `data`, valid extension names.
  */
 function readCloudEvent(
-  core: { id: string; time: string; type: string; source: string; subject: string },
-  extensions: Record<string, string>,
+  id: string,
+  time: string,
+  source: string,
+  subject: string,
+  ext: { schema: string; table: string; lsn: string; partitionkey: string; backfill: string },
   data: DbRowReadData,
 ): CloudEvent<unknown> {
   const e = Object.create(CloudEvent.prototype) as Record<string, unknown>;
-  e.id = core.id;
-  e.time = core.time;
-  e.type = core.type;
-  e.source = core.source;
+  e.id = id;
+  e.time = time;
+  e.type = EVENT_TYPES.dbRowRead;
+  e.source = source;
   e.specversion = '1.0';
   e.datacontenttype = 'application/json';
-  e.subject = core.subject;
+  e.subject = subject;
   e.datacontentencoding = undefined;
   e.dataschema = undefined;
   e.data_base64 = undefined;
   e.schemaurl = undefined;
   e.data = data;
-  for (const k in extensions) e[k] = extensions[k];
+  // Extensions, in the order the constructor would copy them.
+  e.schema = ext.schema;
+  e.table = ext.table;
+  e.lsn = ext.lsn;
+  e.txid = '0';
+  e.partitionkey = ext.partitionkey;
+  e.backfill = ext.backfill;
   return Object.freeze(e) as unknown as CloudEvent<unknown>;
 }
 
@@ -86,18 +95,14 @@ export function readEvents(
       unchanged_toast: [],
     };
     const event = readCloudEvent(
-      {
-        id: readEventId(ctx.backfillId, subject),
-        time: ctx.readAt,
-        type: EVENT_TYPES.dbRowRead,
-        source,
-        subject,
-      },
+      readEventId(ctx.backfillId, subject),
+      ctx.readAt,
+      source,
+      subject,
       {
         schema: plan.schema,
         table: plan.table,
         lsn,
-        txid: '0',
         partitionkey: `${plan.qualified}/${subject}`,
         backfill: ctx.backfillId,
       },
