@@ -71,6 +71,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./status.js')).statusCommand,
   },
   {
+    name: 'backfill',
+    summary:
+      'emit the existing rows of a table as dev.tributary.db.row.read events (with progress; cancel, list)',
+    load: async () => (await import('./backfill.js')).backfillCommand,
+  },
+  {
     name: 'keys',
     summary: 'generate the JWT secret and anon/service_role keys as a Kubernetes Secret',
     load: async () => (await import('./keys.js')).keysCommand,

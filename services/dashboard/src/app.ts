@@ -16,6 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AuditLog, auditedAction, redactDeadLetter } from './audit.js';
 import { checkCrossSite, createOperatorAuth, type DashboardAuthOptions, type Operator } from './auth.js';
+import { type BackfillSource, registerBackfillRoutes } from './backfills.js';
 import {
   type ClusterView,
   Collector,
@@ -53,6 +54,8 @@ export interface DashboardAppOptions {
   registry?: Registry;
   /** Where the numbers come from instead of scraping `sources` (e.g. `PrometheusMetrics` on Kubernetes). */
   metrics?: PlatformMetrics | undefined;
+  /** db-events' table backfills (backfills.ts): listed, and cancelled by operators. */
+  backfills?: BackfillSource | undefined;
 }
 
 export interface DashboardApp {
@@ -70,6 +73,7 @@ const PUBLIC_DIR = new URL('../public/', import.meta.url);
 const PUBLIC_ROUTES = new Set([
   '/',
   '/app.js',
+  '/backfills.js',
   '/style.css',
   '/healthz',
   '/readyz',
@@ -79,6 +83,7 @@ const PUBLIC_ROUTES = new Set([
 ]);
 const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
+  'backfills.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 
@@ -261,6 +266,7 @@ export function buildDashboardApp(opts: DashboardAppOptions): DashboardApp {
   });
   app.get('/api/audit', async () => ({ entries: audit.entries() }));
   registerReplayRoutes(app, { log: opts.log, resources: opts.resources, logger });
+  registerBackfillRoutes(app, opts.backfills);
   const collector = new Collector({
     sources: opts.sources,
     logger: logger.child({ component: 'collector' }),

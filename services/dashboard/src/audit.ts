@@ -34,6 +34,7 @@ export function auditedAction(method: string, route: string | undefined): string
   )
     return 'dead-letters.redrive';
   if (method === 'POST' && route === '/api/replay/:namespace/:trigger') return 'triggers.replay';
+  if (method === 'POST' && route === '/api/backfills/:id/cancel') return 'backfills.cancel';
   return undefined;
 }
 

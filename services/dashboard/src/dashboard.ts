@@ -8,6 +8,7 @@ import type { Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildDashboardApp } from './app.js';
 import { type DashboardAuthOptions, isLoopbackBind } from './auth.js';
+import { createBackfillSource } from './backfills.js';
 import type { ClusterView, MetricsSource } from './collector.js';
 import { PrometheusMetrics, type PrometheusMetricsOptions } from './prometheus-source.js';
 
@@ -40,6 +41,8 @@ export interface CreateDashboardOptions {
   log?: BrokerLog | undefined;
   /** Postgres for the dead-letter store (created and closed by the dashboard)... */
   databaseUrl?: string | undefined;
+  /** db-events' schema in that database, for the backfills view (default `tributary`, as DB_EVENTS_SCHEMA). */
+  backfillSchema?: string | undefined;
   /** ...or an existing store (not closed by `close()`). */
   deadLetters?: DeadLetterStore | undefined;
   /** Bearer token for redrives when the ingress has JWT auth on. */
@@ -103,7 +106,11 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
         })
       : undefined;
   const deadLetters = options.deadLetters ?? ownStore;
+  const backfills = options.databaseUrl
+    ? createBackfillSource({ databaseUrl: options.databaseUrl, schema: options.backfillSchema, logger })
+    : undefined;
   const { app, refresh } = buildDashboardApp({
+    backfills,
     logger,
     auth: options.auth,
     sources: [...metricsSources(options), ...(options.sources ?? [])],
@@ -120,6 +127,7 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
     address = await app.listen({ port: options.port ?? 8080, host });
   } catch (err) {
     await ownStore?.close();
+    await backfills?.close();
     throw err;
   }
   const port = (app.server.address() as { port: number }).port;
@@ -138,6 +146,7 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
       closed ??= (async () => {
         await app.close();
         await ownStore?.close();
+        await backfills?.close();
       })();
       return closed;
     },

@@ -3,6 +3,7 @@ import { createServer, type Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { BackfillRunner } from './backfill/runner.js';
 import type { Env } from './env.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CONNECT_TIMEOUT_MS, DbEvents } from './pipeline.js';
@@ -13,6 +14,8 @@ import type { Sink } from './sink/sink.js';
 export interface DbEventsApp {
   server: FastifyInstance;
   engine: DbEvents;
+  /** Table backfills; undefined when DB_EVENTS_BACKFILL_POLL_MS=0. */
+  backfill: BackfillRunner | undefined;
   sink: Sink;
   pool: pg.Pool;
   metrics: Metrics;
@@ -60,6 +63,18 @@ export function buildApp(env: Env, opts: BuildOptions): DbEventsApp {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
   pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'idle Postgres connection failed'));
+  const backfill =
+    env.DB_EVENTS_BACKFILL_POLL_MS > 0
+      ? new BackfillRunner({
+          pool,
+          connectionString: env.DATABASE_URL,
+          schema: env.DB_EVENTS_SCHEMA,
+          publication: env.DB_EVENTS_PUBLICATION,
+          logger: opts.logger,
+          maxInFlight: env.DB_EVENTS_MAX_IN_FLIGHT,
+          pollMs: env.DB_EVENTS_BACKFILL_POLL_MS,
+        })
+      : undefined;
   const engine = new DbEvents({
     connectionString: env.DATABASE_URL,
     slot: env.DB_EVENTS_SLOT,
@@ -68,6 +83,7 @@ export function buildApp(env: Env, opts: BuildOptions): DbEventsApp {
     heartbeatMs: env.DB_EVENTS_HEARTBEAT_MS,
     maxInFlight: env.DB_EVENTS_MAX_IN_FLIGHT,
     batchSize: env.DB_EVENTS_BATCH_SIZE,
+    backfill,
     sink,
     pool,
     logger: opts.logger,
@@ -83,14 +99,19 @@ export function buildApp(env: Env, opts: BuildOptions): DbEventsApp {
   return {
     server,
     engine,
+    backfill,
     sink,
     pool,
     metrics,
-    start: () => engine.start(),
+    start: () => {
+      engine.start();
+      backfill?.start();
+    },
     close: () => {
       closing ??= (async () => {
         await server.close();
         await engine.stop();
+        await backfill?.stop();
         await sink.close();
         await pool.end();
       })();

@@ -26,6 +26,13 @@ export const envSchema = z
     DB_EVENTS_MAX_IN_FLIGHT: envInt(10_000, { min: 1 }),
     /** Events per sink batch (HTTP requests are also cut at 900 KiB). */
     DB_EVENTS_BATCH_SIZE: envInt(1_000, { min: 1, max: 100_000 }),
+    /** db-events' own schema: the backfill progress table and the functions backfill() and cancel_backfill(). */
+    DB_EVENTS_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a schema name: [a-z_][a-z0-9_], at most 63 characters')
+      .default('tributary'),
+    /** How often to look for a new backfill while none runs; 0 turns backfills off (no schema is created). */
+    DB_EVENTS_BACKFILL_POLL_MS: envInt(1_000, { min: 0 }),
     /** HTTP sink: the broker ingress URL (Knative SinkBinding injects it). */
     K_SINK: envUrl().optional(),
     /** Kafka sink: bootstrap brokers, comma-separated. */

@@ -15,6 +15,7 @@ lifecycle.installSignalHandlers();
 const app = buildApp(env, { logger });
 lifecycle.add('db-events', async () => {
   await app.engine.stop();
+  await app.backfill?.stop();
   await app.sink.close();
   await app.pool.end();
 });

@@ -12,6 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudEvent } from 'cloudevents';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { BackfillRunner } from './backfill/runner.js';
+import { BACKFILL_PREFIX, type BackfillTracker } from './backfill/window.js';
 import { ChangeDecoder, type DecodedEvent, HEARTBEAT_PREFIX } from './decoding/changes.js';
 import { decodePgOutput, type PgOutputMessage } from './decoding/pgoutput.js';
 import { pgTimestampToMillis } from './decoding/time.js';
@@ -56,6 +58,8 @@ export interface DbEventsOptions {
   /** Reconnect backoff (default {@link RECONNECT_INITIAL_MS} doubling to {@link RECONNECT_MAX_MS}). */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
+  /** Table backfills (src/backfill/): their chunks are emitted at watermarks in this stream. */
+  backfill?: BackfillRunner;
 }
 
 interface Marker {
@@ -86,6 +90,10 @@ class Session {
   private readonly batchSize: number;
   /** Highest LSN acknowledged to Postgres in this session. */
   ackedLsn: Lsn;
+  /** Sees every message after the decoder; emits backfill chunks at their HIGH watermarks. */
+  tracker: BackfillTracker | undefined;
+  /** Callbacks run once every event up to `seq` is accepted (backfill progress), in order. */
+  private accepted: { seq: number; fn: () => void }[] = [];
 
   constructor(
     private readonly opts: DbEventsOptions,
@@ -172,12 +180,22 @@ class Session {
     const events = this.decoder.decode(pgmsg);
     for (const e of events) this.buffer.push(e);
     this.seq += events.length;
+    const observed = this.tracker?.observe(pgmsg, this.decoder);
+    if (observed) {
+      for (const e of observed.events) this.buffer.push(e);
+      this.seq += observed.events.length;
+      this.whenAccepted(this.seq, observed.onAccepted);
+    }
     switch (pgmsg.tag) {
       case 'commit':
         this.mark(pgmsg.endLsn, pgTimestampToMillis(pgmsg.commitTime));
         break;
       case 'message':
-        if (!pgmsg.transactional && pgmsg.prefix === HEARTBEAT_PREFIX && !this.decoder.inTransaction) {
+        if (
+          !pgmsg.transactional &&
+          (pgmsg.prefix === HEARTBEAT_PREFIX || pgmsg.prefix === BACKFILL_PREFIX) &&
+          !this.decoder.inTransaction
+        ) {
           this.mark(pgmsg.lsn, undefined);
         }
         break;
@@ -185,7 +203,7 @@ class Session {
         if (pgmsg.replicaIdentity === 'f' || pgmsg.replicaIdentity === 'n') this.lookupKey(pgmsg.relationId);
         break;
     }
-    if (events.length > 0) {
+    if (events.length > 0 || (observed && observed.events.length > 0)) {
       if (this.inFlight >= this.maxInFlight) this.pause();
       this.scheduleSend();
     }
@@ -309,8 +327,16 @@ class Session {
     );
   }
 
+  private whenAccepted(seq: number, fn: () => void): void {
+    if (seq <= this.acked) fn();
+    else this.accepted.push({ seq, fn });
+  }
+
   /** Acknowledges the last marker whose events are all accepted. */
   private release(): void {
+    while (this.accepted.length > 0 && (this.accepted[0] as { seq: number }).seq <= this.acked) {
+      (this.accepted.shift() as { fn: () => void }).fn();
+    }
     let lsn: Lsn | undefined;
     let commitMs: number | undefined;
     const commits: number[] = [];
@@ -460,12 +486,17 @@ export class DbEvents {
       return undefined;
     }
     this.session = session;
+    session.tracker = this.opts.backfill?.attach({
+      database: slot.database,
+      inFlight: () => session.inFlight,
+    });
     this.opts.metrics.connected.set(1);
     this.log.info({ slot: this.opts.slot, resumeFrom: formatLsn(startLsn) }, 'streaming changes');
     for (const w of this.connectedWaiters.splice(0)) w();
     // One heartbeat on connect lets a quiet slot advance at once; DB_EVENTS_HEARTBEAT_MS=0 writes none at all.
     if ((this.opts.heartbeatMs ?? 10_000) > 0) void this.heartbeat();
     const err = await session.ended;
+    this.opts.backfill?.detach();
     // A batch still at the sink must settle before the next session sends anything (order, no overlap).
     if (!this.stopped) await session.settled();
     this.lastAckedLsn = maxLsn(this.lastAckedLsn, session.ackedLsn);

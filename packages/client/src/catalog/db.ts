@@ -57,6 +57,18 @@ export const dbTableTruncatedSchema = z.object({
   old_record: z.null(),
 });
 
+/**
+ * An existing row read by a backfill (DESIGN.md §3.1): the shape of an insert, with `type` "READ".
+ * `commit_timestamp` is when the chunk was read, `lsn` the chunk's low watermark, `txid` 0 (no writing
+ * transaction).
+ */
+export const dbRowReadSchema = z.object({
+  ...changeBase,
+  type: z.literal('READ'),
+  record: dbRowSchema,
+  old_record: z.null(),
+});
+
 /** Any row or truncate change. */
 export const dbChangeSchema = z.discriminatedUnion('type', [
   dbRowInsertedSchema,
@@ -76,6 +88,7 @@ export const dbMessageInvalidSchema = z.object({
 
 export type DbRowInsertedData = z.infer<typeof dbRowInsertedSchema>;
 export type DbRowUpdatedData = z.infer<typeof dbRowUpdatedSchema>;
+export type DbRowReadData = z.infer<typeof dbRowReadSchema>;
 export type DbRowDeletedData = z.infer<typeof dbRowDeletedSchema>;
 export type DbTableTruncatedData = z.infer<typeof dbTableTruncatedSchema>;
 export type DbChangeData = z.infer<typeof dbChangeSchema>;

@@ -21,6 +21,7 @@ import {
   dbMessageInvalidSchema,
   dbRowDeletedSchema,
   dbRowInsertedSchema,
+  dbRowReadSchema,
   dbRowUpdatedSchema,
   dbTableTruncatedSchema,
 } from './db.js';
@@ -34,6 +35,7 @@ export const BUILTIN_SCHEMAS = {
   [EVENT_TYPES.dbRowUpdated]: dbRowUpdatedSchema,
   [EVENT_TYPES.dbRowDeleted]: dbRowDeletedSchema,
   [EVENT_TYPES.dbTableTruncated]: dbTableTruncatedSchema,
+  [EVENT_TYPES.dbRowRead]: dbRowReadSchema,
   [EVENT_TYPES.dbMessageInvalid]: dbMessageInvalidSchema,
   [EVENT_TYPES.storageObjectCreated]: storageEventSchema,
   [EVENT_TYPES.storageObjectRemoved]: storageEventSchema,

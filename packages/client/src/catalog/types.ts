@@ -6,6 +6,8 @@ export const EVENT_TYPES = {
   dbRowUpdated: 'dev.tributary.db.row.updated',
   dbRowDeleted: 'dev.tributary.db.row.deleted',
   dbTableTruncated: 'dev.tributary.db.table.truncated',
+  /** An existing row, emitted by a table backfill (extension `backfill` = the backfill id). */
+  dbRowRead: 'dev.tributary.db.row.read',
   /** An outbox message (`pg_logical_emit_message`) that could not become an event. */
   dbMessageInvalid: 'dev.tributary.db.message.invalid',
   // §3.2 Storage (storage-events)

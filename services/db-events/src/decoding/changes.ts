@@ -43,7 +43,8 @@ export interface DecodedEvent {
   event: CloudEvent<unknown>;
   /** `<schema>.<table>` for changes, undefined for outbox messages. */
   table?: string;
-  op?: ChangeOp | 'MESSAGE' | 'INVALID_MESSAGE';
+  /** `READ`: a backfilled row (src/backfill/). */
+  op?: ChangeOp | 'READ' | 'MESSAGE' | 'INVALID_MESSAGE';
 }
 
 interface Column {
