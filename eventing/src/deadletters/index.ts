@@ -12,6 +12,7 @@ export { type DeadLetterRoutesOptions, deadLetterRoutes } from './routes.js';
 export {
   createDeadLetterStore,
   type DeadLetter,
+  type DeadLetterPage,
   type DeadLetterQuery,
   type DeadLetterStatus,
   DeadLetterStore,

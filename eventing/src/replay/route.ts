@@ -1,9 +1,12 @@
 import { isRetriable, type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createJwtAuth, type JwtAuthOptions } from '../ingress/auth.js';
-import type { BrokerLog, ReplayResult } from '../log/types.js';
+import type { BrokerLog } from '../log/types.js';
 import { parseRfc3339 } from '../resources/load.js';
 import type { TriggerResource } from '../resources/types.js';
+import type { ReplayResponse } from '../wire.js';
+
+export type { ReplayResponse } from '../wire.js';
 
 /**
  * `POST /-/replay/<namespace>/<trigger>` on the broker (`tributary replay` and the dashboard call it):
@@ -24,16 +27,6 @@ export interface ReplayRouteOptions {
   triggers: readonly TriggerResource[];
   auth?: JwtAuthOptions | undefined;
   logger: Logger;
-}
-
-/** What the route answers (and `tributary replay` prints). */
-export interface ReplayResponse extends ReplayResult {
-  trigger: string;
-  broker: string;
-  from: string;
-  dryRun: boolean;
-  /** Sum of `events` over the partitions. */
-  events: number;
 }
 
 /** `earliest` or an RFC 3339 time; anything else is a client error naming what is expected. */
