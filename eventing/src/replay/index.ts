@@ -1,8 +1,10 @@
 export {
   parseReplayFrom,
+  parseReplayRequest,
   REPLAY_PATH_PREFIX,
   REPLAY_ROLES,
   type ReplayResponse,
   type ReplayRouteOptions,
   replayRoutes,
+  replayTrigger,
 } from './route.js';

@@ -1,7 +1,7 @@
 import { isRetriable, type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createJwtAuth, type JwtAuthOptions } from '../ingress/auth.js';
-import type { BrokerLog } from '../log/types.js';
+import type { BrokerLog, ReplayOptions } from '../log/types.js';
 import { parseRfc3339 } from '../resources/load.js';
 import type { TriggerResource } from '../resources/types.js';
 import type { ReplayResponse } from '../wire.js';
@@ -49,6 +49,44 @@ export function parseReplayFrom(value: unknown): 'earliest' | Date {
   return time;
 }
 
+/** A replay request's body, `{"from": "<RFC 3339>|earliest", "dryRun": bool}`, checked; a 400 naming the fault. */
+export function parseReplayRequest(body: unknown): Required<ReplayOptions> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new TributaryError('body must be {"from": "<RFC 3339>|earliest", "dryRun": bool}', {
+      code: 'BAD_REQUEST',
+      statusCode: 400,
+      retriable: false,
+    });
+  }
+  const { from, dryRun } = body as { from?: unknown; dryRun?: unknown };
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') {
+    throw new TributaryError('"dryRun" must be true or false', {
+      code: 'BAD_REQUEST',
+      statusCode: 400,
+      retriable: false,
+    });
+  }
+  return { from: parseReplayFrom(from), dryRun: dryRun === true };
+}
+
+/** Replays one Trigger's consumer group (`BrokerLog.replay`) and gives the answer of a replay route. */
+export async function replayTrigger(
+  log: BrokerLog,
+  trigger: TriggerResource,
+  { from, dryRun }: Required<ReplayOptions>,
+): Promise<ReplayResponse> {
+  const broker = { namespace: trigger.namespace, name: trigger.broker };
+  const result = await log.replay(broker, trigger.groupId, { from, dryRun });
+  return {
+    ...result,
+    trigger: `${trigger.namespace}/${trigger.name}`,
+    broker: `${broker.namespace}/${broker.name}`,
+    from: from === 'earliest' ? from : from.toISOString(),
+    dryRun,
+    events: result.partitions.reduce((s, p) => s + p.events, 0),
+  };
+}
+
 export async function replayRoutes(app: FastifyInstance, options: ReplayRouteOptions): Promise<void> {
   const auth = options.auth
     ? createJwtAuth({ jwtSecret: options.auth.jwtSecret, allowedRoles: REPLAY_ROLES })
@@ -91,39 +129,17 @@ export async function replayRoutes(app: FastifyInstance, options: ReplayRouteOpt
           `no Trigger ${namespace}/${trigger} on this broker (known: ${known.join(', ') || 'none'})`,
         );
       }
-      const body = (req.body ?? {}) as { from?: unknown; dryRun?: unknown };
-      if (typeof body !== 'object' || Array.isArray(body)) {
-        return fail(
-          reply,
-          400,
-          'BAD_REQUEST',
-          'body must be {"from": "<RFC 3339>|earliest", "dryRun": bool}',
-        );
-      }
-      if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') {
-        return fail(reply, 400, 'BAD_REQUEST', '"dryRun" must be true or false');
-      }
-      const dryRun = body.dryRun === true;
       try {
-        const from = parseReplayFrom(body.from);
-        const broker = { namespace: t.namespace, name: t.broker };
-        const result = await options.log.replay(broker, t.groupId, { from, dryRun });
-        const response: ReplayResponse = {
-          ...result,
-          trigger: `${t.namespace}/${t.name}`,
-          broker: `${broker.namespace}/${broker.name}`,
-          from: from === 'earliest' ? from : from.toISOString(),
-          dryRun,
-          events: result.partitions.reduce((s, p) => s + p.events, 0),
-        };
-        if (!dryRun) {
+        const request = parseReplayRequest(req.body ?? {});
+        const response = await replayTrigger(options.log, t, request);
+        if (!request.dryRun) {
           logger.info(
             {
               actor,
               trigger: response.trigger,
               from: response.from,
               events: response.events,
-              applied: result.applied,
+              applied: response.applied,
             },
             'trigger replayed',
           );
