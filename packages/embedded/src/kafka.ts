@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
-import { spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
+import { requireTool, spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
 import { VERSIONS } from './versions.js';
 
 /** The Kafka version infra deploys, pinned in versions.json. */
@@ -69,11 +69,6 @@ ${dep(SLF4J_BINDING.groupId, SLF4J_BINDING.artifactId, SLF4J_BINDING.version)}
 `;
 }
 
-function requireTool(command: string, args: string[], hint: string): void {
-  const probe = spawnSync(command, args, { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) throw new Error(`kafka: \`${command}\` is not available: ${hint}`);
-}
-
 /**
  * Returns the directory holding the Kafka jars, fetching them with Maven the first time. The download goes to
  * a temporary directory that is renamed into place only when complete, so an interrupted fetch never leaves a
@@ -87,7 +82,12 @@ export async function ensureKafkaJars(log: Log = stderrLog): Promise<string> {
     log(`kafka: using cached jars in ${libs}`);
     return libs;
   }
-  requireTool('mvn', ['-v'], 'install Apache Maven (it fetches the Kafka jars from Maven Central once)');
+  requireTool(
+    'kafka',
+    'mvn',
+    ['-v'],
+    'install Apache Maven (it fetches the Kafka jars from Maven Central once)',
+  );
   const started = Date.now();
   log(`kafka: fetching Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs} (once)…`);
   mkdirSync(join(cacheDir(), 'kafka'), { recursive: true });
@@ -270,7 +270,7 @@ export function newClusterId(bytes: Buffer = randomBytes(16)): string {
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaInstance> {
   const log = options.log ?? stderrLog;
   const started = Date.now();
-  requireTool('java', ['-version'], 'install a Java 17+ runtime (Kafka runs on the JVM)');
+  requireTool('kafka', 'java', ['-version'], 'install a Java 17+ runtime (Kafka runs on the JVM)');
   const libs = await ensureKafkaJars(log);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-kafka-'));
   const persistent = options.persistent ?? options.dataDir !== undefined;

@@ -1,11 +1,11 @@
 // MinIO built from source with `go install` at a pinned version, once, into the cache.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
-import { spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
+import { requireTool, spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
 import { VERSIONS } from './versions.js';
 
 /** The MinIO version (a Go pseudo-version of github.com/minio/minio), pinned in versions.json. */
@@ -53,12 +53,7 @@ export async function ensureMinioBinary(
     log(`minio: using cached binary ${binary}`);
     return binary;
   }
-  const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'minio: `go` is not available: install Go (MinIO is built from source with `go install` once)',
-    );
-  }
+  requireTool('minio', 'go', ['version'], 'install Go (MinIO is built from source with `go install` once)');
   const started = Date.now();
   log(`minio: building ${MINIO_MODULE}@${MINIO_VERSION} with go install (once; takes several minutes)…`);
   const parent = join(cacheDir(), 'minio');

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
@@ -249,4 +249,10 @@ export function stopAndRemove(service: SpawnedService, removeDir: string | undef
     await service.stop();
     if (removeDir) rmSync(removeDir, { recursive: true, force: true });
   };
+}
+
+/** Fails, naming what to install (`hint`), unless `command args` runs and exits 0; `name` is the caller's server. */
+export function requireTool(name: string, command: string, args: string[], hint: string): void {
+  const probe = spawnSync(command, args, { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) throw new Error(`${name}: \`${command}\` is not available: ${hint}`);
 }
