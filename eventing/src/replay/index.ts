@@ -5,6 +5,7 @@ export {
   REPLAY_ROLES,
   type ReplayResponse,
   type ReplayRouteOptions,
+  replayResponse,
   replayRoutes,
   replayTrigger,
 } from './route.js';

@@ -1,7 +1,7 @@
 import { isRetriable, type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createJwtAuth, type JwtAuthOptions } from '../ingress/auth.js';
-import type { BrokerLog, ReplayOptions } from '../log/types.js';
+import type { BrokerLog, BrokerRef, ReplayOptions, ReplayResult } from '../log/types.js';
 import { parseRfc3339 } from '../resources/load.js';
 import type { TriggerResource } from '../resources/types.js';
 import type { ReplayResponse } from '../wire.js';
@@ -77,6 +77,16 @@ export async function replayTrigger(
 ): Promise<ReplayResponse> {
   const broker = { namespace: trigger.namespace, name: trigger.broker };
   const result = await log.replay(broker, trigger.groupId, { from, dryRun });
+  return replayResponse(result, trigger, broker, { from, dryRun });
+}
+
+/** A replay's answer (what the routes send and `tributary replay` prints): the plan, named and summed. */
+export function replayResponse(
+  result: ReplayResult,
+  trigger: { namespace: string; name: string },
+  broker: BrokerRef,
+  { from, dryRun }: Required<ReplayOptions>,
+): ReplayResponse {
   return {
     ...result,
     trigger: `${trigger.namespace}/${trigger.name}`,
