@@ -3,8 +3,6 @@ import { request } from 'undici';
 import type { BrokerRef } from '../log/types.js';
 import type { RedriveResult } from '../wire.js';
 
-export type { RedriveResult } from '../wire.js';
-
 /** Extensions the dispatcher adds to a dead letter; a redrive strips them (the event goes back as it was). */
 export const ERROR_EXTENSIONS = ['knativeerrordest', 'knativeerrorcode', 'knativeerrordata'] as const;
 

@@ -20,14 +20,6 @@ import type {
 import { migrateDeadLetters } from './migrations.js';
 import { RedriveSender } from './redrive.js';
 
-export type {
-  DeadLetter,
-  DeadLetterPage,
-  DeadLetterStatus,
-  DeadLetterSummary,
-  RedriveAllResult,
-  RedriveResult,
-} from '../wire.js';
 export { ERROR_EXTENSIONS } from './redrive.js';
 
 export interface DeadLetterQuery {
