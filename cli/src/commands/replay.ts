@@ -7,6 +7,7 @@ import {
   parseRfc3339,
   type ReplayResponse,
   type ReplayResult,
+  replayResponse,
   triggerGroupId,
 } from '@tributary/eventing';
 import { createLogger, redactUrl } from '@tributary/shared';
@@ -230,14 +231,7 @@ async function viaLog(
           `(consumer group ${groupId}, ${where}): check the name and --broker, or give --config`,
       );
     const result = dryRun ? plan : await log.replay(broker, groupId, { from, dryRun: false });
-    return {
-      ...result,
-      trigger: `${trigger.namespace}/${trigger.name}`,
-      broker: `${broker.namespace}/${broker.name}`,
-      from: from === 'earliest' ? from : from.toISOString(),
-      dryRun,
-      events: result.partitions.reduce((s, p) => s + p.events, 0),
-    };
+    return replayResponse(result, trigger, broker, { from, dryRun });
   } finally {
     await log.close();
   }

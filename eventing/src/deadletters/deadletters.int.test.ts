@@ -11,8 +11,9 @@ import { type RunningBroker, startBroker } from '../broker.js';
 import { startSubscriber, type TestSubscriber } from '../dispatcher/test-subscriber.js';
 import { createPostgresLog, type PostgresBrokerLog } from '../log/postgres/postgres-log.js';
 import { parseResources } from '../resources/load.js';
+import type { DeadLetter, DeadLetterSummary } from '../wire.js';
 import { deadLetterRoutes } from './routes.js';
-import { type DeadLetter, DeadLetterStore, type DeadLetterSummary } from './store.js';
+import { DeadLetterStore } from './store.js';
 
 jest.setTimeout(120_000);
 

@@ -1,5 +1,14 @@
 // The dead-letter store: a deadLetterSink endpoint that keeps failed events in Postgres, with list/get/delete
 // and redrive back to the broker ingress.
+
+export type {
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterStatus,
+  DeadLetterSummary,
+  RedriveAllResult,
+  RedriveResult,
+} from '../wire.js';
 export {
   createSinkAuth,
   DEAD_LETTER_AUDIENCE,
@@ -11,14 +20,9 @@ export {
 export { type DeadLetterRoutesOptions, deadLetterRoutes } from './routes.js';
 export {
   createDeadLetterStore,
-  type DeadLetter,
   type DeadLetterQuery,
-  type DeadLetterStatus,
   DeadLetterStore,
   type DeadLetterStoreOptions,
-  type DeadLetterSummary,
   ERROR_EXTENSIONS,
   isDeadLetterId,
-  type RedriveAllResult,
-  type RedriveResult,
 } from './store.js';

@@ -1,19 +1,10 @@
 import { encodeHeaderValue, type Logger, TributaryError } from '@tributary/shared';
 import { request } from 'undici';
 import type { BrokerRef } from '../log/types.js';
+import type { RedriveResult } from '../wire.js';
 
 /** Extensions the dispatcher adds to a dead letter; a redrive strips them (the event goes back as it was). */
 export const ERROR_EXTENSIONS = ['knativeerrordest', 'knativeerrorcode', 'knativeerrordata'] as const;
-
-export interface RedriveResult {
-  id: string;
-  ok: boolean;
-  /** The ingress' status, when it answered. */
-  status?: number | undefined;
-  error?: string | undefined;
-  /** Another redrive of this dead letter is running (it was not sent again). */
-  inProgress?: true | undefined;
-}
 
 /** What a redrive sends: a stored dead letter's broker, context attributes and data. */
 export interface RedriveRow {

@@ -1,12 +1,8 @@
 import { type CloudEvent, CloudEventDecodeError, decodeHttp } from '@tributary/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { DeadLetterStatus } from '../wire.js';
 import type { SinkAuthResult } from './auth.js';
-import {
-  type DeadLetterQuery,
-  type DeadLetterStatus,
-  type DeadLetterStore,
-  isDeadLetterId,
-} from './store.js';
+import { type DeadLetterQuery, type DeadLetterStore, isDeadLetterId } from './store.js';
 
 export interface DeadLetterRoutesOptions {
   store: DeadLetterStore;

@@ -9,47 +9,18 @@ import pg from 'pg';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { assertSchemaName, DEFAULT_SCHEMA } from '../log/postgres/migrations.js';
 import type { BrokerRef } from '../log/types.js';
+import type {
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterStatus,
+  DeadLetterSummary,
+  RedriveAllResult,
+  RedriveResult,
+} from '../wire.js';
 import { migrateDeadLetters } from './migrations.js';
-import { type RedriveResult, RedriveSender } from './redrive.js';
+import { RedriveSender } from './redrive.js';
 
-export { ERROR_EXTENSIONS, type RedriveResult } from './redrive.js';
-
-export type DeadLetterStatus = 'pending' | 'redriven';
-
-/** One stored dead letter: the failed event and why it failed. */
-export interface DeadLetter {
-  id: string;
-  namespace: string;
-  broker: string;
-  /** The event's `id`, `source`, `type`, `subject`. */
-  eventId: string;
-  source: string;
-  type: string;
-  subject: string | null;
-  /** Every context attribute as received (string form), `knativeerror*` included. */
-  attributes: Record<string, string>;
-  /** `knativeerrordest`: the subscriber that failed. */
-  errorDest: string | null;
-  /** `knativeerrorcode`: its last HTTP status (absent on a timeout / connection error). */
-  errorCode: number | null;
-  /** `knativeerrordata`, base64-decoded: the start of the subscriber's response body. */
-  errorData: string | null;
-  dataContentType: string | null;
-  /** The event's data bytes, base64. */
-  dataBase64: string | null;
-  /** The data as text when it is UTF-8 (JSON, text), for display. */
-  dataText: string | null;
-  /** How many times this event was dead-lettered to this destination. */
-  times: number;
-  firstReceivedAt: string;
-  receivedAt: string;
-  status: DeadLetterStatus;
-  redrivenAt: string | null;
-  redriveCount: number;
-  lastRedriveStatus: number | null;
-}
-
-export type DeadLetterSummary = Omit<DeadLetter, 'attributes' | 'dataBase64' | 'dataText'>;
+export { ERROR_EXTENSIONS } from './redrive.js';
 
 export interface DeadLetterQuery {
   namespace?: string | undefined;
@@ -60,12 +31,6 @@ export interface DeadLetterQuery {
   limit?: number | undefined;
   /** Keyset pagination: only ids below this one (newest first). */
   before?: string | undefined;
-}
-
-export interface RedriveAllResult {
-  redriven: number;
-  failed: number;
-  results: RedriveResult[];
 }
 
 export interface DeadLetterStoreOptions {
@@ -211,7 +176,7 @@ export class DeadLetterStore {
     return rows[0]!.id;
   }
 
-  async list(query: DeadLetterQuery = {}): Promise<{ items: DeadLetterSummary[]; total: number }> {
+  async list(query: DeadLetterQuery = {}): Promise<DeadLetterPage> {
     await this.migrate();
     const { where, params } = this.where(query);
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);

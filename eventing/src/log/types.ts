@@ -1,5 +1,8 @@
 import type { HttpMessage } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
+import type { ReplayResult } from '../wire.js';
+
+export type { PartitionReplay, ReplayResult } from '../wire.js';
 
 /**
  * The broker's storage interface. Two backends implement it: `kafka/` (topic per broker, consumer group
@@ -87,31 +90,6 @@ export interface ReplayOptions {
   from: 'earliest' | Date;
   /** Compute and return the plan, move nothing. */
   dryRun?: boolean;
-}
-
-/** One partition of a replay: where the group was, where it restarts, and how much is delivered again. */
-export interface PartitionReplay {
-  partition: number;
-  /** The group's committed position before the replay; null when it has none stored yet. */
-  current: string | null;
-  /**
-   * Where the group restarts. Never after `current`: a replay only moves back, so a partition already
-   * before `from` keeps its position and nothing is skipped.
-   */
-  target: string;
-  /** Events between `target` and `current`, which are delivered again. */
-  events: number;
-}
-
-export interface ReplayResult {
-  groupId: string;
-  partitions: PartitionReplay[];
-  /**
-   * How the new position was stored: `none` (a dry run, or nothing to move), `offsets` (the stored position
-   * itself; a running subscriber picks it up), `seek` (Kafka: this process' running consumers sought and
-   * committed it as members of the group).
-   */
-  applied: 'none' | 'offsets' | 'seek';
 }
 
 export interface BrokerLog {

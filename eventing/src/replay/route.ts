@@ -1,9 +1,12 @@
 import { isRetriable, type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createJwtAuth, type JwtAuthOptions } from '../ingress/auth.js';
-import type { BrokerLog, ReplayResult } from '../log/types.js';
+import type { BrokerLog, BrokerRef, ReplayOptions, ReplayResult } from '../log/types.js';
 import { parseRfc3339 } from '../resources/load.js';
 import type { TriggerResource } from '../resources/types.js';
+import type { ReplayResponse } from '../wire.js';
+
+export type { ReplayResponse } from '../wire.js';
 
 /**
  * `POST /-/replay/<namespace>/<trigger>` on the broker (`tributary replay` and the dashboard call it):
@@ -26,16 +29,6 @@ export interface ReplayRouteOptions {
   logger: Logger;
 }
 
-/** What the route answers (and `tributary replay` prints). */
-export interface ReplayResponse extends ReplayResult {
-  trigger: string;
-  broker: string;
-  from: string;
-  dryRun: boolean;
-  /** Sum of `events` over the partitions. */
-  events: number;
-}
-
 /** `earliest` or an RFC 3339 time; anything else is a client error naming what is expected. */
 export function parseReplayFrom(value: unknown): 'earliest' | Date {
   if (value === 'earliest') return value;
@@ -54,6 +47,54 @@ export function parseReplayFrom(value: unknown): 'earliest' | Date {
     });
   }
   return time;
+}
+
+/** A replay request's body, `{"from": "<RFC 3339>|earliest", "dryRun": bool}`, checked; a 400 naming the fault. */
+export function parseReplayRequest(body: unknown): Required<ReplayOptions> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new TributaryError('body must be {"from": "<RFC 3339>|earliest", "dryRun": bool}', {
+      code: 'BAD_REQUEST',
+      statusCode: 400,
+      retriable: false,
+    });
+  }
+  const { from, dryRun } = body as { from?: unknown; dryRun?: unknown };
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') {
+    throw new TributaryError('"dryRun" must be true or false', {
+      code: 'BAD_REQUEST',
+      statusCode: 400,
+      retriable: false,
+    });
+  }
+  return { from: parseReplayFrom(from), dryRun: dryRun === true };
+}
+
+/** Replays one Trigger's consumer group (`BrokerLog.replay`) and gives the answer of a replay route. */
+export async function replayTrigger(
+  log: BrokerLog,
+  trigger: TriggerResource,
+  { from, dryRun }: Required<ReplayOptions>,
+): Promise<ReplayResponse> {
+  const broker = { namespace: trigger.namespace, name: trigger.broker };
+  const result = await log.replay(broker, trigger.groupId, { from, dryRun });
+  return replayResponse(result, trigger, broker, { from, dryRun });
+}
+
+/** A replay's answer (what the routes send and `tributary replay` prints): the plan, named and summed. */
+export function replayResponse(
+  result: ReplayResult,
+  trigger: { namespace: string; name: string },
+  broker: BrokerRef,
+  { from, dryRun }: Required<ReplayOptions>,
+): ReplayResponse {
+  return {
+    ...result,
+    trigger: `${trigger.namespace}/${trigger.name}`,
+    broker: `${broker.namespace}/${broker.name}`,
+    from: from === 'earliest' ? from : from.toISOString(),
+    dryRun,
+    events: result.partitions.reduce((s, p) => s + p.events, 0),
+  };
 }
 
 export async function replayRoutes(app: FastifyInstance, options: ReplayRouteOptions): Promise<void> {
@@ -98,39 +139,17 @@ export async function replayRoutes(app: FastifyInstance, options: ReplayRouteOpt
           `no Trigger ${namespace}/${trigger} on this broker (known: ${known.join(', ') || 'none'})`,
         );
       }
-      const body = (req.body ?? {}) as { from?: unknown; dryRun?: unknown };
-      if (typeof body !== 'object' || Array.isArray(body)) {
-        return fail(
-          reply,
-          400,
-          'BAD_REQUEST',
-          'body must be {"from": "<RFC 3339>|earliest", "dryRun": bool}',
-        );
-      }
-      if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') {
-        return fail(reply, 400, 'BAD_REQUEST', '"dryRun" must be true or false');
-      }
-      const dryRun = body.dryRun === true;
       try {
-        const from = parseReplayFrom(body.from);
-        const broker = { namespace: t.namespace, name: t.broker };
-        const result = await options.log.replay(broker, t.groupId, { from, dryRun });
-        const response: ReplayResponse = {
-          ...result,
-          trigger: `${t.namespace}/${t.name}`,
-          broker: `${broker.namespace}/${broker.name}`,
-          from: from === 'earliest' ? from : from.toISOString(),
-          dryRun,
-          events: result.partitions.reduce((s, p) => s + p.events, 0),
-        };
-        if (!dryRun) {
+        const request = parseReplayRequest(req.body ?? {});
+        const response = await replayTrigger(options.log, t, request);
+        if (!request.dryRun) {
           logger.info(
             {
               actor,
               trigger: response.trigger,
               from: response.from,
               events: response.events,
-              applied: result.applied,
+              applied: response.applied,
             },
             'trigger replayed',
           );

@@ -188,27 +188,44 @@ function parseManifests(sources: readonly SourceText[], { issues }: Findings): P
   return { brokers, triggers, configMaps };
 }
 
+/**
+ * A Broker's or Trigger's `namespace/name` and how messages name it (`Trigger ns/name`), or undefined when
+ * `seen` has that name already (a duplicate: the issue is added).
+ */
+function identify(
+  kind: 'Broker' | 'Trigger',
+  { manifest, location }: Located<{ metadata: { name: string; namespace?: string | undefined } }>,
+  seen: ReadonlyMap<string, { location: ResourceLocation }>,
+  issues: ResourceIssue[],
+): { namespace: string; name: string; key: string; resource: string } | undefined {
+  const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
+  const name = manifest.metadata.name;
+  const key = `${namespace}/${name}`;
+  const resource = `${kind} ${key}`;
+  const prev = seen.get(key);
+  if (prev) {
+    issues.push({
+      ...location,
+      resource,
+      path: 'metadata.name',
+      message: `duplicate ${kind} (also in ${prev.location.file} document ${prev.location.document})`,
+    });
+    return undefined;
+  }
+  return { namespace, name, key, resource };
+}
+
 /** Brokers by `namespace/name`: duplicates refused, delivery and config resolved. */
 function resolveBrokers(
   { brokers, configMaps }: ParsedManifests,
   { issues, warnings }: Findings,
 ): Map<string, BrokerResource> {
   const brokerResources = new Map<string, BrokerResource>();
-  for (const { manifest, location } of brokers) {
-    const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
-    const name = manifest.metadata.name;
-    const key = `${namespace}/${name}`;
-    const resource = `Broker ${key}`;
-    const prev = brokerResources.get(key);
-    if (prev) {
-      issues.push({
-        ...location,
-        resource,
-        path: 'metadata.name',
-        message: `duplicate Broker (also in ${prev.location.file} document ${prev.location.document})`,
-      });
-      continue;
-    }
+  for (const located of brokers) {
+    const { manifest, location } = located;
+    const id = identify('Broker', located, brokerResources, issues);
+    if (!id) continue;
+    const { namespace, name, key, resource } = id;
     const delivery = manifest.spec?.delivery;
     if (delivery) {
       for (const d of resolveDelivery(delivery).issues) {
@@ -239,21 +256,11 @@ function resolveTriggers(
   { issues, warnings }: Findings,
 ): Map<string, TriggerResource> {
   const triggerResources = new Map<string, TriggerResource>();
-  for (const { manifest, location } of triggers) {
-    const namespace = manifest.metadata.namespace ?? DEFAULT_NAMESPACE;
-    const name = manifest.metadata.name;
-    const key = `${namespace}/${name}`;
-    const resource = `Trigger ${key}`;
-    const prev = triggerResources.get(key);
-    if (prev) {
-      issues.push({
-        ...location,
-        resource,
-        path: 'metadata.name',
-        message: `duplicate Trigger (also in ${prev.location.file} document ${prev.location.document})`,
-      });
-      continue;
-    }
+  for (const located of triggers) {
+    const { manifest, location } = located;
+    const id = identify('Trigger', located, triggerResources, issues);
+    if (!id) continue;
+    const { namespace, key } = id;
     const trigger = resolveTrigger(manifest, namespace, location, brokerResources, { issues, warnings });
     if (trigger) triggerResources.set(key, trigger);
   }

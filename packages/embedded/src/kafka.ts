@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
-import { type SpawnedService, spawnService, tail, waitUntilReady } from './process.js';
+import { requireTool, spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
 import { VERSIONS } from './versions.js';
 
 /** The Kafka version infra deploys, pinned in versions.json. */
@@ -69,11 +69,6 @@ ${dep(SLF4J_BINDING.groupId, SLF4J_BINDING.artifactId, SLF4J_BINDING.version)}
 `;
 }
 
-function requireTool(command: string, args: string[], hint: string): void {
-  const probe = spawnSync(command, args, { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) throw new Error(`kafka: \`${command}\` is not available: ${hint}`);
-}
-
 /**
  * Returns the directory holding the Kafka jars, fetching them with Maven the first time. The download goes to
  * a temporary directory that is renamed into place only when complete, so an interrupted fetch never leaves a
@@ -87,7 +82,12 @@ export async function ensureKafkaJars(log: Log = stderrLog): Promise<string> {
     log(`kafka: using cached jars in ${libs}`);
     return libs;
   }
-  requireTool('mvn', ['-v'], 'install Apache Maven (it fetches the Kafka jars from Maven Central once)');
+  requireTool(
+    'kafka',
+    'mvn',
+    ['-v'],
+    'install Apache Maven (it fetches the Kafka jars from Maven Central once)',
+  );
   const started = Date.now();
   log(`kafka: fetching Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs} (once)…`);
   mkdirSync(join(cacheDir(), 'kafka'), { recursive: true });
@@ -270,7 +270,7 @@ export function newClusterId(bytes: Buffer = randomBytes(16)): string {
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaInstance> {
   const log = options.log ?? stderrLog;
   const started = Date.now();
-  requireTool('java', ['-version'], 'install a Java 17+ runtime (Kafka runs on the JVM)');
+  requireTool('kafka', 'java', ['-version'], 'install a Java 17+ runtime (Kafka runs on the JVM)');
   const libs = await ensureKafkaJars(log);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-kafka-'));
   const persistent = options.persistent ?? options.dataDir !== undefined;
@@ -285,51 +285,45 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     `-Dkafka.logs.dir=${dataDir}`,
   ];
 
-  let service: SpawnedService | undefined;
-  let port = 0;
-  for (let attempt = 1; ; attempt++) {
-    port = options.port ?? (await freePort());
-    const controllerPort = options.controllerPort ?? (await freePort());
-    writeFileSync(propertiesFile, serverProperties(dataDir, port, controllerPort, options.properties));
-    if (!existsSync(join(dataDir, 'kraft', 'meta.properties'))) {
-      const clusterId = newClusterId();
-      const format = spawnSync(
-        'java',
-        javaRun(
-          libs,
-          'kafka.tools.StorageTool',
-          ['format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'],
-          [`-Dlog4j2.configurationFile=file:${log4jFile}`],
-        ),
-        { encoding: 'utf8' },
-      );
-      if (format.status !== 0) {
-        throw new Error(`kafka: formatting storage failed:\n${format.stdout}${format.stderr}`);
+  const { service: running, port } = await spawnOnFreePort({
+    port: options.port,
+    spawn: async (port) => {
+      const controllerPort = options.controllerPort ?? (await freePort());
+      writeFileSync(propertiesFile, serverProperties(dataDir, port, controllerPort, options.properties));
+      if (!existsSync(join(dataDir, 'kraft', 'meta.properties'))) {
+        const clusterId = newClusterId();
+        const format = spawnSync(
+          'java',
+          javaRun(
+            libs,
+            'kafka.tools.StorageTool',
+            ['format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'],
+            [`-Dlog4j2.configurationFile=file:${log4jFile}`],
+          ),
+          { encoding: 'utf8' },
+        );
+        if (format.status !== 0) {
+          throw new Error(`kafka: formatting storage failed:\n${format.stdout}${format.stderr}`);
+        }
       }
-    }
-    const brokers = [`127.0.0.1:${port}`];
-    service = spawnService({
-      name: 'kafka',
-      command: 'java',
-      args: javaRun(libs, 'kafka.Kafka', [propertiesFile], jvm),
-      logFile,
-      stopSignal: 'SIGTERM',
-      stopTimeoutMs: 30_000,
-      background: options.background,
-      ...(persistent ? {} : { removeOnExit: dataDir }),
-    });
-    try {
-      await waitUntilReady(service, () => brokerAnswers(brokers), options.timeoutMs ?? 120_000, 250);
-      break;
-    } catch (error) {
-      const portTaken = /Address already in use|BindException/.test(tail(logFile, 40));
-      if (options.port !== undefined || attempt >= 3 || !portTaken) {
-        if (!persistent) rmSync(dataDir, { recursive: true, force: true });
-        throw error;
-      }
-    }
-  }
-  const running = service;
+      return spawnService({
+        name: 'kafka',
+        command: 'java',
+        args: javaRun(libs, 'kafka.Kafka', [propertiesFile], jvm),
+        logFile,
+        stopSignal: 'SIGTERM',
+        stopTimeoutMs: 30_000,
+        background: options.background,
+        ...(persistent ? {} : { removeOnExit: dataDir }),
+      });
+    },
+    ready: (port) => brokerAnswers([`127.0.0.1:${port}`]),
+    timeoutMs: options.timeoutMs ?? 120_000,
+    intervalMs: 250,
+    portTaken: /Address already in use|BindException/,
+    portTakenLines: 40,
+    removeOnFailure: persistent ? undefined : dataDir,
+  });
   log(`kafka ready on 127.0.0.1:${port} in ${seconds(started)} (data ${dataDir})`);
   return {
     brokers: [`127.0.0.1:${port}`],
@@ -337,9 +331,6 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     dataDir,
     pid: running.pid,
     logFile,
-    async stop() {
-      await running.stop();
-      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: stopAndRemove(running, persistent ? undefined : dataDir),
   };
 }

@@ -24,6 +24,7 @@ import { freePort } from './ports.js';
 import {
   commandLine,
   isAlive,
+  requireTool,
   type SpawnedService,
   spawnService,
   stopProcessGroup,
@@ -155,12 +156,12 @@ export async function ensureKubeApiServerBinary(log: Log = stderrLog): Promise<s
     log(`kube-apiserver: using cached binary ${binary}`);
     return binary;
   }
-  const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'kube-apiserver: `go` is not available: install Go (kube-apiserver is built from the Go module proxy once)',
-    );
-  }
+  requireTool(
+    'kube-apiserver',
+    'go',
+    ['version'],
+    'install Go (kube-apiserver is built from the Go module proxy once)',
+  );
   const started = Date.now();
   log(
     `kube-apiserver: building k8s.io/kubernetes/cmd/kube-apiserver@${KUBERNETES_VERSION} (once; takes several minutes)…`,

@@ -1,11 +1,11 @@
 // MinIO built from source with `go install` at a pinned version, once, into the cache.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
-import { type SpawnedService, spawnService, tail, waitUntilReady } from './process.js';
+import { requireTool, spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
 import { VERSIONS } from './versions.js';
 
 /** The MinIO version (a Go pseudo-version of github.com/minio/minio), pinned in versions.json. */
@@ -53,12 +53,7 @@ export async function ensureMinioBinary(
     log(`minio: using cached binary ${binary}`);
     return binary;
   }
-  const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'minio: `go` is not available: install Go (MinIO is built from source with `go install` once)',
-    );
-  }
+  requireTool('minio', 'go', ['version'], 'install Go (MinIO is built from source with `go install` once)');
   const started = Date.now();
   log(`minio: building ${MINIO_MODULE}@${MINIO_VERSION} with go install (once; takes several minutes)…`);
   const parent = join(cacheDir(), 'minio');
@@ -173,49 +168,42 @@ export async function startMinio(options: StartMinioOptions = {}): Promise<Minio
   mkdirSync(join(dataDir, 'data'), { recursive: true });
   const logFile = join(dataDir, 'minio.log');
 
-  let service: SpawnedService | undefined;
-  let port = 0;
   let consolePort = 0;
-  for (let attempt = 1; ; attempt++) {
-    port = options.port ?? (await freePort());
-    consolePort = await freePort();
-    service = spawnService({
-      name: 'minio',
-      command: binary,
-      args: [
-        'server',
-        join(dataDir, 'data'),
-        '--address',
-        `127.0.0.1:${port}`,
-        '--console-address',
-        `127.0.0.1:${consolePort}`,
-      ],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        MINIO_ROOT_USER: MINIO_ACCESS_KEY,
-        MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY,
-        MINIO_UPDATE: 'off',
-        MINIO_CALLHOME_ENABLE: 'off',
-        ...options.env,
-      },
-      logFile,
-      background: options.background,
-      ...(persistent ? {} : { removeOnExit: dataDir }),
-    });
-    const endpoint = `http://127.0.0.1:${port}`;
-    try {
-      await waitUntilReady(service, () => isLive(endpoint), options.timeoutMs ?? 60_000);
-      break;
-    } catch (error) {
-      const portTaken = /address already in use|bind:/i.test(tail(logFile, 20));
-      if (options.port !== undefined || attempt >= 3 || !portTaken) {
-        if (!persistent) rmSync(dataDir, { recursive: true, force: true });
-        throw error;
-      }
-    }
-  }
-  const running = service;
+  const { service: running, port } = await spawnOnFreePort({
+    port: options.port,
+    spawn: async (port) => {
+      consolePort = await freePort();
+      return spawnService({
+        name: 'minio',
+        command: binary,
+        args: [
+          'server',
+          join(dataDir, 'data'),
+          '--address',
+          `127.0.0.1:${port}`,
+          '--console-address',
+          `127.0.0.1:${consolePort}`,
+        ],
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          MINIO_ROOT_USER: MINIO_ACCESS_KEY,
+          MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY,
+          MINIO_UPDATE: 'off',
+          MINIO_CALLHOME_ENABLE: 'off',
+          ...options.env,
+        },
+        logFile,
+        background: options.background,
+        ...(persistent ? {} : { removeOnExit: dataDir }),
+      });
+    },
+    ready: (port) => isLive(`http://127.0.0.1:${port}`),
+    timeoutMs: options.timeoutMs ?? 60_000,
+    portTaken: /address already in use|bind:/i,
+    portTakenLines: 20,
+    removeOnFailure: persistent ? undefined : dataDir,
+  });
   log(`minio ready on 127.0.0.1:${port} in ${seconds(started)} (data ${dataDir})`);
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -226,9 +214,6 @@ export async function startMinio(options: StartMinioOptions = {}): Promise<Minio
     dataDir,
     pid: running.pid,
     logFile,
-    async stop() {
-      await running.stop();
-      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: stopAndRemove(running, persistent ? undefined : dataDir),
   };
 }

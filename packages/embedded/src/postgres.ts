@@ -17,8 +17,7 @@ import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { type Log, seconds, stderrLog } from './paths.js';
-import { freePort } from './ports.js';
-import { type SpawnedService, spawnService, tail, waitUntilReady } from './process.js';
+import { spawnOnFreePort, spawnService, stopAndRemove, tail } from './process.js';
 
 export const POSTGRES_USER = 'postgres';
 export const POSTGRES_PASSWORD = 'postgres';
@@ -215,36 +214,26 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
   const settings = { ...POSTGRES_SETTINGS, ...options.settings };
   const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
-  const fixedPort = options.port;
-  let service: SpawnedService | undefined;
-  let port = 0;
-  for (let attempt = 1; ; attempt++) {
-    port = fixedPort ?? (await freePort());
-    const url = connectionUrl(port);
-    service = spawnService({
-      name: 'postgres',
-      command: join(bin, 'postgres'),
-      args: ['-D', pgdata, '-p', String(port), ...flags],
-      env: { LC_ALL: 'C', LANG: 'C' },
-      logFile,
-      stopSignal: 'SIGINT', // "fast" shutdown: roll back open transactions, checkpoint, exit
-      background: options.background,
-      ...(persistent ? {} : { removeOnExit: dataDir }),
-      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
-    });
-    try {
-      await waitUntilReady(service, () => canConnect(url), options.timeoutMs ?? 60_000);
-      break;
-    } catch (error) {
-      // A free port can be taken between freePort() and bind(); try another one.
-      const portTaken = /could not bind|Address already in use/.test(tail(logFile, 10));
-      if (fixedPort !== undefined || attempt >= 3 || !portTaken) {
-        if (!persistent) rmSync(dataDir, { recursive: true, force: true });
-        throw error;
-      }
-    }
-  }
-  const running = service;
+  const { service: running, port } = await spawnOnFreePort({
+    port: options.port,
+    spawn: (port) =>
+      spawnService({
+        name: 'postgres',
+        command: join(bin, 'postgres'),
+        args: ['-D', pgdata, '-p', String(port), ...flags],
+        env: { LC_ALL: 'C', LANG: 'C' },
+        logFile,
+        stopSignal: 'SIGINT', // "fast" shutdown: roll back open transactions, checkpoint, exit
+        background: options.background,
+        ...(persistent ? {} : { removeOnExit: dataDir }),
+        ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      }),
+    ready: (port) => canConnect(connectionUrl(port)),
+    timeoutMs: options.timeoutMs ?? 60_000,
+    portTaken: /could not bind|Address already in use/,
+    portTakenLines: 10,
+    removeOnFailure: persistent ? undefined : dataDir,
+  });
   log(`postgres ready on 127.0.0.1:${port} in ${seconds(started)} (data ${dataDir})`);
   return {
     url: connectionUrl(port),
@@ -252,10 +241,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     dataDir,
     pid: running.pid,
     logFile,
-    async stop() {
-      await running.stop();
-      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: stopAndRemove(running, persistent ? undefined : dataDir),
   };
 }
 

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports.js';
 
 export interface SpawnServiceOptions {
   /** Short name used in errors, e.g. `postgres`. */
@@ -201,4 +202,57 @@ export async function waitUntilReady(
     }
     await sleep(intervalMs);
   }
+}
+
+export interface SpawnOnFreePortOptions {
+  /** A fixed port: one attempt. Without it, a free port, and another when the server finds it taken. */
+  port?: number | undefined;
+  /** Starts the server on `port` (called once per attempt). */
+  spawn: (port: number) => SpawnedService | Promise<SpawnedService>;
+  /** Resolves true once the server on `port` answers. */
+  ready: (port: number) => Promise<boolean>;
+  timeoutMs: number;
+  intervalMs?: number | undefined;
+  /** What the server logs when its port is taken, and how many lines at the end of its log to look in. */
+  portTaken: RegExp;
+  portTakenLines: number;
+  /** A throwaway data dir, removed when the server does not start. */
+  removeOnFailure?: string | undefined;
+}
+
+/**
+ * Spawns a server and waits until it is ready. A free port can be taken between freePort() and the server's
+ * bind(): when its log says so, tries another free port, three attempts in all (one with a fixed `port`).
+ */
+export async function spawnOnFreePort(
+  options: SpawnOnFreePortOptions,
+): Promise<{ service: SpawnedService; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    const service = await options.spawn(port);
+    try {
+      await waitUntilReady(service, () => options.ready(port), options.timeoutMs, options.intervalMs);
+      return { service, port };
+    } catch (error) {
+      const portTaken = options.portTaken.test(tail(service.logFile, options.portTakenLines));
+      if (options.port !== undefined || attempt >= 3 || !portTaken) {
+        if (options.removeOnFailure) rmSync(options.removeOnFailure, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+}
+
+/** stop() of a started server: stops it, then removes its throwaway data dir (`removeDir`, when given). */
+export function stopAndRemove(service: SpawnedService, removeDir: string | undefined): () => Promise<void> {
+  return async () => {
+    await service.stop();
+    if (removeDir) rmSync(removeDir, { recursive: true, force: true });
+  };
+}
+
+/** Fails, naming what to install (`hint`), unless `command args` runs and exits 0; `name` is the caller's server. */
+export function requireTool(name: string, command: string, args: string[], hint: string): void {
+  const probe = spawnSync(command, args, { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) throw new Error(`${name}: \`${command}\` is not available: ${hint}`);
 }

@@ -14,7 +14,7 @@ import type { ClusterView, PlatformMetrics, PlatformReading, Snapshot, SourceSta
 
 export { type MetricsSource, ScrapedMetrics } from './scraped-metrics.js';
 export { emptyBrokerView } from './views/brokers.js';
-export { assessSlot, formatBytes } from './views/slots.js';
+export { assessSlot } from './views/slots.js';
 export { emptyTriggerMetrics } from './views/triggers.js';
 export type * from './views/types.js';
 

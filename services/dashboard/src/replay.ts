@@ -1,9 +1,4 @@
-import {
-  type BrokerLog,
-  type LoadedResources,
-  parseReplayFrom,
-  type ReplayResponse,
-} from '@tributary/eventing';
+import { type BrokerLog, type LoadedResources, parseReplayRequest, replayTrigger } from '@tributary/eventing';
 import { isRetriable, type Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 
@@ -60,28 +55,8 @@ export function registerReplayRoutes(app: FastifyInstance, opts: ReplayRoutesOpt
         const known = triggers.map((x) => `${x.namespace}/${x.name}`).join(', ') || 'none';
         return answer(fail(404, 'TRIGGER_NOT_FOUND', `no Trigger ${namespace}/${trigger} (known: ${known})`));
       }
-      const body = req.body;
-      if (!body || typeof body !== 'object' || Array.isArray(body))
-        return answer(
-          fail(400, 'BAD_REQUEST', 'body must be {"from": "<RFC 3339>|earliest", "dryRun": bool}'),
-        );
-      const { from: rawFrom, dryRun: rawDry } = body as { from?: unknown; dryRun?: unknown };
-      if (rawDry !== undefined && typeof rawDry !== 'boolean')
-        return answer(fail(400, 'BAD_REQUEST', '"dryRun" must be true or false'));
-      const dryRun = rawDry === true;
       try {
-        const from = parseReplayFrom(rawFrom);
-        const broker = { namespace: t.namespace, name: t.broker };
-        const result = await log.replay(broker, t.groupId, { from, dryRun });
-        const response: ReplayResponse = {
-          ...result,
-          trigger: `${t.namespace}/${t.name}`,
-          broker: `${broker.namespace}/${broker.name}`,
-          from: from === 'earliest' ? from : from.toISOString(),
-          dryRun,
-          events: result.partitions.reduce((s, p) => s + p.events, 0),
-        };
-        return response;
+        return await replayTrigger(log, t, parseReplayRequest(req.body));
       } catch (err) {
         const e = err as { statusCode?: number; code?: string; message?: string };
         if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)

@@ -1,4 +1,5 @@
-// How numbers, durations, sizes and times read on the page.
+// How numbers, durations, sizes and times read on the page. Plain functions with no DOM use: the server's
+// slot warnings (views/slots.ts) format sizes with fmtBytes too.
 
 export function fmtRate(x: number): string {
   if (!x) return '0';

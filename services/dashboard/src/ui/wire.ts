@@ -1,53 +1,15 @@
-// What the dead-letter API answers, as the page reads it. src/ui-contract.ts checks at compile time that these
-// are exactly @tributary/eventing's types (the page is type-checked with the DOM library only, so it does not
-// import the server's packages).
+// What the dashboard's API answers, as the page reads it. The dead-letter, redrive and replay bodies are
+// @tributary/eventing's own types (`@tributary/eventing/wire` has no imports, so the page, type-checked with the
+// DOM library only, can import it; esbuild erases `import type`). The shapes below are the dashboard server's
+// own; src/ui-contract.ts checks at compile time that they are what it sends.
 
-export type DeadLetterStatus = 'pending' | 'redriven';
-
-export interface DeadLetter {
-  id: string;
-  namespace: string;
-  broker: string;
-  eventId: string;
-  source: string;
-  type: string;
-  subject: string | null;
-  attributes: Record<string, string>;
-  errorDest: string | null;
-  errorCode: number | null;
-  errorData: string | null;
-  dataContentType: string | null;
-  dataBase64: string | null;
-  dataText: string | null;
-  times: number;
-  firstReceivedAt: string;
-  receivedAt: string;
-  status: DeadLetterStatus;
-  redrivenAt: string | null;
-  redriveCount: number;
-  lastRedriveStatus: number | null;
-}
-
-export type DeadLetterSummary = Omit<DeadLetter, 'attributes' | 'dataBase64' | 'dataText'>;
-
-export interface DeadLetterPage {
-  items: DeadLetterSummary[];
-  total: number;
-}
-
-export interface RedriveResult {
-  id: string;
-  ok: boolean;
-  status?: number | undefined;
-  error?: string | undefined;
-  inProgress?: true | undefined;
-}
-
-export interface RedriveAllResult {
-  redriven: number;
-  failed: number;
-  results: RedriveResult[];
-}
+export type {
+  DeadLetter,
+  DeadLetterPage,
+  RedriveAllResult,
+  RedriveResult,
+  ReplayResponse as ReplayPlan,
+} from '@tributary/eventing/wire';
 
 /** A live-tail event (`event: cloudevent` on /api/tail), as app.ts's `eventJson` writes it. */
 export interface TailEvent {
@@ -61,26 +23,6 @@ export interface TailEvent {
   data: unknown;
   dataBase64?: string;
   redacted?: number;
-}
-
-/** One partition of a replay plan (@tributary/eventing's `PartitionReplay`). */
-export interface ReplayPartition {
-  partition: number;
-  current: string | null;
-  target: string;
-  events: number;
-}
-
-/** What `POST /api/replay/<namespace>/<trigger>` answers (@tributary/eventing's `ReplayResponse`). */
-export interface ReplayPlan {
-  groupId: string;
-  partitions: ReplayPartition[];
-  applied: 'none' | 'offsets' | 'seek';
-  trigger: string;
-  broker: string;
-  from: string;
-  dryRun: boolean;
-  events: number;
 }
 
 /** What `GET /api/replay/triggers` answers (src/replay.ts' `ReplayTriggerList`). */

@@ -1,6 +1,7 @@
 // View "replication slots" (db-events): connected, lag bytes and seconds, wal_status, safe_wal_size, and a
 // level with warnings when WAL is at risk.
 import { DB_EVENTS_METRICS as D } from '@tributary/db-events/metrics';
+import { fmtBytes } from '../ui/format.js';
 import { has, label, type Scraped, total } from './series.js';
 import type { SlotView } from './types.js';
 
@@ -44,20 +45,9 @@ export function assessSlot(v: SlotView, warnAtBytes: number): SlotView {
   if (v.safeWalSize !== null && v.safeWalSize < warnAtBytes && v.walStatus !== 'lost') {
     raise(
       v.safeWalSize <= 0 ? 'critical' : 'warning',
-      `only ${formatBytes(v.safeWalSize)} of WAL left before the slot is lost`,
+      `only ${fmtBytes(v.safeWalSize)} of WAL left before the slot is lost`,
     );
   }
   if (v.connected === false) raise('warning', 'replication stream disconnected');
   return { ...v, level, warnings };
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let x = n;
-  while (Math.abs(x) >= 1024 && i < units.length - 1) {
-    x /= 1024;
-    i++;
-  }
-  return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
