@@ -121,7 +121,6 @@ export function startDebezium(opts: DebeziumOptions): DebeziumRun {
     'quarkus.http.host': '127.0.0.1',
     'quarkus.http.port': String(opts.httpPort),
     'quarkus.log.level': 'WARN',
-    'quarkus.log.console.json': 'false',
     ...opts.extra,
   };
   writeFileSync(

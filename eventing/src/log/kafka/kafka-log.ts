@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertKafkaCompatible,
   fromKafkaMessage,
+  javaCompatiblePartitioner,
   kafkaToHttpBinary,
   type Logger,
   TributaryError,
@@ -38,7 +39,7 @@ import type {
 import { kafkajsLogCreator } from './logging.js';
 import { KafkaReachability } from './reachability.js';
 
-const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+const { Kafka: KafkaClient, logLevel } = kafkajs;
 
 /**
  * Partitions of a new broker topic. Knative's `kafka-broker-config` ConfigMap ships
@@ -149,7 +150,7 @@ export class KafkaBrokerLog implements BrokerLog {
     this.producer = this.kafka.producer({
       idempotent: true,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, the Java client's key -> partition
+      createPartitioner: javaCompatiblePartitioner, // murmur2, the Java client's key -> partition
     });
     this.metrics = logMetrics(options.registry ?? new Registry());
     const timeoutMs = options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS;
