@@ -28,16 +28,13 @@ export function murmur2(data: Uint8Array): number {
     k = Math.imul(k, M);
     h = Math.imul(h, M) ^ k;
   }
-  switch (length & 3) {
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: murmur2 folds the last bytes in by falling through
-    case 3:
-      h ^= (data[tail + 2] as number) << 16;
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: as above
-    case 2:
-      h ^= (data[tail + 1] as number) << 8;
-    case 1:
-      h ^= data[tail] as number;
-      h = Math.imul(h, M);
+  // The last 1-3 bytes (Java's fall-through switch).
+  const rest = length & 3;
+  if (rest === 3) h ^= (data[tail + 2] as number) << 16;
+  if (rest >= 2) h ^= (data[tail + 1] as number) << 8;
+  if (rest >= 1) {
+    h ^= data[tail] as number;
+    h = Math.imul(h, M);
   }
   h ^= h >>> 13;
   h = Math.imul(h, M);
