@@ -20,6 +20,7 @@
 //
 // Env: BENCH_ROWS (200000), BENCH_ROUNDS (1), BENCH_WORKLOADS (single,1k), BENCH_TABLES (1; a list such as
 // 1,2,4,8 gives the scale curve: rows spread round-robin over that many tables), BENCH_DEBEZIUM=1,
+// BENCH_READERS (raw,dbe,dbz: which readers run),
 // BENCH_LATENCY_RATES (2000; a list, or fractions of the measured db-events rate such as 0.25,0.5,1),
 // BENCH_LATENCY_SECONDS (15), BENCH_SKIP_THROUGHPUT=1, BENCH_SKIP_LATENCY=1, BENCH_NO_BUILD=1,
 // BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process).
@@ -53,6 +54,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'single,1k').split(',').map((s) => s.trim());
 const TABLES = (process.env.BENCH_TABLES ?? '1').split(',').map(Number);
 const DEBEZIUM = process.env.BENCH_DEBEZIUM === '1';
+/** Which readers run (raw = pg_recvlogical, dbe = db-events, dbz = Debezium with BENCH_DEBEZIUM=1). */
+const READERS = (process.env.BENCH_READERS ?? 'raw,dbe,dbz').split(',');
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '2000').split(',').map(Number);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
 const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -339,7 +342,7 @@ async function main(): Promise<void> {
     const topic = `knative-broker-${schema.replace(/_/g, '-')}-default`;
     await newTopic(topic);
     const slots = { raw: `${schema}_raw`, dbe: `${schema}_dbe`, dbz: `${schema}_dbz` };
-    const readers: string[] = ['raw', 'dbe', ...(DEBEZIUM ? ['dbz'] : [])];
+    const readers: string[] = ['raw', 'dbe', ...(DEBEZIUM ? ['dbz'] : [])].filter((r) => READERS.includes(r));
     const dbzTopics = names.map((t) => `${schema}.${schema}.${t}`);
     if (DEBEZIUM) for (const t of dbzTopics) await newTopic(t);
     // All slots start at the same position, before any of the writes.
@@ -356,7 +359,7 @@ async function main(): Promise<void> {
       (
         await db.query(
           'SELECT pg_wal_lsn_diff($1, confirmed_flush_lsn)::bigint AS b FROM pg_replication_slots WHERE slot_name = $2',
-          [end, slots.raw],
+          [end, slots[readers[0] as keyof typeof slots]],
         )
       ).rows[0].b,
     );
@@ -400,8 +403,8 @@ async function main(): Promise<void> {
     } finally {
       await cleanup(schema, [topic, ...(DEBEZIUM ? dbzTopics : [])], Object.values(slots));
     }
-    const raw = results.raw as ReaderResult;
-    const dbe = results.dbe as ReaderResult;
+    const raw = results.raw;
+    const dbe = results.dbe;
     const result = {
       benchmark: 'db-events-throughput',
       workload: label,
@@ -412,8 +415,8 @@ async function main(): Promise<void> {
       wal_mib: Number((walBytes / 1048576).toFixed(1)),
       write_s: Number(writeSec.toFixed(2)),
       load: loadAverages(),
-      ratio: Number((dbe.rows_per_s / raw.rows_per_s).toFixed(2)),
-      ...(results.dbz
+      ...(raw && dbe ? { ratio: Number((dbe.rows_per_s / raw.rows_per_s).toFixed(2)) } : {}),
+      ...(dbe && results.dbz
         ? { db_events_vs_debezium: Number((dbe.rows_per_s / results.dbz.rows_per_s).toFixed(2)) }
         : {}),
       target_ratio: payload > 100 ? 0.6 : 0.8,

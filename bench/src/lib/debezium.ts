@@ -117,6 +117,9 @@ export function startDebezium(opts: DebeziumOptions): DebeziumRun {
     'debezium.source.publication.name': opts.publication,
     'debezium.source.publication.autocreate.mode': 'disabled',
     'debezium.source.snapshot.mode': 'no_data',
+    // Logical messages are database-wide (not filtered by the publication); db-events turns only its own
+    // prefix into events, so Debezium gets the same filter (else it writes others to `<prefix>.message`).
+    'debezium.source.message.prefix.include.list': 'tributary',
     'debezium.source.poll.interval.ms': String(opts.pollIntervalMs ?? 500),
     'quarkus.http.host': '127.0.0.1',
     'quarkus.http.port': String(opts.httpPort),
@@ -132,11 +135,18 @@ export function startDebezium(opts: DebeziumOptions): DebeziumRun {
   const runner = readdirSync(home).find((f) => /^debezium-server-.*runner\.jar$/.test(f));
   if (!runner) throw new Error(`no runner jar in ${home}`);
   const classpath = [join(home, runner), join(home, 'config', 'lib'), join(home, 'lib', '*')].join(':');
-  const child = spawn(javaBinary(), ['-cp', classpath, 'io.debezium.server.Main'], {
+  // Java 24+ needs java.lang opened for Quarkus' thread-local reset (jboss-threads says so at start).
+  const jvm = [
+    '--add-opens',
+    'java.base/java.lang=ALL-UNNAMED',
+    ...(process.env.BENCH_DEBEZIUM_JVM_OPTS ?? '').split(' ').filter(Boolean),
+  ];
+  const child = spawn(javaBinary(), [...jvm, '-cp', classpath, 'io.debezium.server.Main'], {
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
+  let stopping = false;
   const keep = (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
     if (process.env.BENCH_DEBEZIUM_LOG) process.stderr.write(d);
@@ -144,12 +154,14 @@ export function startDebezium(opts: DebeziumOptions): DebeziumRun {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   child.on('exit', (code, signal) => {
-    if (code !== 0 && code !== null && signal === null) console.error(`debezium exited ${code}: ${err}`);
+    if (signal === null && !stopping)
+      console.error(`debezium exited ${code} on its own; its last output:\n${err}`);
   });
   return {
     child,
     topicFor: (schema, table) => `${opts.prefix}.${schema}.${table}`,
     stop: async () => {
+      stopping = true;
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
