@@ -22,7 +22,7 @@
 // 1,2,4,8 gives the scale curve: rows spread round-robin over that many tables), BENCH_DEBEZIUM=1,
 // BENCH_READERS (raw,dbe,dbz: which readers run),
 // BENCH_LATENCY_RATES (2000; a list, or fractions of the measured db-events rate such as 0.25,0.5,1),
-// BENCH_LATENCY_SECONDS (15), BENCH_SKIP_THROUGHPUT=1, BENCH_SKIP_LATENCY=1, BENCH_NO_BUILD=1,
+// BENCH_LATENCY_SECONDS (15), BENCH_LATENCY_WARMUP (2000 changes at the rate, unmeasured), BENCH_SKIP_THROUGHPUT=1, BENCH_SKIP_LATENCY=1, BENCH_NO_BUILD=1,
 // BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process).
 //
 // Latency: a server-side writer commits single-row transactions at a fixed rate while the reader streams;
@@ -58,6 +58,8 @@ const DEBEZIUM = process.env.BENCH_DEBEZIUM === '1';
 const READERS = (process.env.BENCH_READERS ?? 'raw,dbe,dbz').split(',');
 const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '2000').split(',').map(Number);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
+/** Changes streamed at the rate before the measured ones (JIT, connections, a JVM's warm-up). */
+const WARMUP_ROWS = Number(process.env.BENCH_LATENCY_WARMUP ?? 2_000);
 const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const dbEventsEntry = join(repoRoot, 'services/db-events/dist/index.js');
@@ -461,7 +463,7 @@ async function main(): Promise<void> {
       // The writer runs server-side (a procedure committing one row per transaction, paced against the
       // clock), so the offered rate does not depend on client round trips on a busy machine.
       await db.query(`
-        CREATE PROCEDURE ${schema}.pace(total int, rate int) LANGUAGE plpgsql AS $$
+        CREATE PROCEDURE ${schema}.pace(total int, rate int, sign int DEFAULT 1) LANGUAGE plpgsql AS $$
         DECLARE
           t0 timestamptz := clock_timestamp();
           due timestamptz;
@@ -471,16 +473,16 @@ async function main(): Promise<void> {
             IF clock_timestamp() < due THEN
               PERFORM pg_sleep(extract(epoch FROM due - clock_timestamp()));
             END IF;
-            INSERT INTO ${schema}.t VALUES (i, 'x');
+            INSERT INTO ${schema}.t VALUES (sign * i, 'x');
             COMMIT;
           END LOOP;
         END $$`);
       const writer = new pg.Client({ connectionString: url });
       await writer.connect();
       await writer.query('SET synchronous_commit = on');
-      // Warm-up, unmeasured (ids below zero).
-      await writer.query(`INSERT INTO ${schema}.t SELECT -g, 'warm' FROM generate_series(1, 200) g`);
-      await untilRecords([topic], 200, child, 120_000);
+      // Warm-up, unmeasured (ids below zero), one transaction per row like the measured ones.
+      await writer.query(`CALL ${schema}.pace($1, $2, -1)`, [WARMUP_ROWS, rate]);
+      await untilRecords([topic], WARMUP_ROWS, child, 300_000);
       await sleep(500);
       const total = Math.round(rate * LATENCY_SECONDS);
       const cpu0 = meter.cpuSoFar();
@@ -489,10 +491,12 @@ async function main(): Promise<void> {
       await writer.query(`CALL ${schema}.pace($1, $2)`, [total, rate]);
       const offeredSec = (performance.now() - t0) / 1000;
       await writer.end();
-      await untilRecords([topic], total + 200, child, 120_000);
+      await untilRecords([topic], total + WARMUP_ROWS, child, 300_000);
       const cpu = meter.cpuSoFar() - cpu0;
       const reading = meter.stop();
-      const lat = (await appendLatencies(topic, total + 200, reader, wall0 - 5)).sort((a, b) => a - b);
+      const lat = (await appendLatencies(topic, total + WARMUP_ROWS, reader, wall0 - 5)).sort(
+        (a, b) => a - b,
+      );
       const result = {
         benchmark: 'db-events-latency',
         reader: reader === 'dbe' ? 'db-events' : `debezium-server ${DEBEZIUM_VERSION}`,
