@@ -10,8 +10,13 @@ import { join } from 'node:path';
 
 export const DEBEZIUM_VERSION = process.env.BENCH_DEBEZIUM_VERSION ?? '3.6.1.Final';
 
+/**
+ * The harness cache, resolved as packages/testing's `cacheDir()` does (TRIBUTARY_CACHE_DIR, else
+ * $XDG_CACHE_HOME/tributary, else ~/.cache/tributary); not imported, since those starters are moving.
+ */
 function cacheRoot(): string {
-  return process.env.TRIBUTARY_CACHE_DIR ?? join(homedir(), '.cache', 'tributary');
+  if (process.env.TRIBUTARY_CACHE_DIR) return process.env.TRIBUTARY_CACHE_DIR;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tributary');
 }
 
 /** The unpacked Debezium Server, downloading and unpacking it on first use. */
