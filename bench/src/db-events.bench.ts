@@ -229,6 +229,13 @@ async function main(): Promise<void> {
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        // Tuning knobs pass through (e.g. DB_EVENTS_BATCH_SIZE=5000 pnpm bench db-events).
+        ...(process.env.DB_EVENTS_BATCH_SIZE
+          ? { DB_EVENTS_BATCH_SIZE: process.env.DB_EVENTS_BATCH_SIZE }
+          : {}),
+        ...(process.env.DB_EVENTS_MAX_IN_FLIGHT
+          ? { DB_EVENTS_MAX_IN_FLIGHT: process.env.DB_EVENTS_MAX_IN_FLIGHT }
+          : {}),
       },
     });
   }
