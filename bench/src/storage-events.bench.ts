@@ -14,7 +14,7 @@
 // without storing (storage-events' own cost).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createPublisher } from '@tributary/shared';
 import { buildApp, minioWebhookEnv, setupBucketNotifications, WEBHOOK_PATH } from '@tributary/storage-events';
@@ -200,7 +200,12 @@ async function main(): Promise<void> {
         `  raw MinIO -> bare webhook (200):                      ${median(rates.raw).toFixed(0)} notifications/s\n` +
         `  MinIO -> storage-events -> broker (${brokerName}): ${median(rates.e2e).toFixed(0)} notifications/s  ratio ${median(ratios).toFixed(2)}\n` +
         `  MinIO -> storage-events -> bare CloudEvents sink:      ${median(rates.sink).toFixed(0)} notifications/s  ratio ${median(sinkRatios).toFixed(2)}\n` +
-        `  broker events ${measured.length}, distinct ids ${ids.size}`,
+        `  broker events ${measured.length}, distinct ids ${ids.size}\n` +
+        // storage-events, the bare webhook, the broker (ingress + log client) and the bare sink share this
+        // process: an upper bound of storage-events' own memory (MinIO is another process).
+        `  peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; load ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
     );
   } finally {
     await minio.stop();

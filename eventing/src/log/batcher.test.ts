@@ -71,19 +71,65 @@ describe('Batcher', () => {
   });
 
   describe('lingerMs', () => {
-    it('lets calls made while the writer is idle join one write', async () => {
+    it('lets calls made while the writer is idle join one write, once calls have overlapped', async () => {
+      const writes: number[][] = [];
+      let release: (() => void) | undefined;
+      const batcher = new Batcher<number>(
+        async (items) => {
+          writes.push(items);
+          if (writes.length === 1) {
+            await new Promise<void>((r) => {
+              release = r;
+            });
+          }
+        },
+        { lingerMs: 200 },
+      );
+      // A call that arrives while a write is in flight: callers overlap, so lingering is worth it.
+      const first = batcher.add([0], 1);
+      while (release === undefined) await new Promise((r) => setImmediate(r));
+      const behind = batcher.add([0.5], 1);
+      release();
+      await Promise.all([first, behind]);
+      const a = batcher.add([1], 1);
+      await new Promise((r) => setImmediate(r)); // a separate I/O turn: without linger, [1] would go alone
+      const b = batcher.add([2], 1);
+      await Promise.all([a, b]);
+      expect(writes).toEqual([[0], [0.5], [1, 2]]);
+    });
+
+    // A linger far longer than the test timeout: any wait on it would fail these tests.
+    it('does not hold a strictly sequential caller (each call made after the previous one was written)', async () => {
       const writes: number[][] = [];
       const batcher = new Batcher<number>(
         async (items) => {
           writes.push(items);
         },
-        { lingerMs: 200 },
+        { lingerMs: 3_600_000 },
       );
-      const a = batcher.add([1], 1);
-      await new Promise((r) => setImmediate(r)); // a separate I/O turn: without linger, [1] would go alone
-      const b = batcher.add([2], 1);
-      await Promise.all([a, b]);
-      expect(writes).toEqual([[1, 2]]);
+      for (let i = 1; i <= 5; i++) await batcher.add([i], 1);
+      expect(writes).toEqual([[1], [2], [3], [4], [5]]);
+    });
+
+    it('does not hold callers that each wait for their previous call (a closed loop), and batches them', async () => {
+      const writes: number[][] = [];
+      const batcher = new Batcher<number>(
+        async (items) => {
+          writes.push(items);
+          await new Promise((r) => setImmediate(r));
+        },
+        { lingerMs: 3_600_000 },
+      );
+      await Promise.all(
+        [0, 1, 2, 3].map(async (caller) => {
+          for (let round = 0; round < 3; round++) await batcher.add([caller * 10 + round], 1);
+        }),
+      );
+      expect(writes).toEqual([
+        [0, 10, 20, 30],
+        [1, 11, 21, 31],
+        [2, 12, 22, 32],
+      ]);
     });
 
     it('writes a full batch at once, and never lingers behind a write in flight', async () => {

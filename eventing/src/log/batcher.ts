@@ -14,7 +14,11 @@ export interface BatcherOptions {
   /**
    * How long a call that finds the writer idle waits for others to join its write (ms, default 0), like the
    * Kafka producer's `linger.ms`. Calls queued behind a write in flight never wait: they go out as soon as
-   * it completes. A full batch (`maxItems`) goes out at once.
+   * it completes. A full batch (`maxItems`) goes out at once. Only callers that overlap are held: a call
+   * lingers only if, within {@link COMPANY_WINDOW_MS}, some call arrived while a write was in flight (calls
+   * arriving independently of each other's completion, e.g. HTTP publishers at a steady rate). A strictly
+   * sequential caller (storage-events behind MinIO's one-at-a-time webhook queue) or callers that each wait
+   * for their previous call (a closed loop) never find company a linger could gather, so they are not held.
    */
   lingerMs?: number;
 }
@@ -28,6 +32,9 @@ interface Pending<T> {
   resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+/** How long a call arriving while a write is in flight keeps lingering on (see `lingerMs`). */
+export const COMPANY_WINDOW_MS = 1_000;
 
 /** How often deadlines are checked: a timed-out call is answered at most this late. */
 const SWEEP_MS = 100;
@@ -45,6 +52,8 @@ export class Batcher<T> {
   private readonly lingerMs: number;
   private lingerTimer: NodeJS.Timeout | undefined;
   private queuedItems = 0;
+  /** When a call last arrived while a write was in flight (performance.now()). */
+  private lastCompany = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
@@ -88,7 +97,7 @@ export class Batcher<T> {
         this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
         this.sweeper.unref();
       }
-      if (this.lingerMs > 0 && this.inFlight === 0 && this.queuedItems < this.maxItems) this.linger();
+      if (this.shouldLinger()) this.linger();
       else this.schedule();
     });
   }
@@ -123,6 +132,17 @@ export class Batcher<T> {
       this.sweeper = undefined;
     }
     this.notifyIdle();
+  }
+
+  /** For the call just queued: linger when the writer is idle, the batch not full and calls overlap lately. */
+  private shouldLinger(): boolean {
+    if (this.lingerMs <= 0) return false;
+    const now = performance.now();
+    if (this.inFlight > 0) {
+      this.lastCompany = now;
+      return false;
+    }
+    return this.queuedItems < this.maxItems && now - this.lastCompany <= COMPANY_WINDOW_MS;
   }
 
   /** The writer is idle: give other calls `lingerMs` to join (one timer for all of them). */
@@ -170,21 +190,22 @@ export class Batcher<T> {
       this.inFlight++;
       this.writing.add(taken);
       const items = taken.length === 1 ? taken[0]!.items : taken.flatMap((p) => p.items);
-      this.write(items)
-        .then(
-          () => {
-            for (const p of taken) p.resolve();
-          },
-          (err: unknown) => {
-            for (const p of taken) p.reject(err);
-          },
-        )
-        .finally(() => {
-          this.inFlight--;
-          this.writing.delete(taken);
-          if (this.queue.length > 0) this.schedule();
-          this.notifyIdle();
-        });
+      // The write counts as done before its callers hear so: a caller's next call (a closed loop) then
+      // finds the writer idle, not "arriving while a write is in flight".
+      const settle = (failed: boolean, err?: unknown) => {
+        this.inFlight--;
+        this.writing.delete(taken);
+        for (const p of taken) {
+          if (failed) p.reject(err);
+          else p.resolve();
+        }
+        if (this.queue.length > 0) this.schedule();
+        this.notifyIdle();
+      };
+      this.write(items).then(
+        () => settle(false),
+        (err: unknown) => settle(true, err),
+      );
     }
   }
 

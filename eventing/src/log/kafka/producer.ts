@@ -1,14 +1,12 @@
-import { toKafkaMessage } from '@tributary/shared';
+import { javaCompatiblePartitioner, toKafkaMessage } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
-import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import type { LogMetrics } from '../../metrics/log.js';
 import { Batcher } from '../batcher.js';
 import { logTimeoutError } from '../timeout.js';
 import { asKafkaError } from './errors.js';
 import { DEFAULT_APPEND_TIMEOUT_MS, DEFAULT_LINGER_MS, type KafkaLogOptions } from './options.js';
 import type { KafkaReachability } from './reachability.js';
-
-const { Partitioners } = kafkajs;
 
 interface Entry {
   topic: string;
@@ -37,7 +35,7 @@ export class KafkaAppender {
     this.producer = kafka.producer({
       idempotent: true,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner, // murmur2, the Java client's key -> partition
+      createPartitioner: javaCompatiblePartitioner, // murmur2, the Java client's key -> partition
     });
     const timeoutMs = options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS;
     this.batcher = new Batcher<Entry>(

@@ -206,3 +206,24 @@ describe('kafkaToHttpBinary (forwarding without decoding)', () => {
     expect(() => kafkaToHttpBinary(record)).toThrow(/ce_source/);
   });
 });
+
+describe('Kafka header bytes reused across records', () => {
+  it('gives each record its own values: a later record never changes an earlier one', () => {
+    const make = (i: number, type: string) =>
+      createCloudEvent({ type, source: '/s', id: `id-${i}`, subject: `s${i}`, data: { i } });
+    const a = toKafkaMessage(make(1, 'dev.tributary.a'));
+    const b = toKafkaMessage(make(2, 'dev.tributary.a'));
+    const c = toKafkaMessage(make(3, 'dev.tributary.c'));
+    expect(a.headers.ce_type?.toString()).toBe('dev.tributary.a');
+    expect(b.headers.ce_type?.toString()).toBe('dev.tributary.a');
+    expect(c.headers.ce_type?.toString()).toBe('dev.tributary.c');
+    expect(a.headers.ce_id?.toString()).toBe('id-1');
+    expect(b.headers.ce_id?.toString()).toBe('id-2');
+    expect(c.headers.ce_id?.toString()).toBe('id-3');
+    expect(a.headers.ce_subject?.toString()).toBe('s1');
+    // Repeated values share one buffer; a changed value gets a new one.
+    expect(b.headers.ce_source).toBe(a.headers.ce_source);
+    expect(c.headers.ce_type).not.toBe(a.headers.ce_type);
+    expect(fromKafkaMessage(a).id).toBe('id-1');
+  });
+});

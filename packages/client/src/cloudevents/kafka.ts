@@ -31,6 +31,28 @@ export interface KafkaRecordInput {
   headers?: Readonly<Record<string, Buffer | string | readonly (Buffer | string)[] | undefined>>;
 }
 
+/**
+ * Per attribute name: its header name and the last value's UTF-8 bytes. Consecutive events from one producer
+ * mostly repeat `specversion`, `type`, `source` and their extensions, so the same (never mutated) Buffer is
+ * reused instead of allocating one per record; a differing value costs one string comparison. Bounded by the
+ * number of distinct attribute names (at most {@link MAX_MEMO} kept).
+ */
+const headerMemo = new Map<string, { header: string; value: string; bytes: Buffer }>();
+const MAX_MEMO = 256;
+
+function headerBytes(name: string, value: string): { header: string; bytes: Buffer } {
+  let m = headerMemo.get(name);
+  if (m === undefined) {
+    if (headerMemo.size >= MAX_MEMO) headerMemo.clear();
+    m = { header: `ce_${name}`, value, bytes: Buffer.from(value, 'utf8') };
+    headerMemo.set(name, m);
+  } else if (m.value !== value) {
+    m.value = value;
+    m.bytes = Buffer.from(value, 'utf8');
+  }
+  return m;
+}
+
 /** Encodes `event` as a binary-mode Kafka record; `key` is the `partitionkey` extension (null when absent). */
 export function toKafkaMessage(event: CloudEventLike): KafkaRecord {
   const headers: Record<string, Buffer> = {};
@@ -38,7 +60,8 @@ export function toKafkaMessage(event: CloudEventLike): KafkaRecord {
     if (name === 'data' || name === 'data_base64' || name === 'datacontenttype') continue;
     const v = event[name];
     if (v === undefined || v === null || typeof v === 'function') continue;
-    headers[`ce_${name}`] = Buffer.from(attributeString(v), 'utf8');
+    const h = headerBytes(name, attributeString(v));
+    headers[h.header] = h.bytes;
   }
   const encoded = encodeData(event);
   const ct = encoded?.contentType ?? (event.datacontenttype as string | undefined);

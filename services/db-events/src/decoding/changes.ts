@@ -19,6 +19,7 @@ import { CloudEvent } from 'cloudevents';
 import { formatLsn, type Lsn } from '../replication/lsn.js';
 import type { PgBegin, PgMessage, PgOutputMessage, PgRelation, Tuple } from './pgoutput.js';
 import { pgTimestampToIso } from './time.js';
+import { trustedCloudEvent } from './trusted-event.js';
 import { type Converter, type JsonValue, TypeRegistry } from './values.js';
 
 /** The prefix of transactional outbox messages: `pg_logical_emit_message(true, 'tributary', json)`. */
@@ -411,6 +412,6 @@ export function changeEvent<T extends ChangeEventType>(
     data,
   };
   if (subject !== undefined) attrs.subject = subject;
-  // Built by us and correct by construction: skip the SDK's per-event schema validation.
-  return { event: new CloudEvent<unknown>(attrs, false), table: rel.qualified, op: data.type };
+  // Built by us and correct by construction: skip the SDK's per-event validation and copying.
+  return { event: trustedCloudEvent(attrs), table: rel.qualified, op: data.type };
 }

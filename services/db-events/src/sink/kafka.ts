@@ -3,7 +3,7 @@
  * CloudEvents Kafka binding's binary mode, `partitionkey` as the record key, acks=all, idempotent producer —
  * the layout the Knative Kafka Broker reads (DESIGN.md §4).
  */
-import { assertKafkaCompatible, toKafkaMessage } from '@tributary/shared';
+import { assertKafkaCompatible, javaCompatiblePartitioner, toKafkaMessage } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import { Kafka, logLevel as KafkaLogLevel, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -53,6 +53,7 @@ export class KafkaSink implements Sink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: javaCompatiblePartitioner, // the Java client's key -> partition, without Long math
     });
   }
 
