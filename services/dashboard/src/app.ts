@@ -73,7 +73,6 @@ const PUBLIC_DIR = new URL('../public/', import.meta.url);
 const PUBLIC_ROUTES = new Set([
   '/',
   '/app.js',
-  '/backfills.js',
   '/style.css',
   '/healthz',
   '/readyz',
@@ -83,7 +82,6 @@ const PUBLIC_ROUTES = new Set([
 ]);
 const STATIC: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
-  'backfills.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

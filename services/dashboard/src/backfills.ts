@@ -7,6 +7,7 @@
  *   GET  /api/backfills             -> { available, backfills: [...] } (most recent first)
  *   POST /api/backfills/:id/cancel  -> 200 { ok, id, state } | 404 BACKFILL_NOT_FOUND | 409 BACKFILL_NOT_ACTIVE
  */
+import type { BackfillState } from '@tributary/db-events';
 import type { Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -14,12 +15,15 @@ import pg from 'pg';
 /** db-events' schema when nothing else is said (its DB_EVENTS_SCHEMA default). */
 export const DEFAULT_BACKFILL_SCHEMA = 'tributary';
 
+/** A db-events schema name, as db-events' DB_EVENTS_SCHEMA accepts it. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export interface BackfillView {
   id: string;
   table: string;
   where: string | null;
   chunkSize: number;
-  state: string;
+  state: BackfillState;
   rowsDone: number;
   events: number;
   totalEstimate: number | null;
@@ -30,14 +34,26 @@ export interface BackfillView {
   finishedAt: string | null;
 }
 
+/** What `GET /api/backfills` answers. */
+export interface BackfillList {
+  /** False when the dashboard has no DATABASE_URL or db-events' schema is not in that database. */
+  available: boolean;
+  backfills: BackfillView[];
+}
+
+/** What `POST /api/backfills/:id/cancel` answers when it cancelled. */
+export interface BackfillCancelled {
+  ok: true;
+  id: string;
+  state: 'cancelled';
+}
+
 export interface BackfillSource {
   /** Undefined when db-events' schema is not in the database (db-events never ran there). */
   list(): Promise<BackfillView[] | undefined>;
   cancel(id: string): Promise<{ cancelled: boolean; state: string | undefined }>;
   close(): Promise<void>;
 }
-
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function createBackfillSource(opts: {
   databaseUrl: string;
@@ -60,7 +76,7 @@ export function createBackfillSource(opts: {
     table: `${r.table_schema}.${r.table_name}`,
     where: (r.where_clause as string | null) ?? null,
     chunkSize: Number(r.chunk_size),
-    state: r.state as string,
+    state: r.state as BackfillState,
     rowsDone: Number(r.rows_done),
     events: Number(r.events),
     totalEstimate: r.total_estimate === null ? null : Number(r.total_estimate),
@@ -100,7 +116,7 @@ export function createBackfillSource(opts: {
 
 /** Registers the backfill routes; without a source (no DATABASE_URL) the list says it is unavailable. */
 export function registerBackfillRoutes(app: FastifyInstance, source: BackfillSource | undefined): void {
-  app.get('/api/backfills', async () => {
+  app.get('/api/backfills', async (): Promise<BackfillList> => {
     const backfills = source ? await source.list() : undefined;
     return { available: backfills !== undefined, backfills: backfills ?? [] };
   });
@@ -114,7 +130,7 @@ export function registerBackfillRoutes(app: FastifyInstance, source: BackfillSou
     }
     const id = req.params.id;
     const r = await source.cancel(id);
-    if (r.cancelled) return { ok: true, id, state: 'cancelled' };
+    if (r.cancelled) return { ok: true, id, state: 'cancelled' } satisfies BackfillCancelled;
     if (r.state === undefined) {
       return reply
         .status(404)

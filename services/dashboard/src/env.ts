@@ -9,6 +9,7 @@ import {
 } from '@tributary/shared';
 import { z } from 'zod';
 import { isLoopbackBind } from './auth.js';
+import { DEFAULT_BACKFILL_SCHEMA, SCHEMA_NAME } from './backfills.js';
 
 /** The only place the dashboard reads the environment (README "Configuration"). Parsed once at start. */
 
@@ -39,6 +40,11 @@ const schema = z
     DASHBOARD_ACTIVATOR_URL: optionalString.pipe(envUrl().optional()),
     /** db-events base URL(s): replication slot health. */
     DASHBOARD_DB_EVENTS_URL: urlList,
+    /** db-events' own schema in DATABASE_URL (its DB_EVENTS_SCHEMA): the Backfills panel reads and cancels there. */
+    DASHBOARD_DB_EVENTS_SCHEMA: z
+      .string()
+      .regex(SCHEMA_NAME, 'expected a schema name: [a-z_][a-z0-9_], at most 63 characters')
+      .default(DEFAULT_BACKFILL_SCHEMA),
     /** More /metrics to scrape (storage-events, auth-hooks). */
     DASHBOARD_METRICS_URLS: urlList,
     /** Folder(s) of Broker/Trigger YAML for Trigger filters when not on Kubernetes. */

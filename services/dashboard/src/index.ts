@@ -43,6 +43,7 @@ try {
     metricsUrls: env.DASHBOARD_METRICS_URLS,
     log,
     databaseUrl: env.DATABASE_URL,
+    backfillSchema: env.DASHBOARD_DB_EVENTS_SCHEMA,
     brokerToken: env.DASHBOARD_BROKER_TOKEN,
     resources,
     cluster: env.DASHBOARD_KUBERNETES

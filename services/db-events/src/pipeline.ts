@@ -368,11 +368,11 @@ class Session {
         if (d.op === 'MESSAGE') this.opts.metrics.messages.inc({ outcome: 'valid' });
         continue;
       }
-      const key = `${d.table}\u0000${d.op}`;
+      const key = d.op === 'READ' ? (d.table as string) : `${d.table}\u0000${d.op}`; // no string per read event
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     for (const [key, n] of counts) {
-      const [table, op] = key.split('\u0000') as [string, string];
+      const [table, op = 'READ'] = key.split('\u0000') as [string, string?];
       this.opts.metrics.changes.inc({ table, op }, n);
     }
   }

@@ -7,6 +7,7 @@ import type { Snapshot } from '../views/types.js';
 import { byId, h } from './dom.js';
 import { fmtTime } from './format.js';
 import { showSignIn } from './signin.js';
+import { initBackfills } from './views/backfills.js';
 import { renderBrokers } from './views/brokers.js';
 import { initDeadLetters, loadDeadLetters, renderDeadLetterCount } from './views/dead-letters.js';
 import { renderFunctions } from './views/functions.js';
@@ -70,6 +71,7 @@ async function start(): Promise<void> {
   initDeadLetters();
   initTail();
   void initReplay();
+  initBackfills();
   connect();
   void loadDeadLetters();
 }

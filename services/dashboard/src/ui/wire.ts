@@ -30,3 +30,36 @@ export interface ReplayTriggerList {
   available: boolean;
   triggers: { namespace: string; name: string; broker: string }[];
 }
+
+/** A backfill's state (@tributary/db-events' `BackfillState`). */
+export type BackfillState = 'pending' | 'running' | 'completed' | 'cancelled' | 'failed';
+
+/** One of db-events' table backfills (src/backfills.ts' `BackfillView`). */
+export interface BackfillView {
+  id: string;
+  table: string;
+  where: string | null;
+  chunkSize: number;
+  state: BackfillState;
+  rowsDone: number;
+  events: number;
+  totalEstimate: number | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+/** What `GET /api/backfills` answers (src/backfills.ts' `BackfillList`). */
+export interface BackfillList {
+  available: boolean;
+  backfills: BackfillView[];
+}
+
+/** What `POST /api/backfills/<id>/cancel` answers when it cancelled (src/backfills.ts' `BackfillCancelled`). */
+export interface BackfillCancelled {
+  ok: true;
+  id: string;
+  state: 'cancelled';
+}

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, validateEvent } from '@tributary/shared';
+import { DB_EVENTS_METRICS } from '../metric-names.js';
 import {
   type BackfillTestEngine,
   readsOf,
@@ -70,6 +71,10 @@ describe('table backfill (Postgres 17)', () => {
     expect(readData.lsn).toBe(read6.lsn);
     expect(readData.commit_timestamp).toBe(read6.time);
     expect(validateEvent(read6)).toEqual({ ok: true });
+    // Read events are counted by table and op READ, next to the insert.
+    const changes = (await e.registry.getSingleMetric(DB_EVENTS_METRICS.changes.name)?.get())?.values ?? [];
+    const count = (op: string) => changes.find((v) => v.labels.table === table && v.labels.op === op)?.value;
+    expect([count('READ'), count('INSERT')]).toEqual([6, 1]);
   });
 
   it('pages composite keys in key order, and honours the filter; ids are backfill-<id>-<subject>', async () => {
