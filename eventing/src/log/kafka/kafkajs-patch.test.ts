@@ -22,6 +22,7 @@ interface Kafkajs {
   Record: (r: Record<string, unknown>) => EncoderLike;
   ProduceV3: (r: Record<string, unknown>) => { encode(): Promise<EncoderLike> };
   Long: { fromInt(n: number): unknown };
+  crc32C: (b: Buffer) => number;
 }
 
 function load(src: string): Kafkajs {
@@ -31,6 +32,7 @@ function load(src: string): Kafkajs {
     Record: r('./protocol/recordBatch/record/v0'),
     ProduceV3: r('./protocol/requests/produce/v3/request'),
     Long: r('./utils/long'),
+    crc32C: r('./protocol/recordBatch/crc32C'),
   };
 }
 
@@ -218,6 +220,38 @@ describe('kafkajs record encoding patch', () => {
       }
     } finally {
       now.mockRestore();
+    }
+  });
+
+  // The patch replaces kafkajs' byte-at-a-time CRC-32C (the record batch checksum) with slicing-by-8.
+  it('computes CRC-32C as the original and as the published check values', () => {
+    const orig = readFileSync(join(dir, 'src/protocol/recordBatch/crc32C/crc32C.js'), 'utf8');
+    expect(orig).toContain('node-fast-crc32c');
+    // RFC 3720 (iSCSI) appendix B.4 and the CRC catalogue's check value for "123456789".
+    const ascending = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+    const vectors: [Buffer, number][] = [
+      [Buffer.alloc(0), 0],
+      [Buffer.from('123456789'), 0xe3069283],
+      [Buffer.alloc(32, 0), 0x8a9136aa],
+      [Buffer.alloc(32, 0xff), 0x62a8ab43],
+      [ascending, 0x46dd794e],
+      [Buffer.from(ascending).reverse(), 0x113fdb5c],
+    ];
+    for (const [input, expected] of vectors) {
+      expect(patched.crc32C(input)).toBe(expected);
+      expect(original.crc32C(input)).toBe(expected);
+    }
+    const random = rng(20);
+    const pool = Buffer.alloc(70_000);
+    for (let i = 0; i < pool.length; i++) pool[i] = Math.floor(random() * 256);
+    // Every length up to 64 (all tails after the 8-byte steps), then larger ones, at unaligned offsets.
+    const lengths = [...Array.from({ length: 65 }, (_, i) => i), 1000, 1023, 1024, 1031, 8191, 65_537];
+    for (const length of lengths) {
+      const offset = Math.floor(random() * (pool.length - length));
+      const input = pool.subarray(offset, offset + length);
+      const expected = original.crc32C(input);
+      expect(patched.crc32C(input)).toBe(expected);
+      expect(expected).toBeGreaterThanOrEqual(0);
     }
   });
 
