@@ -240,6 +240,7 @@ describe.each(OVERLAYS)('infra/overlays/%s', (overlay) => {
     expect(pod?.containers[0]?.image).toMatch(/^ghcr\.io\/tributary\/dashboard:(latest|0\.1\.0)$/);
     // One Containerfile builds every package; the dashboard's page (public/) ships next to dist/.
     const containerfile = readFileSync(join(ROOT, 'Containerfile'), 'utf8');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Containerfile's own shell variable, matched literally
     expect(containerfile).toContain('--filter "${PACKAGE}" deploy --prod --legacy');
     expect(containerfile).toContain('COPY --from=build /out/public ./public');
     expect(containerfile).toMatch(/^USER 1000:1000$/m);
