@@ -441,112 +441,149 @@ async function startProcesses(
   options: StartKubeApiServerOptions,
   log: Log,
 ): Promise<Started> {
+  // A free port can be taken before the process binds it: up to three attempts when that happens.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startEtcd(dataDir, options, attempt);
+    if (!started) continue;
+    const { etcd, clientPort } = started;
+    log(`kube-apiserver: etcd ready on 127.0.0.1:${clientPort}; starting kube-apiserver…`);
+    const served = await startApiServer(binary, dataDir, options, { etcd, clientPort }, attempt);
+    if (!served) continue;
+    return { etcd, apiserver: served.apiserver, port: served.port };
+  }
+}
+
+/** Starts etcd on free ports; `undefined` when a port was taken meanwhile (and another attempt is left). */
+async function startEtcd(
+  dataDir: string,
+  options: StartKubeApiServerOptions,
+  attempt: number,
+): Promise<{ etcd: SpawnedService; clientPort: number } | undefined> {
+  rmSync(join(dataDir, 'etcd'), { recursive: true, force: true });
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const etcdLog = join(dataDir, 'etcd.log');
+  const etcd = spawnService({
+    name: 'etcd',
+    command: etcdBinary(),
+    args: etcdArgs(dataDir, clientPort, peerPort),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    logFile: etcdLog,
+    background: options.background,
+  });
+  if (options.pidsFile) appendFileSync(options.pidsFile, `${etcd.pid}\n`);
+  try {
+    await waitUntilReady(
+      etcd,
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${clientPort}/health`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        return r.ok && ((await r.json()) as { health?: string }).health === 'true';
+      },
+      60_000,
+    );
+  } catch (error) {
+    if (attempt < 3 && /address already in use/i.test(tail(etcdLog, 20))) return undefined;
+    throw error;
+  }
+  return { etcd, clientPort };
+}
+
+/**
+ * Starts kube-apiserver on a free port against etcd, and waits until it is ready and has its `default`
+ * namespace; `undefined` (etcd stopped) when the port was taken meanwhile and another attempt is left.
+ */
+async function startApiServer(
+  binary: string,
+  dataDir: string,
+  options: StartKubeApiServerOptions,
+  { etcd, clientPort }: { etcd: SpawnedService; clientPort: number },
+  attempt: number,
+): Promise<{ apiserver: SpawnedService; port: number } | undefined> {
   const certs = join(dataDir, 'pki');
   const timeoutMs = options.timeoutMs ?? 180_000;
-  for (let attempt = 1; ; attempt++) {
-    rmSync(join(dataDir, 'etcd'), { recursive: true, force: true });
-    const clientPort = await freePort();
-    const peerPort = await freePort();
-    const etcdLog = join(dataDir, 'etcd.log');
-    const etcd = spawnService({
-      name: 'etcd',
-      command: etcdBinary(),
-      args: [
-        '--name',
-        'tributary-test',
-        '--data-dir',
-        join(dataDir, 'etcd'),
-        '--listen-client-urls',
-        `http://127.0.0.1:${clientPort}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${clientPort}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster',
-        `tributary-test=http://127.0.0.1:${peerPort}`,
-        '--logger',
-        'zap',
-        '--log-level',
-        'warn',
-      ],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      logFile: etcdLog,
-      background: options.background,
-    });
-    if (options.pidsFile) appendFileSync(options.pidsFile, `${etcd.pid}\n`);
-    try {
-      await waitUntilReady(
-        etcd,
-        async () => {
-          const r = await fetch(`http://127.0.0.1:${clientPort}/health`, {
-            signal: AbortSignal.timeout(2_000),
-          });
-          return r.ok && ((await r.json()) as { health?: string }).health === 'true';
-        },
-        60_000,
-      );
-    } catch (error) {
-      if (attempt < 3 && /address already in use/i.test(tail(etcdLog, 20))) continue;
-      throw error;
-    }
-
-    log(`kube-apiserver: etcd ready on 127.0.0.1:${clientPort}; starting kube-apiserver…`);
-    const port = await freePort();
-    const apiserverLog = join(dataDir, 'kube-apiserver.log');
-    const apiserver = spawnService({
-      name: 'kube-apiserver',
-      command: binary,
-      args: [
-        `--etcd-servers=http://127.0.0.1:${clientPort}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${port}`,
-        `--tls-cert-file=${join(certs, 'apiserver.crt')}`,
-        `--tls-private-key-file=${join(certs, 'apiserver.key')}`,
-        `--client-ca-file=${join(certs, 'ca.crt')}`,
-        `--service-account-key-file=${join(certs, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(certs, 'sa.key')}`,
-        '--service-account-issuer=https://kubernetes.default.svc',
-        '--service-cluster-ip-range=10.96.0.0/16',
-        '--authorization-mode=RBAC',
-        // The default reconciler would publish 127.0.0.1 as the `kubernetes` Service's endpoint, which
-        // Endpoints validation refuses (loopback), and fail forever.
-        '--endpoint-reconciler-type=none',
-        `--egress-selector-config-file=${join(dataDir, 'egress.yaml')}`,
-        '--profiling=false',
-        '--v=1',
-      ],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      logFile: apiserverLog,
-      background: options.background,
-      stopTimeoutMs: 10_000,
-    });
-    if (options.pidsFile) appendFileSync(options.pidsFile, `${apiserver.pid}\n`);
-    const target = {
-      server: `https://127.0.0.1:${port}`,
-      tls: { ca: join(certs, 'ca.crt'), cert: join(certs, 'admin.crt'), key: join(certs, 'admin.key') },
-    };
-    try {
-      await waitUntilReady(
-        apiserver,
-        async () => {
-          const ready = await kubeRequest(target, 'GET', '/readyz');
-          if (ready.status !== 200) return false;
-          // The system namespaces appear shortly after /readyz turns ok.
-          return (await kubeRequest(target, 'GET', '/api/v1/namespaces/default')).status === 200;
-        },
-        timeoutMs,
-        250,
-      );
-    } catch (error) {
-      await etcd.stop();
-      if (attempt < 3 && /address already in use/i.test(tail(apiserverLog, 30))) continue;
-      throw error;
-    }
-    return { etcd, apiserver, port };
+  const port = await freePort();
+  const apiserverLog = join(dataDir, 'kube-apiserver.log');
+  const apiserver = spawnService({
+    name: 'kube-apiserver',
+    command: binary,
+    args: apiServerArgs(dataDir, clientPort, port),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    logFile: apiserverLog,
+    background: options.background,
+    stopTimeoutMs: 10_000,
+  });
+  if (options.pidsFile) appendFileSync(options.pidsFile, `${apiserver.pid}\n`);
+  const target = {
+    server: `https://127.0.0.1:${port}`,
+    tls: { ca: join(certs, 'ca.crt'), cert: join(certs, 'admin.crt'), key: join(certs, 'admin.key') },
+  };
+  try {
+    await waitUntilReady(
+      apiserver,
+      async () => {
+        const ready = await kubeRequest(target, 'GET', '/readyz');
+        if (ready.status !== 200) return false;
+        // The system namespaces appear shortly after /readyz turns ok.
+        return (await kubeRequest(target, 'GET', '/api/v1/namespaces/default')).status === 200;
+      },
+      timeoutMs,
+      250,
+    );
+  } catch (error) {
+    await etcd.stop();
+    if (attempt < 3 && /address already in use/i.test(tail(apiserverLog, 30))) return undefined;
+    throw error;
   }
+  return { apiserver, port };
+}
+
+function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string[] {
+  return [
+    '--name',
+    'tributary-test',
+    '--data-dir',
+    join(dataDir, 'etcd'),
+    '--listen-client-urls',
+    `http://127.0.0.1:${clientPort}`,
+    '--advertise-client-urls',
+    `http://127.0.0.1:${clientPort}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster',
+    `tributary-test=http://127.0.0.1:${peerPort}`,
+    '--logger',
+    'zap',
+    '--log-level',
+    'warn',
+  ];
+}
+
+function apiServerArgs(dataDir: string, clientPort: number, port: number): string[] {
+  const certs = join(dataDir, 'pki');
+  return [
+    `--etcd-servers=http://127.0.0.1:${clientPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${join(certs, 'apiserver.crt')}`,
+    `--tls-private-key-file=${join(certs, 'apiserver.key')}`,
+    `--client-ca-file=${join(certs, 'ca.crt')}`,
+    `--service-account-key-file=${join(certs, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(certs, 'sa.key')}`,
+    '--service-account-issuer=https://kubernetes.default.svc',
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--authorization-mode=RBAC',
+    // The default reconciler would publish 127.0.0.1 as the `kubernetes` Service's endpoint, which
+    // Endpoints validation refuses (loopback), and fail forever.
+    '--endpoint-reconciler-type=none',
+    `--egress-selector-config-file=${join(dataDir, 'egress.yaml')}`,
+    '--profiling=false',
+    '--v=1',
+  ];
 }
 
 /**

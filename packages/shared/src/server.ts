@@ -2,6 +2,8 @@ import { TributaryError } from '@tributary/client';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
@@ -97,12 +99,30 @@ const defaultMetricsRegistries = new WeakSet<Registry>();
  * Fastify answers new requests with 503 and lets in-flight ones finish.
  */
 export function createServer(opts: CreateServerOptions): FastifyInstance {
+  const registry = serverRegistry(opts);
+  const app = createFastify(opts);
+  app.decorate('metrics', registry);
+  refuseNulInUrl(app);
+  limitJsonDepth(app, opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+  timeRequests(app, registry);
+  app.setErrorHandler(answerError);
+  serveProbes(app, registry, opts.readiness);
+  return app;
+}
+
+/** The registry served at /metrics, with the default metrics labelled by service (once per registry). */
+function serverRegistry(opts: CreateServerOptions): Registry {
   const registry = opts.registry ?? new Registry();
   if (!defaultMetricsRegistries.has(registry)) {
     registry.setDefaultLabels({ [SERVER_METRICS.defaultLabel]: opts.name });
     collectDefaultMetrics({ register: registry });
     defaultMetricsRegistries.add(registry);
   }
+  return registry;
+}
+
+/** Fastify with the body limit, the time limits against slow clients and a 503 for requests while closing. */
+function createFastify(opts: CreateServerOptions): FastifyInstance {
   const limits = { ...processLimits, ...opts.limits };
   // Node refuses a headers timeout longer than the request timeout.
   const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
@@ -120,10 +140,14 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
     ...opts.fastify,
   });
   app.server.headersTimeout = headersTimeout;
-  app.decorate('metrics', registry);
+  return app;
+}
 
-  // A NUL byte is never part of a valid path or query value here, and Postgres cannot store one in text:
-  // refuse it at the door rather than let it reach a query (SQLSTATE 22021, formerly a 500).
+/**
+ * A NUL byte is never part of a valid path or query value here, and Postgres cannot store one in text:
+ * refuse it at the door rather than let it reach a query (SQLSTATE 22021, formerly a 500).
+ */
+function refuseNulInUrl(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     if (req.url.includes('%00') || req.url.includes('\0')) {
       return reply.status(400).send({
@@ -133,9 +157,10 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
       });
     }
   });
+}
 
-  // application/json bodies: Fastify's parser (prototype poisoning refused) behind a nesting-depth limit.
-  const maxJsonDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+/** application/json bodies: Fastify's parser (prototype poisoning refused) behind a nesting-depth limit. */
+function limitJsonDepth(app: FastifyInstance, maxJsonDepth: number): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
@@ -148,7 +173,10 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
     }
     parseJson(req, body as string, done);
   });
+}
 
+/** `http_request_duration_seconds` per method, route and status (not for /metrics itself). */
+function timeRequests(app: FastifyInstance, registry: Registry): void {
   const latency = new Histogram({
     name: SERVER_METRICS.httpRequestDuration.name,
     help: 'HTTP request latency by method, route and status code',
@@ -164,43 +192,53 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
       reply.elapsedTime / 1000,
     );
   });
+}
 
-  app.setErrorHandler(
-    (err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
-      if (isPostgresDataError(err)) {
-        // A value Postgres cannot take (out of range, bad encoding): the client's input, not a fault. The
-        // SQLSTATE stays in the log, never in the answer.
-        req.log.debug({ err: err.message, sqlstate: err.code }, 'request rejected by Postgres');
-        return reply.status(400).send({
-          error: 'Bad Request',
-          code: 'INVALID_INPUT',
-          message:
-            'a value in the request is out of range, too large, or holds characters that cannot be stored',
-        });
-      }
-      const status =
-        err instanceof TributaryError && err.statusCode ? err.statusCode : (err.statusCode ?? 500);
-      if (status >= 500) req.log.error({ err }, 'request failed');
-      else req.log.debug({ err: err.message, code: err.code }, 'request rejected');
-      const internal = status >= 500 && !(err instanceof TributaryError);
-      return reply.status(status).send({
-        error: status >= 500 ? 'Internal Server Error' : err.name === 'Error' ? 'Bad Request' : err.name,
-        // Only our own codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
-        code: internal ? 'INTERNAL' : (err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')),
-        message: internal ? 'internal error' : err.message,
-      });
-    },
-  );
+/**
+ * The shared error handler: a Postgres data error is the client's (400 INVALID_INPUT); otherwise the error's
+ * status (500 by default), and only our own codes and messages leave the process.
+ */
+function answerError(
+  err: Error & { statusCode?: number; validation?: unknown; code?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (isPostgresDataError(err)) {
+    // A value Postgres cannot take (out of range, bad encoding): the client's input, not a fault. The
+    // SQLSTATE stays in the log, never in the answer.
+    req.log.debug({ err: err.message, sqlstate: err.code }, 'request rejected by Postgres');
+    return reply.status(400).send({
+      error: 'Bad Request',
+      code: 'INVALID_INPUT',
+      message: 'a value in the request is out of range, too large, or holds characters that cannot be stored',
+    });
+  }
+  const status = err instanceof TributaryError && err.statusCode ? err.statusCode : (err.statusCode ?? 500);
+  if (status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.debug({ err: err.message, code: err.code }, 'request rejected');
+  const internal = status >= 500 && !(err instanceof TributaryError);
+  return reply.status(status).send({
+    error: status >= 500 ? 'Internal Server Error' : err.name === 'Error' ? 'Bad Request' : err.name,
+    // Only our own codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
+    code: internal ? 'INTERNAL' : (err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')),
+    message: internal ? 'internal error' : err.message,
+  });
+}
 
+/** `/healthz`, `/readyz` (200 only while `readiness` says so) and `/metrics`. */
+function serveProbes(
+  app: FastifyInstance,
+  registry: Registry,
+  readiness: CreateServerOptions['readiness'],
+): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const ready = opts.readiness ? await opts.readiness() : true;
+    const ready = readiness ? await readiness() : true;
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });
   app.get('/metrics', async (_req, reply) => {
     return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });
-  return app;
 }
 
 /**

@@ -78,6 +78,26 @@ interface Chunk {
   accepted: Progress | undefined;
 }
 
+/** The state of one backfill's chunk loop. */
+interface ChunkLoop {
+  job: BackfillRow;
+  plan: TablePlan;
+  client: pg.Client;
+  attached: Attached;
+  /** Progress of the chunks accepted so far. */
+  progress: Progress;
+  /** Chunks are read only while the stream has at most this many events in flight. */
+  half: number;
+  /** Chunks opened so far (part of each watermark token). */
+  opened: number;
+}
+
+/** Forgets a chunk read ahead (its window closed): it is never emitted without its HIGH. */
+async function forgetChunk(attached: Attached, ahead: Promise<Chunk> | undefined): Promise<void> {
+  const c = await ahead?.catch(() => undefined);
+  if (c) attached.tracker.close(c.token);
+}
+
 /** Text of every column, parsed by nobody: values.ts converts them as it does the stream's. */
 const RAW_TEXT = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
 
@@ -283,70 +303,24 @@ export class BackfillRunner {
     client: pg.Client,
     attached: Attached,
   ): Promise<void> {
-    const progress: Progress = {
-      lastKey: job.last_key,
-      rowsDone: Number(job.rows_done),
-      events: Number(job.events),
-      chunks: Number(job.chunks),
-      completed: false,
+    const loop: ChunkLoop = {
+      job,
+      plan,
+      client,
+      attached,
+      progress: {
+        lastKey: job.last_key,
+        rowsDone: Number(job.rows_done),
+        events: Number(job.events),
+        chunks: Number(job.chunks),
+        completed: false,
+      },
+      half: Math.max(1, Math.floor(this.opts.maxInFlight / 2)),
+      opened: 0,
     };
-    const half = Math.max(1, Math.floor(this.opts.maxInFlight / 2));
-    let opened = 0;
-    const open = async (after: string[] | null): Promise<Chunk> => {
-      while (attached.session.inFlight() > half) {
-        if (attached.ended || this.stopped) throw new SessionEndedError();
-        await sleep(5);
-      }
-      if (attached.ended || this.stopped) throw new SessionEndedError();
-      const token = `${job.id}/${progress.chunks}.${opened++}/${randomBytes(4).toString('hex')}`;
-      const readAt = new Date().toISOString();
-      // The callbacks run at HIGH and at acceptance, after `chunk` is set.
-      const window = attached.tracker.open(
-        token,
-        (kept, lowLsn) => {
-          const events = readEvents(plan, kept, lowLsn, {
-            database: attached.session.database,
-            backfillId: job.id,
-            readAt,
-          });
-          const last = chunk.rows[chunk.rows.length - 1];
-          chunk.accepted = {
-            lastKey: last ? plan.keyIndexes.map((i) => last[i] as string) : progress.lastKey,
-            rowsDone: progress.rowsDone + chunk.rows.length,
-            events: progress.events + events.length,
-            chunks: progress.chunks + 1,
-            completed: chunk.rows.length < job.chunk_size,
-          };
-          return events;
-        },
-        () => {
-          if (chunk.accepted) this.persist(job.id, chunk.accepted);
-        },
-      );
-      const chunk: Chunk = { token, window, rows: [], state: undefined, accepted: undefined };
-      try {
-        await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [
-          BACKFILL_PREFIX,
-          watermarkContent({ token, mark: 'low' }),
-        ]);
-        const read = await this.read(client, plan, job, after);
-        chunk.state = read.state;
-        if (chunk.state === 'running') {
-          chunk.rows = read.rows;
-          chunk.window.chunk = { rows: read.rows, keyIndexes: plan.keyIndexes, xip: read.xip };
-        } else {
-          attached.tracker.close(token);
-        }
-      } catch (err) {
-        attached.tracker.close(token);
-        throw err;
-      }
-      return chunk;
-    };
-    const forget = async (ahead: Promise<Chunk> | undefined): Promise<void> => {
-      const c = await ahead?.catch(() => undefined);
-      if (c) attached.tracker.close(c.token);
-    };
+    const { progress } = loop;
+    const open = (after: string[] | null): Promise<Chunk> => this.openChunk(loop, after);
+    const forget = (ahead: Promise<Chunk> | undefined): Promise<void> => forgetChunk(attached, ahead);
 
     let current = await open(progress.lastKey);
     for (;;) {
@@ -354,16 +328,7 @@ export class BackfillRunner {
         this.log.info({ backfill: job.id, state: current.state }, 'backfill stopped');
         return;
       }
-      try {
-        // Flushed, so the stream reaches it at once rather than at the next WAL flush.
-        await client.query('SELECT pg_logical_emit_message(false, $1, $2, true)', [
-          BACKFILL_PREFIX,
-          watermarkContent({ token: current.token, mark: 'high' }),
-        ]);
-      } catch (err) {
-        attached.tracker.close(current.token);
-        throw err;
-      }
+      await this.emitHigh(client, attached, current);
       const last = current.rows[current.rows.length - 1];
       const ahead =
         last && current.rows.length >= job.chunk_size
@@ -398,6 +363,77 @@ export class BackfillRunner {
         return;
       }
       current = await ahead;
+    }
+  }
+
+  /**
+   * Reads the chunk after `after` between its LOW watermark and its snapshot, once the stream has room
+   * (at most half of `maxInFlight` in flight); its HIGH is written by the loop.
+   */
+  private async openChunk(loop: ChunkLoop, after: string[] | null): Promise<Chunk> {
+    const { job, plan, client, attached, progress, half } = loop;
+    while (attached.session.inFlight() > half) {
+      if (attached.ended || this.stopped) throw new SessionEndedError();
+      await sleep(5);
+    }
+    if (attached.ended || this.stopped) throw new SessionEndedError();
+    const token = `${job.id}/${progress.chunks}.${loop.opened++}/${randomBytes(4).toString('hex')}`;
+    const readAt = new Date().toISOString();
+    // The callbacks run at HIGH and at acceptance, after `chunk` is set.
+    const window = attached.tracker.open(
+      token,
+      (kept, lowLsn) => {
+        const events = readEvents(plan, kept, lowLsn, {
+          database: attached.session.database,
+          backfillId: job.id,
+          readAt,
+        });
+        const last = chunk.rows[chunk.rows.length - 1];
+        chunk.accepted = {
+          lastKey: last ? plan.keyIndexes.map((i) => last[i] as string) : progress.lastKey,
+          rowsDone: progress.rowsDone + chunk.rows.length,
+          events: progress.events + events.length,
+          chunks: progress.chunks + 1,
+          completed: chunk.rows.length < job.chunk_size,
+        };
+        return events;
+      },
+      () => {
+        if (chunk.accepted) this.persist(job.id, chunk.accepted);
+      },
+    );
+    const chunk: Chunk = { token, window, rows: [], state: undefined, accepted: undefined };
+    try {
+      await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [
+        BACKFILL_PREFIX,
+        watermarkContent({ token, mark: 'low' }),
+      ]);
+      const read = await this.read(client, plan, job, after);
+      chunk.state = read.state;
+      if (chunk.state === 'running') {
+        chunk.rows = read.rows;
+        chunk.window.chunk = { rows: read.rows, keyIndexes: plan.keyIndexes, xip: read.xip };
+      } else {
+        attached.tracker.close(token);
+      }
+    } catch (err) {
+      attached.tracker.close(token);
+      throw err;
+    }
+    return chunk;
+  }
+
+  /** Writes a chunk's HIGH watermark (the chunk is forgotten when that fails). */
+  private async emitHigh(client: pg.Client, attached: Attached, current: Chunk): Promise<void> {
+    try {
+      // Flushed, so the stream reaches it at once rather than at the next WAL flush.
+      await client.query('SELECT pg_logical_emit_message(false, $1, $2, true)', [
+        BACKFILL_PREFIX,
+        watermarkContent({ token: current.token, mark: 'high' }),
+      ]);
+    } catch (err) {
+      attached.tracker.close(current.token);
+      throw err;
     }
   }
 

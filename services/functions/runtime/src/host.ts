@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { FUNCTION_METRICS } from './metric-names.js';
 import type { Context, FunctionModule } from './types.js';
@@ -40,127 +40,190 @@ interface HostMetrics {
  */
 export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
   const { fn, name, logger } = opts;
-  let ready = false;
+  const state = { ready: false };
   const app = createServer({
     name: `function-${name}`,
     logger,
     registry: opts.registry,
-    readiness: () => ready,
+    readiness: () => state.ready,
   });
   const m = createMetrics(app.metrics);
-  const coldStart = opts.coldStartSeconds;
+  reportColdStart(app, m, name, opts.coldStartSeconds);
+  serveHealth(app, state);
+  keepRawBody(app);
+  const invocation: Invocation = { fn, name, logger, m };
+  app.post('/', async (req, reply) => {
+    const decoded = readEvent(invocation, req, reply);
+    if ('refused' in decoded) return decoded.refused;
+    const event = decoded.event;
+    const invalid = checkSchema(invocation, event, reply);
+    if (invalid) return invalid;
+    return handle(invocation, event, req, reply);
+  });
+  return app;
+}
+
+interface Invocation {
+  fn: FunctionModule;
+  name: string;
+  logger: Logger;
+  m: HostMetrics;
+}
+
+/** Sets `function_cold_start_seconds`: once, or (for a getter) at each scrape of /metrics. */
+function reportColdStart(
+  app: FastifyInstance,
+  m: HostMetrics,
+  name: string,
+  coldStart: FunctionHostOptions['coldStartSeconds'],
+): void {
   if (typeof coldStart === 'number') m.coldStart.set({ function: name }, coldStart);
   else if (coldStart)
     app.addHook('onRequest', async (req) => {
       const seconds = req.url === '/metrics' ? coldStart() : undefined;
       if (seconds !== undefined) m.coldStart.set({ function: name }, seconds);
     });
+}
 
+/** Ready from `onReady` until `preClose`, served on the Knative Functions health endpoints. */
+function serveHealth(app: FastifyInstance, state: { ready: boolean }): void {
   app.addHook('onReady', async () => {
-    ready = true;
+    state.ready = true;
   });
   app.addHook('preClose', async () => {
-    ready = false;
+    state.ready = false;
   });
 
   // Knative Functions health endpoints.
   app.get('/health/liveness', async () => 'OK');
   app.get('/health/readiness', async (_req, reply) =>
-    reply.status(ready ? 200 : 503).send(ready ? 'OK' : 'NOT READY'),
+    reply.status(state.ready ? 200 : 503).send(state.ready ? 'OK' : 'NOT READY'),
   );
+}
 
-  // Keep the raw body: decodeHttp needs the bytes for binary-mode data of any content type.
+/** Keep the raw body: decodeHttp needs the bytes for binary-mode data of any content type. */
+function keepRawBody(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+}
 
-  app.post('/', async (req, reply) => {
-    const body = req.body as Buffer | undefined;
-    const contentType = req.headers['content-type'];
-    if (body && contentType && isJsonContentType(contentType) && jsonTooDeep(body)) {
-      m.invocations.inc({ function: name, outcome: 'invalid' });
-      return reply
+/** Decodes the one CloudEvent of the request (binary or structured mode), or refuses it with a 400. */
+function readEvent(
+  { name, m }: Invocation,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): { event: CloudEvent<unknown> } | { refused: FastifyReply } {
+  const body = req.body as Buffer | undefined;
+  const contentType = req.headers['content-type'];
+  if (body && contentType && isJsonContentType(contentType) && jsonTooDeep(body)) {
+    m.invocations.inc({ function: name, outcome: 'invalid' });
+    return {
+      refused: reply
         .status(400)
-        .send({ error: 'Bad Request', code: 'JSON_TOO_DEEP', message: jsonTooDeepMessage() });
-    }
-    let event: CloudEvent<unknown>;
-    try {
-      const events = decodeHttp(req.headers, (req.body as Buffer | undefined) ?? Buffer.alloc(0));
-      if (events.length !== 1) {
-        return reply
-          .status(400)
-          .send({ error: 'Bad Request', code: 'NOT_ONE_EVENT', message: 'expected exactly one CloudEvent' });
-      }
-      event = events[0]!;
-    } catch (err) {
-      m.invocations.inc({ function: name, outcome: 'invalid' });
-      return reply
-        .status(400)
-        .send({ error: 'Bad Request', code: 'INVALID_CLOUDEVENT', message: (err as Error).message });
-    }
-
-    if (fn.schema) {
-      const parsed = fn.schema.safeParse(event.data);
-      if (!parsed.success) {
-        m.invocations.inc({ function: name, outcome: 'invalid' });
-        return reply.status(400).send({
-          error: 'Bad Request',
-          code: 'SCHEMA_VALIDATION',
-          message: `event data does not match the schema of function ${name}`,
-          issues: parsed.error.issues.map((i) => ({
-            path: i.path.map(String).join('.'),
-            message: i.message,
-            code: i.code,
-          })),
-        });
-      }
-    }
-
-    const log = logger.child({ function: name, ceid: event.id, cetype: event.type, cesource: event.source });
-    const context: Context = {
-      log,
-      headers: req.headers,
-      method: req.method,
-      query: (req.query ?? {}) as Record<string, unknown>,
-      body: event.data,
-      cloudevent: event,
-      functionName: name,
+        .send({ error: 'Bad Request', code: 'JSON_TOO_DEEP', message: jsonTooDeepMessage() }),
     };
-    const end = m.latency.startTimer({ function: name });
-    m.inFlight.inc({ function: name });
-    try {
-      const result = await fn.handle(context, event);
-      if (result === undefined || result === null) {
-        end({ outcome: 'ok' });
-        m.invocations.inc({ function: name, outcome: 'ok' });
-        return reply.status(204).send();
-      }
-      const replyEvent = result instanceof CloudEvent ? result : new CloudEvent(result as never);
-      const { headers, body } = encodeHttpBinary(replyEvent);
-      end({ outcome: 'reply' });
-      m.invocations.inc({ function: name, outcome: 'reply' });
-      return reply.status(200).headers(headers).send(body);
-    } catch (err) {
-      const e = err as Error & { retriable?: boolean; statusCode?: number; code?: string };
-      const nonRetriable = e?.retriable === false || e?.name === 'NonRetriableError';
-      const status = nonRetriable
-        ? e.statusCode && e.statusCode >= 400 && e.statusCode < 500
-          ? e.statusCode
-          : 400
-        : 500;
-      end({ outcome: nonRetriable ? 'rejected' : 'error' });
-      m.invocations.inc({ function: name, outcome: nonRetriable ? 'rejected' : 'error' });
-      if (nonRetriable) log.warn({ err: e.message }, 'handler rejected the event (no retry)');
-      else log.error({ err }, 'handler failed (the broker will retry)');
-      return reply.status(status).send({
-        error: nonRetriable ? 'Bad Request' : 'Internal Server Error',
-        code: e?.code ?? (nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR'),
-        message: e?.message ?? String(err),
-      });
-    } finally {
-      m.inFlight.dec({ function: name });
+  }
+  let event: CloudEvent<unknown>;
+  try {
+    const events = decodeHttp(req.headers, (req.body as Buffer | undefined) ?? Buffer.alloc(0));
+    if (events.length !== 1) {
+      return {
+        refused: reply
+          .status(400)
+          .send({ error: 'Bad Request', code: 'NOT_ONE_EVENT', message: 'expected exactly one CloudEvent' }),
+      };
     }
-  });
-  return app;
+    event = events[0]!;
+  } catch (err) {
+    m.invocations.inc({ function: name, outcome: 'invalid' });
+    return {
+      refused: reply
+        .status(400)
+        .send({ error: 'Bad Request', code: 'INVALID_CLOUDEVENT', message: (err as Error).message }),
+    };
+  }
+  return { event };
+}
+
+/** Refuses with a 400 (no retry) an event whose data does not match the function's `schema`. */
+function checkSchema(
+  { fn, name, m }: Invocation,
+  event: CloudEvent<unknown>,
+  reply: FastifyReply,
+): FastifyReply | undefined {
+  if (fn.schema) {
+    const parsed = fn.schema.safeParse(event.data);
+    if (!parsed.success) {
+      m.invocations.inc({ function: name, outcome: 'invalid' });
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'SCHEMA_VALIDATION',
+        message: `event data does not match the schema of function ${name}`,
+        issues: parsed.error.issues.map((i) => ({
+          path: i.path.map(String).join('.'),
+          message: i.message,
+          code: i.code,
+        })),
+      });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs the handler: a returned CloudEvent -> 200 binary reply; nothing -> 204; a thrown non-retriable error
+ * -> 4xx; anything else thrown -> 500.
+ */
+async function handle(
+  { fn, name, logger, m }: Invocation,
+  event: CloudEvent<unknown>,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const log = logger.child({ function: name, ceid: event.id, cetype: event.type, cesource: event.source });
+  const context: Context = {
+    log,
+    headers: req.headers,
+    method: req.method,
+    query: (req.query ?? {}) as Record<string, unknown>,
+    body: event.data,
+    cloudevent: event,
+    functionName: name,
+  };
+  const end = m.latency.startTimer({ function: name });
+  m.inFlight.inc({ function: name });
+  try {
+    const result = await fn.handle(context, event);
+    if (result === undefined || result === null) {
+      end({ outcome: 'ok' });
+      m.invocations.inc({ function: name, outcome: 'ok' });
+      return reply.status(204).send();
+    }
+    const replyEvent = result instanceof CloudEvent ? result : new CloudEvent(result as never);
+    const { headers, body } = encodeHttpBinary(replyEvent);
+    end({ outcome: 'reply' });
+    m.invocations.inc({ function: name, outcome: 'reply' });
+    return reply.status(200).headers(headers).send(body);
+  } catch (err) {
+    const e = err as Error & { retriable?: boolean; statusCode?: number; code?: string };
+    const nonRetriable = e?.retriable === false || e?.name === 'NonRetriableError';
+    const status = nonRetriable
+      ? e.statusCode && e.statusCode >= 400 && e.statusCode < 500
+        ? e.statusCode
+        : 400
+      : 500;
+    end({ outcome: nonRetriable ? 'rejected' : 'error' });
+    m.invocations.inc({ function: name, outcome: nonRetriable ? 'rejected' : 'error' });
+    if (nonRetriable) log.warn({ err: e.message }, 'handler rejected the event (no retry)');
+    else log.error({ err }, 'handler failed (the broker will retry)');
+    return reply.status(status).send({
+      error: nonRetriable ? 'Bad Request' : 'Internal Server Error',
+      code: e?.code ?? (nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR'),
+      message: e?.message ?? String(err),
+    });
+  } finally {
+    m.inFlight.dec({ function: name });
+  }
 }
 
 function createMetrics(registry: Registry): HostMetrics {
