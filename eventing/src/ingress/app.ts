@@ -4,7 +4,9 @@ import {
   createServer,
   DEFAULT_MAX_JSON_DEPTH,
   decodeHttp,
+  type ErrorCode,
   InvalidCloudEventError,
+  isErrorCode,
   isJsonContentType,
   isRetriable,
   jsonTooDeep,
@@ -72,7 +74,7 @@ export function createIngress(options: IngressOptions): FastifyInstance {
 /** Error body of every non-2xx ingress answer. */
 export interface IngressErrorBody {
   error: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: unknown;
 }
@@ -118,7 +120,7 @@ export async function ingressRoutes(
   const fail = (
     reply: FastifyReply,
     status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     details?: unknown,
   ): FastifyReply => {
@@ -138,7 +140,7 @@ export async function ingressRoutes(
       req.log.error({ err }, 'ingress request failed');
       return fail(reply, status, 'INTERNAL', 'internal error');
     }
-    return fail(reply, status, err.code ?? 'BAD_REQUEST', err.message);
+    return fail(reply, status, isErrorCode(err.code) ? err.code : 'BAD_REQUEST', err.message);
   });
 
   // Auth and the broker lookup run on request, before the body is read: an unauthenticated client or a

@@ -1,4 +1,4 @@
-import { TributaryError } from '@tributary/client';
+import { isErrorCode, TributaryError } from '@tributary/client';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -185,7 +185,7 @@ export function createServer(opts: CreateServerOptions): FastifyInstance {
       return reply.status(status).send({
         error: status >= 500 ? 'Internal Server Error' : err.name === 'Error' ? 'Bad Request' : err.name,
         // Only our own codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
-        code: internal ? 'INTERNAL' : (err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')),
+        code: !internal && isErrorCode(err.code) ? err.code : status >= 500 ? 'INTERNAL' : 'BAD_REQUEST',
         message: internal ? 'internal error' : err.message,
       });
     },

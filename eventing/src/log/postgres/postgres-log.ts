@@ -536,7 +536,8 @@ class PostgresSubscription implements LogSubscription {
   }
 
   async commit(partition: number, nextOffset: string): Promise<void> {
-    if (partition !== 0) throw new TributaryError(`no partition ${partition}`, { retriable: false });
+    if (partition !== 0)
+      throw new TributaryError(`no partition ${partition}`, { code: 'PARTITION_NOT_FOUND' });
     try {
       await this.c.pool.query(
         `UPDATE ${this.c.schema}.subscriptions

@@ -1,5 +1,5 @@
 import { type Context, NonRetriableError } from '@tributary/function-runtime';
-import { parseEnv } from '@tributary/shared';
+import { parseEnv, TributaryError } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
@@ -42,7 +42,8 @@ export async function shutdown(): Promise<void> {
  * the broker's at-least-once delivery is safe. Returns nothing (204).
  */
 export async function handle(context: Context, event: CloudEvent<ObjectCreated>): Promise<void> {
-  if (!pool) throw new Error('file-indexer not initialised');
+  if (!pool)
+    throw new TributaryError('file-indexer is not initialised: init() has not run', { code: 'NOT_READY' });
   const o = event.data;
   if (!o) throw new NonRetriableError('event has no data');
   const [schemaName, tableName] = table.split('.') as [string, string];

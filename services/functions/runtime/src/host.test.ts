@@ -95,7 +95,7 @@ describe('function host', () => {
     expect(res.statusCode).toBe(400);
     expect(called).toBe(false);
     const body = res.json();
-    expect(body.code).toBe('SCHEMA_VALIDATION');
+    expect(body.code).toBe('EVENT_SCHEMA');
     expect(body.issues).toEqual([expect.objectContaining({ path: 'record.id' })]);
   });
 
@@ -124,7 +124,7 @@ describe('function host', () => {
       payload: '{}',
     });
     expect(res.statusCode).toBe(400);
-    expect(res.json().code).toBe('INVALID_CLOUDEVENT');
+    expect(res.json().code).toBe('CLOUDEVENT_DECODE');
   });
 
   it('answers 400 to JSON nested deeper than 256 levels, without calling handle', async () => {

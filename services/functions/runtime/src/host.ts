@@ -1,7 +1,9 @@
 import {
   createServer,
   decodeHttp,
+  type ErrorBody,
   encodeHttpBinary,
+  isErrorCode,
   isJsonContentType,
   jsonTooDeep,
   jsonTooDeepMessage,
@@ -77,24 +79,30 @@ export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
     const contentType = req.headers['content-type'];
     if (body && contentType && isJsonContentType(contentType) && jsonTooDeep(body)) {
       m.invocations.inc({ function: name, outcome: 'invalid' });
-      return reply
-        .status(400)
-        .send({ error: 'Bad Request', code: 'JSON_TOO_DEEP', message: jsonTooDeepMessage() });
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'JSON_TOO_DEEP',
+        message: jsonTooDeepMessage(),
+      } satisfies ErrorBody);
     }
     let event: CloudEvent<unknown>;
     try {
       const events = decodeHttp(req.headers, (req.body as Buffer | undefined) ?? Buffer.alloc(0));
       if (events.length !== 1) {
-        return reply
-          .status(400)
-          .send({ error: 'Bad Request', code: 'NOT_ONE_EVENT', message: 'expected exactly one CloudEvent' });
+        return reply.status(400).send({
+          error: 'Bad Request',
+          code: 'CLOUDEVENT_DECODE',
+          message: 'expected exactly one CloudEvent',
+        } satisfies ErrorBody);
       }
       event = events[0]!;
     } catch (err) {
       m.invocations.inc({ function: name, outcome: 'invalid' });
-      return reply
-        .status(400)
-        .send({ error: 'Bad Request', code: 'INVALID_CLOUDEVENT', message: (err as Error).message });
+      return reply.status(400).send({
+        error: 'Bad Request',
+        code: 'CLOUDEVENT_DECODE',
+        message: (err as Error).message,
+      } satisfies ErrorBody);
     }
 
     if (fn.schema) {
@@ -103,14 +111,14 @@ export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
         m.invocations.inc({ function: name, outcome: 'invalid' });
         return reply.status(400).send({
           error: 'Bad Request',
-          code: 'SCHEMA_VALIDATION',
+          code: 'EVENT_SCHEMA',
           message: `event data does not match the schema of function ${name}`,
           issues: parsed.error.issues.map((i) => ({
             path: i.path.map(String).join('.'),
             message: i.message,
             code: i.code,
           })),
-        });
+        } satisfies ErrorBody);
       }
     }
 
@@ -152,9 +160,10 @@ export function createFunctionHost(opts: FunctionHostOptions): FastifyInstance {
       else log.error({ err }, 'handler failed (the broker will retry)');
       return reply.status(status).send({
         error: nonRetriable ? 'Bad Request' : 'Internal Server Error',
-        code: e?.code ?? (nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR'),
+        // Only catalogue codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
+        code: isErrorCode(e?.code) ? e.code : nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR',
         message: e?.message ?? String(err),
-      });
+      } satisfies ErrorBody);
     } finally {
       m.inFlight.dec({ function: name });
     }
