@@ -5,8 +5,8 @@ import {
   DEFAULT_MAX_JSON_DEPTH,
   decodeHttp,
   type ErrorCode,
+  errorCodeOf,
   InvalidCloudEventError,
-  isErrorCode,
   isJsonContentType,
   isRetriable,
   jsonTooDeep,
@@ -140,7 +140,7 @@ export async function ingressRoutes(
       req.log.error({ err }, 'ingress request failed');
       return fail(reply, status, 'INTERNAL', 'internal error');
     }
-    return fail(reply, status, isErrorCode(err.code) ? err.code : 'BAD_REQUEST', err.message);
+    return fail(reply, status, errorCodeOf(err, status), err.message);
   });
 
   // Auth and the broker lookup run on request, before the body is read: an unauthenticated client or a

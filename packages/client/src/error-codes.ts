@@ -40,13 +40,8 @@ export const ERROR_AREAS = {
     UNAUTHORIZED: {
       status: 401,
       retriable: false,
-      meaning: 'credentials are missing, malformed, expired or not signed with the configured secret',
-    },
-    SIGNATURE_INVALID: {
-      status: 401,
-      retriable: false,
       meaning:
-        'a Standard Webhooks signature is missing, stale, replayed or matches no secret (auth-hooks; `reason` says which)',
+        'credentials (a Bearer JWT, an operator session, a Standard Webhooks signature) are missing, malformed, expired, replayed or do not verify',
     },
     FORBIDDEN: {
       status: 403,
@@ -67,6 +62,11 @@ export const ERROR_AREAS = {
       status: 413,
       retriable: false,
       meaning: 'the body is over the size limit (1 MiB by default)',
+    },
+    UNSUPPORTED_MEDIA_TYPE: {
+      status: 415,
+      retriable: false,
+      meaning: 'the server takes no body of that `Content-Type`',
     },
     JSON_REQUIRED: {
       status: 415,

@@ -29,13 +29,13 @@ export const SIGNATURE_FAILURE_REASONS: readonly SignatureFailureReason[] = [
   'replayed',
 ];
 
-/** A request whose signature headers do not verify; answered with 401 (`SIGNATURE_INVALID`, `reason` says why). */
+/** A request whose signature headers do not verify; answered with 401 (`UNAUTHORIZED`, `reason` says why). */
 export class SignatureError extends TributaryError {
   constructor(
     readonly reason: SignatureFailureReason,
     message: string,
   ) {
-    super(message, { code: 'SIGNATURE_INVALID' });
+    super(message, { code: 'UNAUTHORIZED' });
   }
 }
 
