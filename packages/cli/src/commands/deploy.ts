@@ -141,7 +141,7 @@ async function deploy(io: CommandIo, o: DeployOptions): Promise<number> {
     const namespaces = [...new Set(missing.map((m) => m.namespace))];
     throw new TributaryError(
       `missing Secrets ${missing.map((m) => `${m.namespace}/${m.name}`).join(', ')}: create them first, e.g. \`tributary keys --all --namespace ${namespaces[0]} | kubectl apply -f -\` (infra/README.md)`,
-      { code: 'SECRETS_MISSING', retriable: false },
+      { code: 'SECRETS_MISSING' },
     );
   }
   const started = Date.now();
