@@ -360,8 +360,16 @@ export function renderErrorsMarkdown(): string {
     '',
     'Every Tributary error carries one of these codes: a `TributaryError` (`code`, `retriable`, `statusCode`) in',
     'process, and an HTTP error body `{ "error": "<status text>", "code": "<CODE>", "message": "..." }` on the wire.',
-    '**Retriable** says whether the same request or operation may succeed later: the broker retries a delivery',
-    "that failed with a retriable error, and the services' reconnect loops give up (exit non-zero) on one that is not.",
+    '',
+    '**Retriable** says whether the same operation may succeed later. In process it is the decision (`isRetriable`)',
+    "of the reconnect and start-up loops (db-events exits non-zero on an error that is not retriable, the broker's",
+    'start-up gives up), of appending replies, of auth-hooks publishing and of the function runtime (a function',
+    'error that is not retriable answers 4xx, so the broker does not retry it). Over HTTP, the dispatcher and the',
+    'publisher decide by status as Knative does (retry on transport errors, 5xx, 404, 408, 409 and 429), so a code',
+    'answered with one of those statuses is retried on the wire even where it is marked "no" here.',
+    '',
+    'To add or change a code, edit `ERROR_AREAS` in packages/client/src/error-codes.ts and run the command above; a',
+    'code that is not in the catalogue does not compile, and `error-codes.test.ts` fails while this file disagrees.',
     '',
   ];
   for (const [area, codes] of Object.entries(ERROR_AREAS)) {
