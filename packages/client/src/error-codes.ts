@@ -43,6 +43,11 @@ export const ERROR_AREAS = {
       meaning:
         'credentials (a Bearer JWT, an operator session, a Standard Webhooks signature) are missing, malformed, expired, replayed or do not verify',
     },
+    TOKEN_REQUIRED: {
+      status: 400,
+      retriable: false,
+      meaning: 'dashboard sign-in needs a body `{"token": "<operator JWT>"}`',
+    },
     FORBIDDEN: {
       status: 403,
       retriable: false,
@@ -275,27 +280,22 @@ export const ERROR_AREAS = {
       retriable: true,
       meaning: 'Prometheus refused or failed a dashboard query; the message names the query',
     },
-    TOKEN_REQUIRED: {
-      status: 400,
-      retriable: false,
-      meaning: 'dashboard sign-in needs a body `{"token": "<operator JWT>"}`',
-    },
   },
   'CLI: deploy and Kubernetes': {
     MANIFEST_INVALID: {
       status: 400,
       retriable: false,
-      meaning: 'a rendered manifest is not a valid Kubernetes object',
+      meaning: 'a manifest to deploy cannot be read, renders no objects, or is not a valid Kubernetes object',
     },
     KUBECONFIG_MISSING: {
       status: 500,
       retriable: false,
-      meaning: 'no kubeconfig found (KUBECONFIG or ~/.kube/config)',
+      meaning: 'no kubeconfig found (KUBECONFIG, ~/.kube/config, or in-cluster)',
     },
     KUBECONFIG_CONTEXT: {
       status: 500,
       retriable: false,
-      meaning: 'the kubeconfig context, or its cluster or user, does not exist',
+      meaning: 'the kubeconfig has no such context, or no current cluster',
     },
     KUSTOMIZE_UNAVAILABLE: {
       status: 500,
@@ -315,12 +315,12 @@ export const ERROR_AREAS = {
     PREREQUISITES_MISSING: {
       status: 500,
       retriable: false,
-      meaning: 'the cluster lacks a CRD Tributary needs (Knative Serving, Eventing or the Kafka broker)',
+      meaning: 'the cluster lacks a kind or namespace the manifests need; the message says what installs it',
     },
     SECRETS_MISSING: {
       status: 500,
       retriable: false,
-      meaning: 'a Secret the manifests refer to does not exist',
+      meaning: 'a Secret the manifests refer to does not exist; `tributary keys` creates them',
     },
   },
 } as const satisfies Record<string, Record<string, ErrorCodeInfo>>;
