@@ -155,8 +155,7 @@ export class DeadLetterStore {
 
   constructor(private readonly options: DeadLetterStoreOptions) {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
-    if (!IDENTIFIER.test(this.schema))
-      throw new TributaryError(`invalid schema name "${this.schema}"`, { code: 'CONFIG_INVALID' });
+    if (!IDENTIFIER.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
     if (options.pool) {
       this.pool = options.pool;
       this.ownsPool = false;

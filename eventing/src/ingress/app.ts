@@ -4,8 +4,6 @@ import {
   createServer,
   DEFAULT_MAX_JSON_DEPTH,
   decodeHttp,
-  type ErrorCode,
-  errorCodeOf,
   InvalidCloudEventError,
   isJsonContentType,
   isRetriable,
@@ -74,7 +72,7 @@ export function createIngress(options: IngressOptions): FastifyInstance {
 /** Error body of every non-2xx ingress answer. */
 export interface IngressErrorBody {
   error: string;
-  code: ErrorCode;
+  code: string;
   message: string;
   details?: unknown;
 }
@@ -120,7 +118,7 @@ export async function ingressRoutes(
   const fail = (
     reply: FastifyReply,
     status: number,
-    code: ErrorCode,
+    code: string,
     message: string,
     details?: unknown,
   ): FastifyReply => {
@@ -140,7 +138,7 @@ export async function ingressRoutes(
       req.log.error({ err }, 'ingress request failed');
       return fail(reply, status, 'INTERNAL', 'internal error');
     }
-    return fail(reply, status, errorCodeOf(err, status), err.message);
+    return fail(reply, status, err.code ?? 'BAD_REQUEST', err.message);
   });
 
   // Auth and the broker lookup run on request, before the body is read: an unauthenticated client or a

@@ -275,11 +275,6 @@ export const ERROR_AREAS = {
       retriable: true,
       meaning: "MinIO refused reading or writing a bucket's notification configuration",
     },
-    PROMETHEUS_QUERY_FAILED: {
-      status: 502,
-      retriable: true,
-      meaning: 'Prometheus refused or failed a dashboard query; the message names the query',
-    },
   },
   'CLI: deploy and Kubernetes': {
     MANIFEST_INVALID: {

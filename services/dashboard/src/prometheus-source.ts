@@ -1,7 +1,6 @@
 // The Kubernetes source of the dashboard's numbers: PromQL instant queries against a Prometheus server that
 // scrapes the Knative Kafka Broker (receiver, dispatcher, KafkaSink receiver), Strimzi's Kafka Exporter,
 // Knative Serving (autoscaler, queue-proxy) and db-events. Metric names: kubernetes-metrics.ts.
-import { TributaryError } from '@tributary/shared';
 import { PrometheusDriver } from 'prometheus-query';
 import type {
   BrokerView,
@@ -61,9 +60,8 @@ export function parseDeadLetterSinks(list: readonly string[]): DeadLetterSinkRef
   return list.map((entry) => {
     const m = /^([a-z0-9-]+)\/([a-z0-9-]+)=([a-z0-9-]+)(?::([A-Za-z0-9._-]+))?$/.exec(entry.trim());
     if (!m)
-      throw new TributaryError(
+      throw new Error(
         `"${entry}" is not <namespace>/<broker>=<kafkasink>[:<topic>] (e.g. tributary/default=dead-letters:tributary-dead-letters)`,
-        { code: 'CONFIG_INVALID' },
       );
     return { namespace: m[1]!, broker: m[2]!, sink: m[3]!, ...(m[4] ? { topic: m[4] } : {}) };
   });
@@ -89,10 +87,7 @@ export class PrometheusMetrics implements PlatformMetrics {
     u.password = '';
     this.displayUrl = u.toString().replace(/\/+$/, '');
     this.w = opts.rateWindow ?? '2m';
-    if (!RANGE.test(this.w))
-      throw new TributaryError(`rateWindow "${this.w}" is not a PromQL duration like 2m`, {
-        code: 'CONFIG_INVALID',
-      });
+    if (!RANGE.test(this.w)) throw new Error(`rateWindow "${this.w}" is not a PromQL duration like 2m`);
     this.sinks = opts.deadLetterSinks ?? [];
     this.driver = new PrometheusDriver({
       endpoint: opts.url.replace(/\/+$/, ''),
@@ -158,9 +153,8 @@ export class PrometheusMetrics implements PlatformMetrics {
       // prometheus-query throws plain objects ({ errorType, error }); make them Errors with a message.
       if (err instanceof Error) throw err;
       const e = err as { errorType?: string; error?: string; httpStatus?: number };
-      throw new TributaryError(
+      throw new Error(
         `Prometheus ${e.errorType ?? 'error'}${e.httpStatus ? ` (HTTP ${e.httpStatus})` : ''}: ${e.error ?? String(err)} — query: ${query}`,
-        { code: 'PROMETHEUS_QUERY_FAILED', cause: err },
       );
     }
   }

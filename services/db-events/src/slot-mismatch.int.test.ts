@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ERROR_CODES, TributaryError } from '@tributary/shared';
 import { freePort } from '@tributary/testing';
+import { ReplicationSlotMismatchError } from './replication/errors.js';
 import { MemorySink, startEngine, type TestDb, testDb } from './test-support/harness.js';
 
 describe('a replication slot with another output plugin (Postgres 17)', () => {
@@ -29,6 +30,7 @@ describe('a replication slot with another output plugin (Postgres 17)', () => {
       () => undefined,
       (e: unknown) => e,
     );
+    expect(err).toBeInstanceOf(ReplicationSlotMismatchError);
     expect(err).toBeInstanceOf(TributaryError);
     expect(err).toMatchObject({ code: 'REPLICATION_SLOT_MISMATCH', retriable: false });
     expect(ERROR_CODES.REPLICATION_SLOT_MISMATCH.retriable).toBe(false);

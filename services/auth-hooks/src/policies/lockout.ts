@@ -1,4 +1,4 @@
-import { inLockedTransaction, TributaryError } from '@tributary/shared';
+import { inLockedTransaction } from '@tributary/shared';
 import type pg from 'pg';
 
 /**
@@ -25,8 +25,7 @@ export interface LockoutState {
 }
 
 function ident(name: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
-    throw new TributaryError(`invalid SQL identifier: ${name}`, { code: 'CONFIG_INVALID' });
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid SQL identifier: ${name}`);
   return `"${name}"`;
 }
 

@@ -2,9 +2,9 @@
  * Creates the publication and the replication slot when they are missing, and reads where the slot stands.
  * Runs on an ordinary (non-replication) connection.
  */
-import { TributaryError } from '@tributary/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { ReplicationSlotMismatchError } from './errors.js';
 import { type Lsn, parseLsn } from './lsn.js';
 
 export interface EnsureReplicationOptions {
@@ -116,13 +116,7 @@ export async function ensureSlot(db: Queryable, opts: EnsureReplicationOptions):
   const slot = rows[0];
   if (slot) {
     if (slot.plugin !== 'pgoutput' || slot.database !== database) {
-      // Permanent: retrying cannot change the slot, so db-events stops (exit 1) rather than retry for ever.
-      throw new TributaryError(
-        `replication slot "${opts.slot}" exists with plugin ${slot.plugin} on database ${slot.database}; ` +
-          `db-events needs a pgoutput slot on ${database}: set DB_EVENTS_SLOT to another name, or drop the ` +
-          `slot if nothing else uses it (SELECT pg_drop_replication_slot('${opts.slot}'))`,
-        { code: 'REPLICATION_SLOT_MISMATCH' },
-      );
+      throw new ReplicationSlotMismatchError(opts.slot, slot, database);
     }
     return {
       database,

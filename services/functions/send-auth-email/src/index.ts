@@ -1,5 +1,5 @@
-import { type Context, NonRetriableError } from '@tributary/function-runtime';
-import { inLockedTransaction, parseEnv, TributaryError } from '@tributary/shared';
+import { type Context, NonRetriableError, TributaryError } from '@tributary/function-runtime';
+import { inLockedTransaction, parseEnv } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { z } from 'zod';
