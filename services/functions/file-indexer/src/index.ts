@@ -1,4 +1,4 @@
-import { type Context, NonRetriableError, TributaryError } from '@tributary/function-runtime';
+import { type Context, NonRetriableError } from '@tributary/function-runtime';
 import { parseEnv } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
@@ -42,8 +42,7 @@ export async function shutdown(): Promise<void> {
  * the broker's at-least-once delivery is safe. Returns nothing (204).
  */
 export async function handle(context: Context, event: CloudEvent<ObjectCreated>): Promise<void> {
-  if (!pool)
-    throw new TributaryError('file-indexer is not initialised: init() has not run', { code: 'NOT_READY' });
+  if (!pool) throw new Error('file-indexer not initialised');
   const o = event.data;
   if (!o) throw new NonRetriableError('event has no data');
   const [schemaName, tableName] = table.split('.') as [string, string];
