@@ -199,6 +199,60 @@ export const ERROR_AREAS = {
       meaning: 'the dashboard has no dead-letter store (no `DATABASE_URL`)',
     },
   },
+  'Backfill and replay': {
+    BACKFILL_TABLE_NOT_FOUND: {
+      status: 400,
+      retriable: false,
+      meaning: 'the table to backfill does not exist',
+    },
+    BACKFILL_NO_PRIMARY_KEY: {
+      status: 400,
+      retriable: false,
+      meaning: 'the table has no primary key: a backfill pages through a table by its key',
+    },
+    BACKFILL_KEY_NOT_ORDERABLE: {
+      status: 400,
+      retriable: false,
+      meaning: "a key column's type has no default btree operator class, so its values have no total order",
+    },
+    BACKFILL_TABLE_NOT_PUBLISHED: {
+      status: 400,
+      retriable: false,
+      meaning: "the table is not in db-events' publication, so its changes during a chunk would not be seen",
+    },
+    BACKFILL_REPLICA_IDENTITY: {
+      status: 400,
+      retriable: false,
+      meaning:
+        'REPLICA IDENTITY NOTHING, or an identity index without the key columns: deletes would not name the key',
+    },
+    BACKFILL_KEY_CHANGED: {
+      status: 400,
+      retriable: false,
+      meaning: "the table's primary key changed between the backfill's start and its resumption",
+    },
+    BACKFILL_INVALID_WHERE: {
+      status: 400,
+      retriable: false,
+      meaning: 'the backfill WHERE condition does not parse or names unknown columns',
+    },
+    BACKFILL_SESSION_ENDED: {
+      status: 503,
+      retriable: true,
+      meaning: 'the replication session ended during a backfill chunk; the chunk is read again',
+    },
+    TRIGGER_NOT_FOUND: {
+      status: 404,
+      retriable: false,
+      meaning: 'no Trigger `<namespace>/<name>` on this broker',
+    },
+    GROUP_ACTIVE: {
+      status: 409,
+      retriable: true,
+      meaning:
+        "the Trigger's consumer group has members in another process; replay through the broker that runs it, or stop them",
+    },
+  },
   'Publishing (the client SDK)': {
     PUBLISH_REJECTED: {
       status: 400,
@@ -253,6 +307,12 @@ export const ERROR_AREAS = {
       retriable: true,
       meaning:
         'a replication message could not be decoded; db-events reconnects and resumes from the last acknowledged commit',
+    },
+    PG_INCOMPATIBLE: {
+      status: 500,
+      retriable: false,
+      meaning:
+        "the installed pg (node-postgres) lacks the private Client#connection that logical replication uses; install the workspace's pg",
     },
     INVALID_LSN: { status: 400, retriable: false, meaning: 'not a Postgres LSN of the form `16/B374D848`' },
     CLAIMS_QUERY_FAILED: {
@@ -316,6 +376,20 @@ export const ERROR_AREAS = {
       status: 500,
       retriable: false,
       meaning: 'a Secret the manifests refer to does not exist; `tributary keys` creates them',
+    },
+  },
+  'CLI: dev': {
+    CLI_PACKAGE_MISSING: {
+      status: 500,
+      retriable: false,
+      meaning:
+        'a package the CLI starts is not installed next to it; reinstall the CLI, or `pnpm install` in a clone',
+    },
+    CLI_PACKAGE_NOT_BUILT: {
+      status: 500,
+      retriable: false,
+      meaning:
+        'a package the CLI starts is not built; `pnpm build` (in a clone, `pnpm tributary dev` builds what is stale)',
     },
   },
 } as const satisfies Record<string, Record<string, ErrorCodeInfo>>;
