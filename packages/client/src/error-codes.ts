@@ -241,6 +241,18 @@ export const ERROR_AREAS = {
       retriable: true,
       meaning: 'the replication session ended during a backfill chunk; the chunk is read again',
     },
+    BACKFILL_NOT_FOUND: { status: 404, retriable: false, meaning: 'no backfill with that id' },
+    BACKFILL_NOT_ACTIVE: {
+      status: 409,
+      retriable: false,
+      meaning:
+        'the backfill already finished, failed or was cancelled; only pending or running ones can be cancelled',
+    },
+    BACKFILLS_UNAVAILABLE: {
+      status: 404,
+      retriable: false,
+      meaning: 'the dashboard has no DATABASE_URL, so it cannot reach db-events backfills',
+    },
     TRIGGER_NOT_FOUND: {
       status: 404,
       retriable: false,
