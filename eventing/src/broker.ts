@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRetriable, type Logger } from '@tributary/shared';
+import { isRetriable, type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
@@ -77,7 +77,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     (options.configDir !== undefined
       ? await loadResources(options.configDir)
       : (() => {
-          throw new Error('startBroker needs configDir or resources');
+          throw new TributaryError('startBroker needs configDir or resources', { code: 'CONFIG_INVALID' });
         })());
   for (const w of resources.warnings) logger.warn(w);
   const registry = options.registry ?? new Registry();
@@ -225,7 +225,8 @@ async function retryStartup<T>(
   signal: AbortSignal,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    if (signal.aborted) throw new Error(`broker stopped before it could ${what}`);
+    if (signal.aborted)
+      throw new TributaryError(`broker stopped before it could ${what}`, { code: 'NOT_READY' });
     try {
       return await step();
     } catch (err) {
@@ -283,7 +284,9 @@ export function createBrokerLog(config: BrokerLogConfig): BrokerLog {
       ...(config.registry ? { registry: config.registry } : {}),
     });
   }
-  throw new Error('no broker backend: set KAFKA_BROKERS (kafka) or DATABASE_URL (postgres)');
+  throw new TributaryError('no broker backend: set KAFKA_BROKERS (kafka) or DATABASE_URL (postgres)', {
+    code: 'CONFIG_INVALID',
+  });
 }
 
 /** Kafka topic settings for a folder: the first Broker's ConfigMap values. */

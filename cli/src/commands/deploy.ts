@@ -108,7 +108,7 @@ async function deploy(io: CommandIo, o: DeployOptions): Promise<number> {
   if (o.file) {
     source = o.file;
     text = await readFile(o.file, 'utf8').catch((err: Error) => {
-      throw new TributaryError(`cannot read ${o.file}: ${err.message}`, { retriable: false });
+      throw new TributaryError(`cannot read ${o.file}: ${err.message}`, { code: 'MANIFEST_INVALID' });
     });
   } else {
     const isDir = existsSync(o.overlay) && statSync(o.overlay).isDirectory();
@@ -123,7 +123,8 @@ async function deploy(io: CommandIo, o: DeployOptions): Promise<number> {
     text = await kustomizeBuild(dir, io.env, io.stdout);
   }
   const objs = inApplyOrder(parseManifests(text, source));
-  if (objs.length === 0) throw new TributaryError(`${source} renders no objects`, { retriable: false });
+  if (objs.length === 0)
+    throw new TributaryError(`${source} renders no objects`, { code: 'MANIFEST_INVALID' });
   if (o.dryRun) {
     for (const [i, obj] of objs.entries()) io.stdout(`${String(i + 1).padStart(3)}  ${describe(obj)}`);
     io.stdout(`${objs.length} objects (dry run: nothing applied)`);
@@ -140,7 +141,7 @@ async function deploy(io: CommandIo, o: DeployOptions): Promise<number> {
     const namespaces = [...new Set(missing.map((m) => m.namespace))];
     throw new TributaryError(
       `missing Secrets ${missing.map((m) => `${m.namespace}/${m.name}`).join(', ')}: create them first, e.g. \`tributary keys --all --namespace ${namespaces[0]} | kubectl apply -f -\` (infra/README.md)`,
-      { code: 'SECRETS_MISSING', retriable: false },
+      { code: 'SECRETS_MISSING' },
     );
   }
   const started = Date.now();

@@ -60,12 +60,12 @@ describe('tributary publish (no broker needed)', () => {
       prettyBody(
         JSON.stringify({
           error: 'Bad Request',
-          code: 'EVENT_SCHEMA_MISMATCH',
+          code: 'EVENT_SCHEMA',
           message: 'invalid event',
           details: { issues: ['data.record: required'] },
         }),
       ),
-    ).toBe('EVENT_SCHEMA_MISMATCH: invalid event\n  - data.record: required');
+    ).toBe('EVENT_SCHEMA: invalid event\n  - data.record: required');
     expect(prettyBody('plain text\n')).toBe('plain text');
     expect(prettyBody('{"a":1}')).toBe('{\n  "a": 1\n}');
   });

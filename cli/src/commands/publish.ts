@@ -65,10 +65,8 @@ export const publishCommand: Command = {
     if (values.data !== undefined && values['data-file'] !== undefined)
       throw new UsageError('give --data or --data-file, not both');
     const url = values.url ?? DEFAULT_PUBLISH_URL;
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-    } catch {
+    const protocol = URL.canParse(url) ? new URL(url).protocol : undefined;
+    if (protocol !== 'http:' && protocol !== 'https:') {
       throw new UsageError(`--url must be an http(s) URL, got "${url}"`);
     }
     let retries = DEFAULT_RETRIES;

@@ -141,7 +141,7 @@ export async function checkPrerequisites(cluster: Cluster, objs: readonly K8sObj
       ...missing.map((m) => `  ${m.what}: install ${m.install}`),
       'infra/scripts/install-prerequisites.sh installs them all (infra/README.md, "Prerequisites").',
     ].join('\n'),
-    { code: 'PREREQUISITES_MISSING', retriable: false },
+    { code: 'PREREQUISITES_MISSING' },
   );
 }
 

@@ -19,14 +19,14 @@ export function loadKubeConfig(env: Record<string, string | undefined>, context?
   } else {
     throw new TributaryError(
       `no kubeconfig: ${listed.length > 0 ? `none of KUBECONFIG=${env.KUBECONFIG} exists` : `${file} does not exist`} (set KUBECONFIG or create ~/.kube/config)`,
-      { code: 'KUBECONFIG_MISSING', retriable: false },
+      { code: 'KUBECONFIG_MISSING' },
     );
   }
   if (context) {
     if (!kc.getContextObject(context)) {
       throw new TributaryError(
         `no context "${context}" in the kubeconfig (have: ${kc.contexts.map((c) => c.name).join(', ') || 'none'})`,
-        { code: 'KUBECONFIG_CONTEXT', retriable: false },
+        { code: 'KUBECONFIG_CONTEXT' },
       );
     }
     kc.setCurrentContext(context);
@@ -34,7 +34,6 @@ export function loadKubeConfig(env: Record<string, string | undefined>, context?
   if (!kc.getCurrentCluster()) {
     throw new TributaryError('the kubeconfig has no current cluster (kubectl config use-context <name>)', {
       code: 'KUBECONFIG_CONTEXT',
-      retriable: false,
     });
   }
   return kc;

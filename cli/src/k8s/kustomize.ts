@@ -53,7 +53,7 @@ export async function ensureKustomize(env: Env, log: (line: string) => void = ()
         reject(
           new TributaryError(
             `kustomize ${KUSTOMIZE_VERSION} is not in ${bin} and Go could not be run (${err.message}): install Go, run infra/scripts/install-kustomize.sh, or set KUSTOMIZE=/path/to/kustomize`,
-            { code: 'KUSTOMIZE_UNAVAILABLE', retriable: false, cause: err },
+            { code: 'KUSTOMIZE_UNAVAILABLE', cause: err },
           ),
         ),
       );
@@ -63,7 +63,6 @@ export async function ensureKustomize(env: Env, log: (line: string) => void = ()
           : reject(
               new TributaryError(`go install ${KUSTOMIZE_MODULE}@${KUSTOMIZE_VERSION} failed:\n${stderr}`, {
                 code: 'KUSTOMIZE_UNAVAILABLE',
-                retriable: false,
               }),
             ),
       );
@@ -89,7 +88,6 @@ export async function kustomizeBuild(dir: string, env: Env, log?: (line: string)
     const stderr = (err as { stderr?: string }).stderr?.trim();
     throw new TributaryError(`kustomize build ${dir} failed: ${stderr || (err as Error).message}`, {
       code: 'KUSTOMIZE_BUILD_FAILED',
-      retriable: false,
       cause: err,
     });
   }

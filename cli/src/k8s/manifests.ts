@@ -31,7 +31,7 @@ export function describe(obj: Pick<K8sObject, 'apiVersion' | 'kind' | 'metadata'
 }
 
 function invalidManifest(message: string): TributaryError {
-  return new TributaryError(message, { code: 'MANIFEST_INVALID', retriable: false });
+  return new TributaryError(message, { code: 'MANIFEST_INVALID' });
 }
 
 /** The API group of an apiVersion (`apps/v1` -> `apps`, `v1` -> ``). */

@@ -223,7 +223,12 @@ spec:
       body: '{"not":"an event"}',
     });
     expect(res.statusCode).toBe(400);
-    expect(await res.body.text()).toContain('no CloudEvent found');
+    // The same code as the broker ingress for the same failure (docs/ERRORS.md), once INVALID_CLOUDEVENT.
+    const refused = (await res.body.json()) as { code: string; message: string };
+    expect(refused).toMatchObject({
+      code: 'CLOUDEVENT_DECODE',
+      message: expect.stringContaining('no CloudEvent found'),
+    });
     // An id too large for the key index (Postgres 54000) is a 400 naming no SQLSTATE, not a 503.
     const huge = await request(`${sinkUrl}/dead-letters/${ns}/${brokerName}`, {
       method: 'POST',

@@ -1,4 +1,4 @@
-import { type CloudEvent, CloudEventDecodeError, decodeHttp } from '@tributary/shared';
+import { type CloudEvent, CloudEventDecodeError, decodeHttp, type ErrorBody } from '@tributary/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { DeadLetterStatus } from '../wire.js';
 import type { SinkAuthResult } from './auth.js';
@@ -41,7 +41,7 @@ function toQuery(q: ListQuery): DeadLetterQuery {
   };
 }
 
-const notFound = (id: string) => ({
+const notFound = (id: string): ErrorBody => ({
   error: 'Not Found',
   code: 'DEAD_LETTER_NOT_FOUND',
   message: `no dead letter ${id}`,
@@ -91,7 +91,7 @@ export const deadLetterRoutes: FastifyPluginAsync<DeadLetterRoutesOptions> = asy
         if (err instanceof CloudEventDecodeError) {
           return reply
             .status(400)
-            .send({ error: 'Bad Request', code: 'INVALID_CLOUDEVENT', message: err.message });
+            .send({ error: 'Bad Request', code: err.code, message: err.message } satisfies ErrorBody);
         }
         throw err;
       }

@@ -4,6 +4,8 @@ import {
   createServer,
   DEFAULT_MAX_JSON_DEPTH,
   decodeHttp,
+  type ErrorCode,
+  errorCodeOf,
   InvalidCloudEventError,
   isJsonContentType,
   isRetriable,
@@ -72,7 +74,7 @@ export function createIngress(options: IngressOptions): FastifyInstance {
 /** Error body of every non-2xx ingress answer. */
 export interface IngressErrorBody {
   error: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: unknown;
 }
@@ -158,7 +160,7 @@ export async function ingressRoutes(
 function fail(
   reply: FastifyReply,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   details?: unknown,
 ): FastifyReply {
@@ -180,7 +182,7 @@ function errorHandler(ctx: IngressContext) {
       req.log.error({ err }, 'ingress request failed');
       return fail(reply, status, 'INTERNAL', 'internal error');
     }
-    return fail(reply, status, err.code ?? 'BAD_REQUEST', err.message);
+    return fail(reply, status, errorCodeOf(err, status), err.message);
   };
 }
 

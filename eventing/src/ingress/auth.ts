@@ -14,7 +14,12 @@ export interface JwtAuthOptions {
 export const DEFAULT_ALLOWED_ROLES: readonly string[] = ['authenticated', 'service_role'];
 
 /** A failed check of a Bearer JWT: 401 when missing or invalid, 403 when valid but not allowed. */
-export type JwtRefusal = { ok: false; status: 401 | 403; code: string; message: string };
+export type JwtRefusal = {
+  ok: false;
+  status: 401 | 403;
+  code: 'UNAUTHORIZED' | 'FORBIDDEN';
+  message: string;
+};
 
 export type AuthResult = { ok: true; role: string } | JwtRefusal;
 

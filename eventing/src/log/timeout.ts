@@ -4,8 +4,6 @@ import { TributaryError } from '@tributary/shared';
 export function logTimeoutError(what: string, ms: number): TributaryError {
   return new TributaryError(`${what} timed out after ${ms} ms`, {
     code: 'LOG_TIMEOUT',
-    retriable: true,
-    statusCode: 503,
   });
 }
 

@@ -28,7 +28,7 @@ export class ResourceValidationError extends TributaryError {
   constructor(issues: readonly ResourceIssue[]) {
     super(
       `invalid resources (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n  ${issues.map(formatIssue).join('\n  ')}`,
-      { code: 'RESOURCES_INVALID', retriable: false },
+      { code: 'RESOURCES_INVALID' },
     );
     this.issues = issues;
   }

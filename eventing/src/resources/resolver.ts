@@ -14,7 +14,7 @@ export interface DestinationResolver {
 
 export class UnresolvableDestinationError extends TributaryError {
   constructor(message: string, cause?: unknown) {
-    super(message, { code: 'DESTINATION_UNRESOLVABLE', retriable: false, cause });
+    super(message, { code: 'DESTINATION_UNRESOLVABLE', cause });
   }
 }
 

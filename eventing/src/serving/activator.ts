@@ -1,9 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from '@tributary/shared';
+import { createServer, TributaryError } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { UnresolvableDestinationError } from '../resources/resolver.js';
 import { createServingMetrics, FunctionPool, type RuntimeCommand } from './function-pool.js';
 import { loadServiceSpec, type ServiceSpec } from './service-spec.js';
 import { StemCells } from './stem-cells.js';
@@ -75,7 +76,8 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
       : undefined;
   for (const spec of opts.services) {
     const key = `${spec.namespace}/${spec.name}`;
-    if (pools.has(key)) throw new Error(`two Knative Services named ${key}`);
+    if (pools.has(key))
+      throw new TributaryError(`two Knative Services named ${key}`, { code: 'RESOURCES_INVALID' });
     pools.set(
       key,
       new FunctionPool(
@@ -136,16 +138,18 @@ export function createLocalServing(opts: LocalServingOptions): LocalServing {
     },
     resolve(ref: ServiceRef, defaultNamespace: string) {
       if (ref.kind !== 'Service' || (ref.apiVersion && !ref.apiVersion.startsWith('serving.knative.dev/'))) {
-        throw new Error(
+        throw new UnresolvableDestinationError(
           `subscriber.ref ${ref.apiVersion ?? ''} ${ref.kind}/${ref.name}: only Knative Services (serving.knative.dev/v1) run locally`,
         );
       }
       const ns = ref.namespace ?? defaultNamespace;
       if (!pools.has(`${ns}/${ref.name}`)) {
         const known = [...pools.keys()].join(', ') || 'none';
-        throw new Error(`subscriber.ref Service ${ns}/${ref.name} not found (known services: ${known})`);
+        throw new UnresolvableDestinationError(
+          `subscriber.ref Service ${ns}/${ref.name} not found (known services: ${known})`,
+        );
       }
-      if (!base) throw new Error('local serving is not started yet');
+      if (!base) throw new TributaryError('local serving is not started yet', { code: 'NOT_READY' });
       return `${base}/${ns}/${ref.name}`;
     },
     async close() {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { TributaryError } from '@tributary/shared';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 
@@ -74,8 +75,13 @@ export function parseDuration(value: string, field: string): number {
     consumed += m[0];
   }
   if (!consumed || consumed !== value.trim())
-    throw new Error(`${field}: invalid duration "${value}" (e.g. 30s, 1m, 500ms)`);
+    throw invalid(`${field}: invalid duration "${value}" (e.g. 30s, 1m, 500ms)`);
   return total;
+}
+
+/** A service.yaml the local runtime cannot run: the message names the file, document and field. */
+function invalid(message: string): TributaryError {
+  return new TributaryError(message, { code: 'RESOURCES_INVALID' });
 }
 
 function intAnnotation(a: Record<string, string>, key: string, def: number, where: string): number {
@@ -83,7 +89,7 @@ function intAnnotation(a: Record<string, string>, key: string, def: number, wher
   if (v === undefined) return def;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0)
-    throw new Error(`${where}: annotation ${key} must be a non-negative integer, got "${v}"`);
+    throw invalid(`${where}: annotation ${key} must be a non-negative integer, got "${v}"`);
   return n;
 }
 
@@ -92,13 +98,13 @@ export function loadServiceSpec(file: string): ServiceSpec {
   const path = resolve(file);
   const docs = parseAllDocuments(readFileSync(path, 'utf8'));
   for (const [i, doc] of docs.entries()) {
-    if (doc.errors.length) throw new Error(`${path} (document ${i + 1}): ${doc.errors[0]?.message}`);
+    if (doc.errors.length) throw invalid(`${path} (document ${i + 1}): ${doc.errors[0]?.message}`);
     const raw = doc.toJS() as { kind?: string } | null;
     if (!raw || raw.kind !== 'Service') continue;
     const parsed = serviceSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new Error(`${path} (document ${i + 1}) ${issue.path.join('.')}: ${issue.message}`);
+      throw invalid(`${path} (document ${i + 1}) ${issue.path.join('.')}: ${issue.message}`);
     }
     const s = parsed.data;
     const where = `${path} (document ${i + 1})`;
@@ -120,7 +126,7 @@ export function loadServiceSpec(file: string): ServiceSpec {
     const dir = dirname(path);
     const effectiveMax = maxScale === 0 ? LOCAL_MAX_SCALE : maxScale;
     if (minScale > effectiveMax)
-      throw new Error(`${where}: min-scale ${minScale} is above max-scale ${effectiveMax}`);
+      throw invalid(`${where}: min-scale ${minScale} is above max-scale ${effectiveMax}`);
     return {
       name: s.metadata.name,
       namespace: s.metadata.namespace ?? 'default',
@@ -133,5 +139,5 @@ export function loadServiceSpec(file: string): ServiceSpec {
       env,
     };
   }
-  throw new Error(`${path}: no Knative Service (serving.knative.dev/v1, kind: Service) found`);
+  throw invalid(`${path}: no Knative Service (serving.knative.dev/v1, kind: Service) found`);
 }

@@ -234,6 +234,9 @@ function emptyIterator(): AsyncIterableIterator<CloudEvent<unknown>> {
  * (the initial `latest` position) would linger until `offsets.retention.minutes`.
  */
 export async function deleteTailGroup(log: BrokerLog, broker: BrokerRef, groupId: string): Promise<void> {
-  if (!groupId.startsWith(TAIL_GROUP_PREFIX)) throw new Error(`refusing to delete group ${groupId}`);
+  if (!groupId.startsWith(TAIL_GROUP_PREFIX))
+    throw new TributaryError(`refusing to delete group ${groupId}: not a tail group`, {
+      code: 'INVALID_INPUT',
+    });
   await log.deleteGroup(broker, groupId);
 }

@@ -1,10 +1,23 @@
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+
+export {
+  ERROR_AREAS,
+  ERROR_CODES,
+  type ErrorBody,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  isErrorCode,
+} from './error-codes.js';
+
 /**
  * Error hierarchy shared by every Tributary package (after kafkajs and fastify): each error has a stable
- * `code`, says whether retrying can help (`retriable`, which maps straight to the broker's retry decision)
- * and keeps the underlying `cause`.
+ * `code` from the catalogue (`error-codes.ts`, `docs/ERRORS.md`), says whether retrying can help
+ * (`retriable`, which maps straight to the broker's retry decision) and keeps the underlying `cause`.
+ * `retriable` and `statusCode` default to the catalogue's entry for the code.
  */
 export interface TributaryErrorOptions {
-  code?: string;
+  /** Default `INTERNAL`. */
+  code?: ErrorCode;
   retriable?: boolean;
   cause?: unknown;
   /** HTTP status to answer with when this error reaches a server boundary. */
@@ -12,17 +25,18 @@ export interface TributaryErrorOptions {
 }
 
 export class TributaryError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retriable: boolean;
-  readonly statusCode: number | undefined;
+  readonly statusCode: number;
   override readonly cause: unknown;
 
   constructor(message: string, options: TributaryErrorOptions = {}) {
     super(message);
     this.name = new.target.name;
-    this.code = options.code ?? 'TRIBUTARY_ERROR';
-    this.retriable = options.retriable ?? true;
-    this.statusCode = options.statusCode;
+    this.code = options.code ?? 'INTERNAL';
+    const entry = ERROR_CODES[this.code];
+    this.retriable = options.retriable ?? entry.retriable;
+    this.statusCode = options.statusCode ?? entry.status;
     this.cause = options.cause;
   }
 }
@@ -33,7 +47,7 @@ export class TributaryError extends Error {
  */
 export class NonRetriableError extends TributaryError {
   constructor(message: string, options: Omit<TributaryErrorOptions, 'retriable'> = {}) {
-    super(message, { code: 'NON_RETRIABLE', statusCode: 400, ...options, retriable: false });
+    super(message, { code: 'NON_RETRIABLE', ...options, retriable: false });
   }
 }
 

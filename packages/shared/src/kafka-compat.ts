@@ -192,7 +192,7 @@ export async function assertKafkaCompatible(
         `Kafka broker ${broker} cannot take the requests of this kafkajs build:\n  ${problems
           .map((p) => `${p.api} (api key ${p.apiKey}): ${p.reason}`)
           .join('\n  ')}`,
-        { code: 'KAFKA_INCOMPATIBLE', retriable: false },
+        { code: 'KAFKA_INCOMPATIBLE' },
       );
     }
   }

@@ -141,6 +141,19 @@ describe('createServer', () => {
     expect(poisoned.statusCode).toBe(400);
   });
 
+  it("answers Fastify's body failures with the catalogue's codes (docs/ERRORS.md)", async () => {
+    const { app } = await start();
+    const post = (contentType: string, payload: string) =>
+      app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': contentType }, payload });
+    const broken = await post('application/json', '{"a":');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toMatchObject({ code: 'INVALID_JSON' });
+    const xml = await post('application/xml', '<a/>');
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    for (const res of [broken, xml]) expect(res.body).not.toContain('FST_ERR');
+  });
+
   it('never puts a driver error code in a 5xx answer; a Postgres data exception is a 400', async () => {
     const { app } = await start();
     const boom = await app.inject({ method: 'GET', url: '/boom' });

@@ -1,4 +1,4 @@
-import { TributaryError } from '@tributary/client';
+import { type ErrorCode, isErrorCode, TributaryError } from '@tributary/client';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -62,6 +62,24 @@ function isPostgresDataError(err: unknown): boolean {
     typeof e.severity === 'string' &&
     (/^22[0-9A-Z]{3}$/.test(e.code) || e.code === '54000')
   );
+}
+
+/** Fastify's own codes for failures the catalogue names (same failure, same code: docs/ERRORS.md). */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/**
+ * The catalogue code an error is answered with: its own when it is one, Fastify's mapped, else `BAD_REQUEST`
+ * (4xx) or `INTERNAL` (5xx). Never a driver's code (a Postgres SQLSTATE, ECONNREFUSED).
+ */
+export function errorCodeOf(err: { code?: unknown }, status: number): ErrorCode {
+  if (isErrorCode(err.code)) return err.code;
+  const mapped = typeof err.code === 'string' ? FASTIFY_CODES[err.code] : undefined;
+  return mapped ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
 }
 
 export interface CreateServerOptions {
@@ -220,7 +238,7 @@ function answerError(
   return reply.status(status).send({
     error: status >= 500 ? 'Internal Server Error' : err.name === 'Error' ? 'Bad Request' : err.name,
     // Only our own codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
-    code: internal ? 'INTERNAL' : (err.code ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')),
+    code: internal ? 'INTERNAL' : errorCodeOf(err, status),
     message: internal ? 'internal error' : err.message,
   });
 }

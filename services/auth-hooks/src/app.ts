@@ -5,6 +5,7 @@ import {
   jsonTooDeep,
   jsonTooDeepMessage,
   type Logger,
+  TributaryError,
 } from '@tributary/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import pg from 'pg';
@@ -271,7 +272,8 @@ export async function createPolicies(
   const onPoolError = (err: Error) => logger.warn({ err }, 'idle Postgres connection failed');
   try {
     if (settings.claims) {
-      if (!databaseUrl) throw new Error('DATABASE_URL is required for the claims query');
+      if (!databaseUrl)
+        throw new TributaryError('DATABASE_URL is required for the claims query', { code: 'CONFIG_INVALID' });
       const pool = new pg.Pool(claimsPoolConfig(databaseUrl, settings.claims.timeoutMs));
       pool.on('error', onPoolError);
       pools.push(pool);
@@ -281,7 +283,8 @@ export async function createPolicies(
       };
     }
     if (settings.passwordLockout || settings.mfaLockout) {
-      if (!databaseUrl) throw new Error('DATABASE_URL is required for the lockout');
+      if (!databaseUrl)
+        throw new TributaryError('DATABASE_URL is required for the lockout', { code: 'CONFIG_INVALID' });
       const pool = new pg.Pool({
         connectionString: databaseUrl,
         max: 10,

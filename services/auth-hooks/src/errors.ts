@@ -1,4 +1,4 @@
-import { TributaryError } from '@tributary/shared';
+import { type ErrorCode, TributaryError } from '@tributary/shared';
 
 /**
  * Supabase Auth's hook error body. Auth reads it only from a 2xx response (supabase/auth
@@ -21,7 +21,7 @@ export class HookHttpError extends TributaryError {
   constructor(
     statusCode: number,
     message: string,
-    opts: { code?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    opts: { code?: ErrorCode; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message, {
       code: opts.code ?? 'HOOK_ERROR',

@@ -29,26 +29,26 @@ export const SIGNATURE_FAILURE_REASONS: readonly SignatureFailureReason[] = [
   'replayed',
 ];
 
-/** A request whose signature headers do not verify; answered with 401. */
+/** A request whose signature headers do not verify; answered with 401 (`UNAUTHORIZED`, `reason` says why). */
 export class SignatureError extends TributaryError {
   constructor(
     readonly reason: SignatureFailureReason,
     message: string,
   ) {
-    super(message, { code: `SIGNATURE_${reason.toUpperCase()}`, retriable: false, statusCode: 401 });
+    super(message, { code: 'UNAUTHORIZED' });
   }
 }
 
 /** The signature verified but the body is not JSON; answered with 400. */
 export class InvalidJsonError extends TributaryError {
   constructor(cause: unknown) {
-    super('request body is not valid JSON', {
-      code: 'INVALID_JSON',
-      retriable: false,
-      statusCode: 400,
-      cause,
-    });
+    super('request body is not valid JSON', { code: 'INVALID_JSON', cause });
   }
+}
+
+/** A bad `AUTH_HOOK_SECRETS` entry (CONFIG_INVALID); `env.ts` reports the message under the variable's name. */
+function configError(message: string): TributaryError {
+  return new TributaryError(message, { code: 'CONFIG_INVALID' });
 }
 
 /**
@@ -61,20 +61,20 @@ export function parseSecrets(value: string): Webhook[] {
     .split('|')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (parts.length === 0) throw new Error('expected at least one secret in the form v1,whsec_<base64>');
+  if (parts.length === 0) throw configError('expected at least one secret in the form v1,whsec_<base64>');
   return parts.map((part, i) => {
     const secret = part.startsWith('v1,') ? part.slice(3) : part;
     if (!secret.startsWith('whsec_')) {
-      throw new Error(`secret #${i + 1}: expected the form v1,whsec_<base64>`);
+      throw configError(`secret #${i + 1}: expected the form v1,whsec_<base64>`);
     }
     const base64 = secret.slice('whsec_'.length);
     if (base64.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
-      throw new Error(`secret #${i + 1}: the part after whsec_ is not base64`);
+      throw configError(`secret #${i + 1}: the part after whsec_ is not base64`);
     }
     try {
       return new Webhook(secret);
     } catch (err) {
-      throw new Error(`secret #${i + 1}: ${(err as Error).message}`);
+      throw configError(`secret #${i + 1}: ${(err as Error).message}`);
     }
   });
 }
@@ -111,7 +111,7 @@ export class HookVerifier {
     private readonly secrets: readonly Webhook[],
     opts: VerifierOptions,
   ) {
-    if (secrets.length === 0) throw new Error('HookVerifier needs at least one secret');
+    if (secrets.length === 0) throw configError('HookVerifier needs at least one secret');
     this.tolerance = opts.toleranceSeconds ?? TIMESTAMP_TOLERANCE_SECONDS;
     this.now = opts.now ?? Date.now;
     this.replay = new ReplayCache(opts.replayCacheSize, this.now);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { TributaryError } from '@tributary/shared';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
 /**
@@ -102,7 +103,9 @@ export interface OperatorAuth {
 
 export function createOperatorAuth(options: DashboardAuthOptions): OperatorAuth {
   if (options.mode === 'jwt' && !options.jwtSecret) {
-    throw new Error('dashboard auth mode "jwt" needs the platform JWT secret');
+    throw new TributaryError('dashboard auth mode "jwt" needs the platform JWT secret', {
+      code: 'CONFIG_INVALID',
+    });
   }
   const key = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
   const roles = new Set(options.roles ?? DEFAULT_OPERATOR_ROLES);

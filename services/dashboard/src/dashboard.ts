@@ -4,7 +4,7 @@ import {
   type DeadLetterStore,
   type LoadedResources,
 } from '@tributary/eventing';
-import type { Logger } from '@tributary/shared';
+import { type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import { buildDashboardApp } from './app.js';
 import { type DashboardAuthOptions, isLoopbackBind } from './auth.js';
@@ -91,8 +91,9 @@ export async function createDashboard(options: CreateDashboardOptions): Promise<
   const logger = options.logger.child({ component: 'dashboard' });
   const host = options.host ?? '127.0.0.1';
   if (options.auth.mode === 'local' && !isLoopbackBind(host)) {
-    throw new Error(
+    throw new TributaryError(
       `dashboard auth mode "local" lets loopback clients in, so it must listen on loopback, not ${host}`,
+      { code: 'CONFIG_INVALID' },
     );
   }
   const ingress = options.brokerUrls?.[0];

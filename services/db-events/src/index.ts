@@ -26,5 +26,11 @@ try {
   process.exit(1);
 }
 app.start();
+// A permanent failure (e.g. REPLICATION_SLOT_MISMATCH, docs/ERRORS.md) is not retried: shut down and exit 1.
+void app.engine.failed.then(async (err) => {
+  logger.fatal({ err: err.message, code: err.code }, 'db-events cannot continue');
+  await lifecycle.shutdown(err.code);
+  process.exit(1);
+});
 const address = await listen(app.server, { port: env.PORT, host: env.HOST, lifecycle });
 logger.info({ address, slot: env.DB_EVENTS_SLOT, sink: app.sink.kind }, 'db-events started');

@@ -9,6 +9,7 @@
  * unacknowledged window, with the same ids (`<commit LSN>-<index>`) as before.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TributaryError } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -381,6 +382,8 @@ class Session {
 /**
  * Runs replication sessions until stopped: sets up the publication and slot, streams, and reconnects with
  * backoff after any failure (connection loss, sink failure), resuming from the last acknowledged commit.
+ * A permanent failure (a `TributaryError` whose catalogue code is not retriable, e.g.
+ * `REPLICATION_SLOT_MISMATCH`) ends the loop instead: {@link failed} resolves with it, and the process exits.
  */
 export class DbEvents {
   private session: Session | undefined;
@@ -393,6 +396,11 @@ export class DbEvents {
   private connectedWaiters: (() => void)[] = [];
   /** Aborted by stop(): ends a reconnect wait at once. */
   private readonly stopping = new AbortController();
+  private resolveFailed!: (err: TributaryError) => void;
+  /** Resolves with the permanent error that ended the run loop; never resolves while retrying can help. */
+  readonly failed: Promise<TributaryError> = new Promise((resolve) => {
+    this.resolveFailed = resolve;
+  });
 
   constructor(private readonly opts: DbEventsOptions) {
     this.log = opts.logger.child({ component: 'replication' });
@@ -427,10 +435,13 @@ export class DbEvents {
     this.timers.push(poll);
   }
 
-  /** Resolves once a replication stream is up. */
+  /** Resolves once a replication stream is up; rejects with the permanent error if the loop gives up. */
   waitUntilConnected(): Promise<void> {
     if (this.session) return Promise.resolve();
-    return new Promise((resolve) => this.connectedWaiters.push(resolve));
+    return Promise.race([
+      new Promise<void>((resolve) => this.connectedWaiters.push(resolve)),
+      this.failed.then((err) => Promise.reject(err)),
+    ]);
   }
 
   /** Stops reading, lets in-flight events reach the sink (up to `drainMs`), acknowledges them and disconnects. */
@@ -455,6 +466,14 @@ export class DbEvents {
         err = e as Error;
       }
       if (this.stopped) break;
+      if (err instanceof TributaryError && !err.retriable) {
+        // Retrying cannot help (docs/ERRORS.md): give up loudly rather than reconnect for ever.
+        this.log.fatal({ err: err.message, code: err.code }, 'replication cannot continue');
+        this.stopped = true;
+        for (const t of this.timers) clearInterval(t);
+        this.resolveFailed(err);
+        break;
+      }
       this.opts.metrics.reconnects.inc();
       if (Date.now() - startedAt > 30_000) delay = initial;
       this.log.warn({ err: err?.message, retryInMs: delay }, 'replication session ended; reconnecting');

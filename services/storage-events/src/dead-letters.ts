@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EVENT_TYPES, eventAttributes } from '@tributary/shared';
+import { EVENT_TYPES, eventAttributes, TributaryError } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 
 /**
@@ -103,7 +103,9 @@ export function createHttpDeadLetterSink(options: HttpDeadLetterSinkOptions): De
         if (r.status === 400)
           r = await post(deadLetterJson(wrapUnpublishable(event, reason.message), reason));
         if (r.status < 200 || r.status >= 300) {
-          throw new Error(`dead-letter sink answered ${r.status}: ${r.text}`);
+          throw new TributaryError(`dead-letter sink answered ${r.status}: ${r.text}`, {
+            code: 'DEAD_LETTER_SINK_FAILED',
+          });
         }
       }
     },

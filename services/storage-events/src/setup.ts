@@ -148,7 +148,6 @@ export async function setupBucketNotifications(opts: SetupOptions): Promise<Buck
       if (!(await client.bucketExists(bucket))) {
         throw new TributaryError(`bucket "${bucket}" does not exist`, {
           code: 'STORAGE_BUCKET_MISSING',
-          retriable: true,
         });
       }
       current = (await client.getBucketNotification(bucket)) as unknown as typeof current;

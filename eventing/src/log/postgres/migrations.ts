@@ -1,4 +1,4 @@
-import { inLockedTransaction } from '@tributary/shared';
+import { inLockedTransaction, TributaryError } from '@tributary/shared';
 import type pg from 'pg';
 
 /** Default schema of the Postgres broker log (DESIGN.md §4). */
@@ -8,7 +8,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function assertSchemaName(schema: string): void {
   if (!IDENTIFIER.test(schema)) {
-    throw new Error(`invalid schema name "${schema}": use lower-case letters, digits and _`);
+    throw new TributaryError(`invalid schema name "${schema}": use lower-case letters, digits and _`, {
+      code: 'CONFIG_INVALID',
+    });
   }
 }
 

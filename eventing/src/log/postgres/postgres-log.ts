@@ -612,7 +612,8 @@ class PostgresSubscription implements LogSubscription {
   }
 
   async commit(partition: number, nextOffset: string): Promise<void> {
-    if (partition !== 0) throw new TributaryError(`no partition ${partition}`, { retriable: false });
+    if (partition !== 0)
+      throw new TributaryError(`no partition ${partition}`, { code: 'PARTITION_NOT_FOUND' });
     try {
       // Only in the epoch the records were handed over in: after a replay, progress of records from
       // before it must not move the position past the replay's.

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { isJsonContentType } from '../cloudevents/content-type.js';
 import { InvalidCloudEventError } from '../cloudevents/errors.js';
 import { type CloudEventLike, cloudEventIssues } from '../cloudevents/event.js';
+import { TributaryError } from '../errors.js';
 import {
   authEmailRequestedSchema,
   authMfaAttemptedSchema,
@@ -160,8 +161,9 @@ export class EventCatalog {
   register<S extends z.ZodType>(type: string, schema: S, options: { replace?: boolean } = {}): this {
     if (type === '') throw new TypeError('event type must be a non-empty string');
     if (this.#schemas.has(type) && !options.replace) {
-      throw new Error(
+      throw new TributaryError(
         `event type ${type} is already registered in the catalog; pass { replace: true } to replace it`,
+        { code: 'EVENT_TYPE_REGISTERED' },
       );
     }
     this.#schemas.set(type, schema);
@@ -235,7 +237,7 @@ export class EventCatalog {
     const r = this.validate(event, options);
     if (!r.ok)
       throw new InvalidCloudEventError(r.issues, {
-        code: 'EVENT_SCHEMA_MISMATCH',
+        code: 'EVENT_SCHEMA',
         prefix: `invalid ${String(event.type)} event`,
       });
   }

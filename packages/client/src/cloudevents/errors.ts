@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../error-codes.js';
 import { NonRetriableError } from '../errors.js';
 
 /**
@@ -7,10 +8,12 @@ import { NonRetriableError } from '../errors.js';
 export class InvalidCloudEventError extends NonRetriableError {
   readonly issues: readonly string[];
 
-  constructor(issues: readonly string[], options: { code?: string; prefix?: string; cause?: unknown } = {}) {
+  constructor(
+    issues: readonly string[],
+    options: { code?: ErrorCode; prefix?: string; cause?: unknown } = {},
+  ) {
     super(`${options.prefix ?? 'invalid CloudEvent'}: ${issues.join('; ')}`, {
-      code: options.code ?? 'CLOUDEVENT_INVALID',
-      statusCode: 400,
+      code: options.code ?? 'CLOUDEVENT_DECODE',
       cause: options.cause,
     });
     this.issues = issues;

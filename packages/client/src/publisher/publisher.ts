@@ -105,7 +105,7 @@ export class PublishFailedError extends TributaryError {
       cause?: unknown;
     },
   ) {
-    super(message, { code: 'PUBLISH_FAILED', retriable: true, statusCode: 503, cause: details.cause });
+    super(message, { code: 'PUBLISH_FAILED', cause: details.cause });
     this.status = details.status;
     this.body = details.body;
     this.attempts = details.attempts;

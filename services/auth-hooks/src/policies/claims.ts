@@ -30,7 +30,7 @@ export interface ClaimsSource {
 
 export class ClaimsQueryError extends TributaryError {
   constructor(message: string, cause: unknown) {
-    super(message, { code: 'CLAIMS_QUERY_FAILED', retriable: true, cause });
+    super(message, { code: 'CLAIMS_QUERY_FAILED', cause });
   }
 }
 

@@ -14,6 +14,7 @@ import {
   dbSource,
   EVENT_TYPES,
   type EventDataMap,
+  TributaryError,
 } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import { formatLsn, type Lsn } from '../replication/lsn.js';
@@ -240,7 +241,8 @@ export class ChangeDecoder {
   private mustRelation(id: number): RelationInfo {
     const rel = this.relations.get(id);
     // pgoutput always sends a Relation before the first change of a relation on a connection.
-    if (!rel) throw new Error(`pgoutput: change for unknown relation ${id}`);
+    if (!rel)
+      throw new TributaryError(`pgoutput: change for unknown relation ${id}`, { code: 'REPLICATION_DECODE' });
     return rel;
   }
 
@@ -276,7 +278,8 @@ export class ChangeDecoder {
 
   private nextId(): { id: string; tx: Transaction } {
     const tx = this.tx;
-    if (!tx) throw new Error('pgoutput: change outside a transaction');
+    if (!tx)
+      throw new TributaryError('pgoutput: change outside a transaction', { code: 'REPLICATION_DECODE' });
     const id = `${tx.lsn}-${tx.index}`;
     tx.index++;
     return { id, tx };
@@ -339,7 +342,7 @@ export class ChangeDecoder {
   private outboxEvent(text: string, id: string, time: string): CloudEvent<unknown> {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new Error('outbox message must be a JSON object');
+      throw new TributaryError('outbox message must be a JSON object', { code: 'CLOUDEVENT_DECODE' });
     }
     const obj = parsed as Record<string, unknown>;
     const problems: string[] = [];
@@ -380,7 +383,7 @@ export class ChangeDecoder {
       }
       attrs[k] = v;
     }
-    if (problems.length > 0) throw new Error(problems.join('; '));
+    if (problems.length > 0) throw new TributaryError(problems.join('; '), { code: 'CLOUDEVENT_DECODE' });
     // Strict: the SDK validates the app's attributes (e.g. `time` must be RFC 3339).
     return new CloudEvent<unknown>(attrs, true);
   }

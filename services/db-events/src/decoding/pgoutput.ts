@@ -2,6 +2,7 @@
  * Parser for the pgoutput logical decoding plugin's messages, protocol version 1 (no streaming of
  * in-progress transactions): https://www.postgresql.org/docs/17/protocol-logicalrep-message-formats.html
  */
+import { TributaryError } from '@tributary/shared';
 import type { Lsn } from '../replication/lsn.js';
 import { BufferReader } from './buffer-reader.js';
 
@@ -119,7 +120,10 @@ function readTuple(r: BufferReader): Tuple {
     else if (kind === 0x75 /* u */) values[i] = undefined;
     else if (kind === 0x74 /* t */) values[i] = r.utf8(r.int32());
     else if (kind === 0x62 /* b */) values[i] = r.bytes(r.int32()).toString('hex');
-    else throw new Error(`pgoutput: unknown tuple column kind 0x${kind.toString(16)}`);
+    else
+      throw new TributaryError(`pgoutput: unknown tuple column kind 0x${kind.toString(16)}`, {
+        code: 'REPLICATION_DECODE',
+      });
   }
   return values;
 }
@@ -203,6 +207,9 @@ export function decodePgOutput(buf: Buffer): PgOutputMessage {
       return { tag: 'message', transactional: (flags & 1) === 1, lsn, prefix, content };
     }
     default:
-      throw new Error(`pgoutput: unknown message type "${String.fromCharCode(tag)}" (0x${tag.toString(16)})`);
+      throw new TributaryError(
+        `pgoutput: unknown message type "${String.fromCharCode(tag)}" (0x${tag.toString(16)})`,
+        { code: 'REPLICATION_DECODE' },
+      );
   }
 }

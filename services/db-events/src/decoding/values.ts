@@ -7,6 +7,8 @@
  * extra_float_digits=3, so the text forms parsed here are the ISO ones whatever the server's defaults are.
  */
 
+import { TributaryError } from '@tributary/shared';
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 export type Converter = (text: string) => JsonValue;
 
@@ -130,7 +132,8 @@ export function parseArray(text: string, element: Converter, delimiter = ','): J
     i = text.indexOf('=') + 1;
   }
   const parseLevel = (): JsonValue[] => {
-    if (text[i] !== '{') throw new Error(`invalid array literal: ${text}`);
+    if (text[i] !== '{')
+      throw new TributaryError(`invalid array literal: ${text}`, { code: 'REPLICATION_DECODE' });
     i++;
     const out: JsonValue[] = [];
     if (text[i] === '}') {
@@ -165,7 +168,7 @@ export function parseArray(text: string, element: Converter, delimiter = ','): J
         return out;
       }
     }
-    throw new Error(`unterminated array literal: ${text}`);
+    throw new TributaryError(`unterminated array literal: ${text}`, { code: 'REPLICATION_DECODE' });
   };
   return parseLevel();
 }

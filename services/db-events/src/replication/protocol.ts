@@ -2,6 +2,7 @@
  * The streaming replication sub-protocol carried in CopyData messages once START_REPLICATION has put the
  * connection in CopyBoth mode (https://www.postgresql.org/docs/17/protocol-replication.html).
  */
+import { TributaryError } from '@tributary/shared';
 import type { Lsn } from './lsn.js';
 
 /** Microseconds between the Unix epoch and the Postgres epoch (2000-01-01T00:00:00Z). */
@@ -56,7 +57,9 @@ export function parseCopyData(buf: Buffer): ReplicationMessage {
       replyRequested: buf[17] === 1,
     };
   }
-  throw new Error(`unexpected replication message tag 0x${(tag ?? 0).toString(16)}`);
+  throw new TributaryError(`unexpected replication message tag 0x${(tag ?? 0).toString(16)}`, {
+    code: 'REPLICATION_DECODE',
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
 import { quoteIdent, quoteTable } from '@tributary/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { ReplicationSlotMismatchError } from './errors.js';
 import { type Lsn, parseLsn } from './lsn.js';
 
 export interface EnsureReplicationOptions {
@@ -104,10 +105,7 @@ export async function ensureSlot(db: Queryable, opts: EnsureReplicationOptions):
   const slot = rows[0];
   if (slot) {
     if (slot.plugin !== 'pgoutput' || slot.database !== database) {
-      throw new Error(
-        `replication slot "${opts.slot}" exists with plugin ${slot.plugin} on database ${slot.database}; ` +
-          `db-events needs a pgoutput slot on ${database}`,
-      );
+      throw new ReplicationSlotMismatchError(opts.slot, slot, database);
     }
     return {
       database,

@@ -1,7 +1,9 @@
 import {
   createServer,
   decodeHttp,
+  type ErrorBody,
   encodeHttpBinary,
+  isErrorCode,
   isJsonContentType,
   jsonTooDeep,
   jsonTooDeepMessage,
@@ -120,7 +122,11 @@ function readEvent(
     return {
       refused: reply
         .status(400)
-        .send({ error: 'Bad Request', code: 'JSON_TOO_DEEP', message: jsonTooDeepMessage() }),
+        .send({
+          error: 'Bad Request',
+          code: 'JSON_TOO_DEEP',
+          message: jsonTooDeepMessage(),
+        } satisfies ErrorBody),
     };
   }
   let event: CloudEvent<unknown>;
@@ -128,18 +134,22 @@ function readEvent(
     const events = decodeHttp(req.headers, (req.body as Buffer | undefined) ?? Buffer.alloc(0));
     if (events.length !== 1) {
       return {
-        refused: reply
-          .status(400)
-          .send({ error: 'Bad Request', code: 'NOT_ONE_EVENT', message: 'expected exactly one CloudEvent' }),
+        refused: reply.status(400).send({
+          error: 'Bad Request',
+          code: 'CLOUDEVENT_DECODE',
+          message: 'expected exactly one CloudEvent',
+        } satisfies ErrorBody),
       };
     }
     event = events[0]!;
   } catch (err) {
     m.invocations.inc({ function: name, outcome: 'invalid' });
     return {
-      refused: reply
-        .status(400)
-        .send({ error: 'Bad Request', code: 'INVALID_CLOUDEVENT', message: (err as Error).message }),
+      refused: reply.status(400).send({
+        error: 'Bad Request',
+        code: 'CLOUDEVENT_DECODE',
+        message: (err as Error).message,
+      } satisfies ErrorBody),
     };
   }
   return { event };
@@ -157,14 +167,14 @@ function checkSchema(
       m.invocations.inc({ function: name, outcome: 'invalid' });
       return reply.status(400).send({
         error: 'Bad Request',
-        code: 'SCHEMA_VALIDATION',
+        code: 'EVENT_SCHEMA',
         message: `event data does not match the schema of function ${name}`,
         issues: parsed.error.issues.map((i) => ({
           path: i.path.map(String).join('.'),
           message: i.message,
           code: i.code,
         })),
-      });
+      } satisfies ErrorBody);
     }
   }
   return undefined;
@@ -218,9 +228,10 @@ async function handle(
     else log.error({ err }, 'handler failed (the broker will retry)');
     return reply.status(status).send({
       error: nonRetriable ? 'Bad Request' : 'Internal Server Error',
-      code: e?.code ?? (nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR'),
+      // Only catalogue codes leave the process: never a driver's (a Postgres SQLSTATE, ECONNREFUSED).
+      code: isErrorCode(e?.code) ? e.code : nonRetriable ? 'NON_RETRIABLE' : 'HANDLER_ERROR',
       message: e?.message ?? String(err),
-    });
+    } satisfies ErrorBody);
   } finally {
     m.inFlight.dec({ function: name });
   }

@@ -14,7 +14,7 @@ export async function loadFunction(path: string): Promise<FunctionModule> {
     | undefined;
   if (!candidate || typeof candidate.handle !== 'function') {
     throw new NonRetriableError(`${path} does not export a handle(context, event) function`, {
-      code: 'FUNCTION_NO_HANDLE',
+      code: 'FUNCTION_BAD_EXPORT',
     });
   }
   for (const hook of ['init', 'shutdown'] as const) {
