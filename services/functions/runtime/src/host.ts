@@ -120,13 +120,11 @@ function readEvent(
   if (body && contentType && isJsonContentType(contentType) && jsonTooDeep(body)) {
     m.invocations.inc({ function: name, outcome: 'invalid' });
     return {
-      refused: reply
-        .status(400)
-        .send({
-          error: 'Bad Request',
-          code: 'JSON_TOO_DEEP',
-          message: jsonTooDeepMessage(),
-        } satisfies ErrorBody),
+      refused: reply.status(400).send({
+        error: 'Bad Request',
+        code: 'JSON_TOO_DEEP',
+        message: jsonTooDeepMessage(),
+      } satisfies ErrorBody),
     };
   }
   let event: CloudEvent<unknown>;
