@@ -7,46 +7,18 @@
  *   GET  /api/backfills             -> { available, backfills: [...] } (most recent first)
  *   POST /api/backfills/:id/cancel  -> 200 { ok, id, state } | 404 BACKFILL_NOT_FOUND | 409 BACKFILL_NOT_ACTIVE
  */
-import type { BackfillState } from '@tributary/db-events';
 import type { Logger } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import type { BackfillCancelled, BackfillList, BackfillState, BackfillView } from './backfills-wire.js';
+
+export type { BackfillCancelled, BackfillList, BackfillView } from './backfills-wire.js';
 
 /** db-events' schema when nothing else is said (its DB_EVENTS_SCHEMA default). */
 export const DEFAULT_BACKFILL_SCHEMA = 'tributary';
 
 /** A db-events schema name, as db-events' DB_EVENTS_SCHEMA accepts it. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-export interface BackfillView {
-  id: string;
-  table: string;
-  where: string | null;
-  chunkSize: number;
-  state: BackfillState;
-  rowsDone: number;
-  events: number;
-  totalEstimate: number | null;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-/** What `GET /api/backfills` answers. */
-export interface BackfillList {
-  /** False when the dashboard has no DATABASE_URL or db-events' schema is not in that database. */
-  available: boolean;
-  backfills: BackfillView[];
-}
-
-/** What `POST /api/backfills/:id/cancel` answers when it cancelled. */
-export interface BackfillCancelled {
-  ok: true;
-  id: string;
-  state: 'cancelled';
-}
 
 export interface BackfillSource {
   /** Undefined when db-events' schema is not in the database (db-events never ran there). */

@@ -1,7 +1,8 @@
 // What the dashboard's API answers, as the page reads it. The dead-letter, redrive and replay bodies are
 // @tributary/eventing's own types (`@tributary/eventing/wire` has no imports, so the page, type-checked with the
-// DOM library only, can import it; esbuild erases `import type`). The shapes below are the dashboard server's
-// own; src/ui-contract.ts checks at compile time that they are what it sends.
+// DOM library only, can import it; esbuild erases `import type`); so are the backfills API's (src/backfills-wire.ts).
+// The shapes below are the dashboard server's own; src/ui-contract.ts checks at compile time that they are what it
+// sends.
 
 export type {
   DeadLetter,
@@ -31,35 +32,4 @@ export interface ReplayTriggerList {
   triggers: { namespace: string; name: string; broker: string }[];
 }
 
-/** A backfill's state (@tributary/db-events' `BackfillState`). */
-export type BackfillState = 'pending' | 'running' | 'completed' | 'cancelled' | 'failed';
-
-/** One of db-events' table backfills (src/backfills.ts' `BackfillView`). */
-export interface BackfillView {
-  id: string;
-  table: string;
-  where: string | null;
-  chunkSize: number;
-  state: BackfillState;
-  rowsDone: number;
-  events: number;
-  totalEstimate: number | null;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-/** What `GET /api/backfills` answers (src/backfills.ts' `BackfillList`). */
-export interface BackfillList {
-  available: boolean;
-  backfills: BackfillView[];
-}
-
-/** What `POST /api/backfills/<id>/cancel` answers when it cancelled (src/backfills.ts' `BackfillCancelled`). */
-export interface BackfillCancelled {
-  ok: true;
-  id: string;
-  state: 'cancelled';
-}
+export type { BackfillCancelled, BackfillList, BackfillState, BackfillView } from '../backfills-wire.js';
