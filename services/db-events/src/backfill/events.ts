@@ -68,16 +68,7 @@ function ReadCloudEvent(
 ReadCloudEvent.prototype = CloudEvent.prototype;
 
 const NewReadCloudEvent = ReadCloudEvent as unknown as new (
-  id: string,
-  time: string,
-  source: string,
-  subject: string,
-  schema: string,
-  table: string,
-  lsn: string,
-  partitionkey: string,
-  backfill: string,
-  data: DbRowReadData,
+  ...args: Parameters<typeof ReadCloudEvent>
 ) => CloudEvent<unknown>;
 
 /** A read event has no unchanged TOAST columns: one frozen empty list for all of them. */
