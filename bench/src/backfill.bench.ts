@@ -13,10 +13,11 @@
 import { loadavg } from 'node:os';
 import { BackfillRunner, createMetrics, DbEvents, type Sink } from '@tributary/db-events';
 import { createLogger } from '@tributary/shared';
-import { servicesToStart, startServices, uniqueName } from '@tributary/testing';
+import { uniqueName } from '@tributary/testing';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { benchServices, runBench } from './lib/services.js';
 
 const ROWS = Number(process.env.BENCH_BACKFILL_ROWS ?? 200_000);
 const BIG_CHUNK = Number(process.env.BENCH_BACKFILL_CHUNK ?? 10_000);
@@ -75,9 +76,8 @@ async function rawCopy(
 }
 
 async function main(): Promise<void> {
-  const wanted = servicesToStart().filter((s) => s === 'postgres');
-  const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
-  const url = (process.env.DATABASE_URL ?? services?.env.DATABASE_URL) as string;
+  const services = await benchServices(['postgres'], { reuseShared: false });
+  const url = services.env.DATABASE_URL as string;
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   const serverVersion = (await db.query('SHOW server_version')).rows[0].server_version as string;
@@ -200,13 +200,7 @@ async function main(): Promise<void> {
   await db.query(`DROP SCHEMA ${schema} CASCADE`);
   await db.query(`DROP SCHEMA ${dbe} CASCADE`);
   await db.end();
-  await services?.stop();
+  await services.stop();
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

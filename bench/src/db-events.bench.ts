@@ -36,18 +36,13 @@ import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import {
-  freePort,
-  reuseSharedServices,
-  servicesToStart,
-  startServices,
-  uniqueName,
-} from '@tributary/testing';
+import { freePort, uniqueName } from '@tributary/testing';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { DEBEZIUM_VERSION, startDebezium } from './lib/debezium.js';
 import { ensureTopic, recordsIn } from './lib/kafka.js';
 import { load1, loadAverages, ProcessMeter, readTimeFile, rssProfile, timeWrapped } from './lib/proc.js';
+import { benchServices, runBench } from './lib/services.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -125,10 +120,8 @@ async function main(): Promise<void> {
   }
   // The `pnpm services:up` set when it runs (TRIBUTARY_REUSE_SERVICES=0 starts fresh ones): a Kafka JVM
   // started for the run is still warming up during the first workload.
-  reuseSharedServices(process.env);
-  const wanted = servicesToStart().filter((s) => s === 'postgres' || s === 'kafka');
-  const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
-  const env = { ...process.env, ...(services?.env ?? {}) };
+  const services = await benchServices(['postgres', 'kafka'], { reuseShared: true });
+  const env = services.env;
   const url = env.DATABASE_URL as string;
   const brokers = (env.KAFKA_BROKERS as string).split(',');
   const recvlogical = findPgRecvlogical();
@@ -589,14 +582,8 @@ async function main(): Promise<void> {
   } finally {
     await admin.disconnect();
     await db.end();
-    await services?.stop();
+    await services.stop();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -13,17 +13,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { brokerTopic, DEFAULT_PARTITIONS, DEFAULT_TOPIC_MAX_MESSAGE_BYTES } from '@tributary/eventing';
 import { createCloudEvent, encodeHttpBatch, encodeHttpBinary, toKafkaMessage } from '@tributary/shared';
-import {
-  freePort,
-  reuseSharedServices,
-  servicesToStart,
-  startServices,
-  uniqueName,
-} from '@tributary/testing';
+import { freePort, uniqueName } from '@tributary/testing';
 import kafkajs from 'kafkajs';
 import { Pool } from 'undici';
 import { ensureTopic } from './lib/kafka.js';
 import { loadAverages, ProcessMeter } from './lib/proc.js';
+import { benchServices } from './lib/services.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -75,10 +70,8 @@ function startIngress(config: Record<string, unknown>): Promise<ChildProcess> {
 }
 
 async function main(): Promise<void> {
-  reuseSharedServices(process.env);
-  const wanted = servicesToStart().filter((s) => s === 'kafka');
-  const services = wanted.length > 0 ? await startServices({ only: wanted }) : undefined;
-  const brokers = (services?.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKERS ?? '').split(',');
+  const services = await benchServices(['kafka'], { reuseShared: true });
+  const brokers = (services.env.KAFKA_BROKERS ?? '').split(',');
   const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -161,7 +154,7 @@ async function main(): Promise<void> {
   const offsets = await admin.fetchTopicOffsets(brokerTopic(broker));
   const stored = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   await admin.disconnect();
-  await services?.stop();
+  await services.stop();
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`events ${EVENTS} (+${WARMUP} warm-up) x ~1 KiB, ${CONNECTIONS} connections/callers, acks=-1`);
