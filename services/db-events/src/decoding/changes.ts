@@ -4,6 +4,7 @@
  * emitted as soon as it arrives (ids use the commit LSN announced by Begin) and no transaction is held whole.
  */
 import {
+  buildEvent,
   type DbChangeData,
   type DbMessageInvalidData,
   type DbRowDeletedData,
@@ -20,7 +21,6 @@ import { CloudEvent } from 'cloudevents';
 import { formatLsn, type Lsn } from '../replication/lsn.js';
 import type { PgBegin, PgMessage, PgOutputMessage, PgRelation, Tuple } from './pgoutput.js';
 import { pgTimestampToIso } from './time.js';
-import { trustedCloudEvent } from './trusted-event.js';
 import { type Converter, type JsonValue, TypeRegistry } from './values.js';
 
 /** The prefix of transactional outbox messages: `pg_logical_emit_message(true, 'tributary', json)`. */
@@ -412,9 +412,10 @@ export function changeEvent<T extends ChangeEventType>(
     lsn: data.lsn,
     txid: String(data.txid),
     partitionkey: subject === undefined ? rel.qualified : `${rel.qualified}/${subject}`,
-    data,
   };
   if (subject !== undefined) attrs.subject = subject;
-  // Built by us and correct by construction: skip the SDK's per-event validation and copying.
-  return { event: trustedCloudEvent(attrs), table: rel.qualified, op: data.type };
+  // Built by us and correct by construction: skip the SDK constructor's per-event validation and copying
+  // (about 4.5 µs of the ~30 µs db-events spends per row on the Kafka path, docs/BENCHMARKS.md). buildEvent
+  // gives the same object (prototype, own properties in order, frozen); change-event.test.ts checks it.
+  return { event: buildEvent(attrs, data), table: rel.qualified, op: data.type };
 }
