@@ -404,6 +404,26 @@ export const ERROR_AREAS = {
         'a package the CLI starts is not built; `pnpm build` (in a clone, `pnpm tributary dev` builds what is stale)',
     },
   },
+  'Embedded servers (`tributary dev` and the test harness)': {
+    EMBEDDED_TOOL_MISSING: {
+      status: 500,
+      retriable: false,
+      meaning:
+        'a tool needed to build or run a local server (java, mvn, go, etcd, openssl) is not installed; the message names what to install',
+    },
+    EMBEDDED_BUILD_FAILED: {
+      status: 500,
+      retriable: true,
+      meaning:
+        'downloading or building a local server (Kafka, MinIO, Prometheus, kube-apiserver) failed; the message ends with its output',
+    },
+    EMBEDDED_START_FAILED: {
+      status: 500,
+      retriable: false,
+      meaning:
+        'a local server exited or was not ready in time, or could not be prepared (data dir, certificates, OS user); the message ends with its log',
+    },
+  },
   'CLI: validate': {
     CLI_NOTHING_TO_VALIDATE: {
       status: 400,
