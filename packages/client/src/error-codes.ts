@@ -303,6 +303,12 @@ export const ERROR_AREAS = {
       retriable: false,
       meaning: 'invalid configuration found at start-up; the message names the variable or option',
     },
+    METRICS_SOURCE_FAILED: {
+      status: 502,
+      retriable: true,
+      meaning:
+        "a metrics source the dashboard reads (Prometheus, an activator, a service `/metrics`) failed or answered an error; the page shows it as that source's status",
+    },
     KAFKA_INCOMPATIBLE: {
       status: 500,
       retriable: false,

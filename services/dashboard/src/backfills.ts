@@ -8,7 +8,7 @@
  *   POST /api/backfills/:id/cancel  -> 200 { ok, id, state } | 404 BACKFILL_NOT_FOUND | 409 BACKFILL_NOT_ACTIVE
  */
 import type { BackfillState } from '@tributary/db-events';
-import type { Logger } from '@tributary/shared';
+import { type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 
@@ -61,7 +61,9 @@ export function createBackfillSource(opts: {
   logger: Logger;
 }): BackfillSource {
   const schema = opts.schema ?? DEFAULT_BACKFILL_SCHEMA;
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid db-events schema name "${schema}"`);
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new TributaryError(`invalid db-events schema name "${schema}"`, { code: 'CONFIG_INVALID' });
+  }
   const q = `"${schema}"`;
   const pool = new pg.Pool({
     connectionString: opts.databaseUrl,
