@@ -50,7 +50,12 @@ export async function activatorServices(
         });
       }
     } catch (err) {
-      statuses.push({ kind: 'activator', name: `${url}/services`, ok: false, error: String(err) });
+      statuses.push({
+        kind: 'activator',
+        name: `${url}/services`,
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   return out;
