@@ -24,6 +24,14 @@ describe('tributary replay', () => {
       [['replay', 'ns/t', '--from', '2999-01-01T00:00:00Z'], /in the future/],
       [['replay', 'ns/t', '--from', 'earliest', '--broker', 'x/y'], /go with --direct/],
       [['replay', 'ns/t', '--from', 'earliest', '--direct', '--token', 'x'], /do not go with --direct/],
+      [
+        ['replay', 'ns/t', '--from', 'earliest', '--url', 'localhost'],
+        /--url must be an http\(s\) URL, got "localhost"/,
+      ],
+      [
+        ['replay', 'ns/t', '--from', 'earliest', '--url', 'ftp://127.0.0.1/'],
+        /--url must be an http\(s\) URL/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const t = captureIo();

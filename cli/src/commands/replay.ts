@@ -127,11 +127,8 @@ async function viaBroker(
   from: 'earliest' | Date,
   dryRun: boolean,
 ): Promise<ReplayResponse> {
-  let base: URL;
-  try {
-    base = new URL(url);
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
-  } catch {
+  const base = URL.canParse(url) ? new URL(url) : undefined;
+  if (base?.protocol !== 'http:' && base?.protocol !== 'https:') {
     throw new UsageError(`--url must be an http(s) URL, got "${url}"`);
   }
   const endpoint = new URL(

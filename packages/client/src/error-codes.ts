@@ -303,6 +303,12 @@ export const ERROR_AREAS = {
       retriable: false,
       meaning: 'invalid configuration found at start-up; the message names the variable or option',
     },
+    METRICS_SOURCE_FAILED: {
+      status: 502,
+      retriable: true,
+      meaning:
+        "a metrics source the dashboard reads (Prometheus, an activator, a service `/metrics`) failed or answered an error; the page shows it as that source's status",
+    },
     KAFKA_INCOMPATIBLE: {
       status: 500,
       retriable: false,
@@ -402,6 +408,26 @@ export const ERROR_AREAS = {
       retriable: false,
       meaning:
         'a package the CLI starts is not built; `pnpm build` (in a clone, `pnpm tributary dev` builds what is stale)',
+    },
+  },
+  'Embedded servers (`tributary dev` and the test harness)': {
+    EMBEDDED_TOOL_MISSING: {
+      status: 500,
+      retriable: false,
+      meaning:
+        'a tool needed to build or run a local server (java, mvn, go, etcd, openssl) is not installed; the message names what to install',
+    },
+    EMBEDDED_BUILD_FAILED: {
+      status: 500,
+      retriable: true,
+      meaning:
+        'downloading or building a local server (Kafka, MinIO, Prometheus, kube-apiserver) failed; the message ends with its output',
+    },
+    EMBEDDED_START_FAILED: {
+      status: 500,
+      retriable: false,
+      meaning:
+        'a local server exited or was not ready in time, or could not be prepared (data dir, certificates, OS user); the message ends with its log',
     },
   },
   'CLI: validate': {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TributaryError } from '@tributary/client';
 import kafkajs from 'kafkajs';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
@@ -122,14 +123,17 @@ export async function ensureKafkaJars(log: Log = stderrLog): Promise<string> {
         if (code === 0) resolve();
         else
           reject(
-            new Error(
+            new TributaryError(
               `kafka: mvn exited with code ${code}:\n${output.trim().split('\n').slice(-20).join('\n')}`,
+              { code: 'EMBEDDED_BUILD_FAILED' },
             ),
           );
       });
     });
     if (!existsSync(join(staging, 'libs', `kafka_${KAFKA_SCALA_VERSION}-${KAFKA_VERSION}.jar`))) {
-      throw new Error(`kafka: Maven finished but ${marker} is missing (see ${mvnLog})`);
+      throw new TributaryError(`kafka: Maven finished but ${marker} is missing (see ${mvnLog})`, {
+        code: 'EMBEDDED_BUILD_FAILED',
+      });
     }
     if (existsSync(home) && !existsSync(marker)) rmSync(home, { recursive: true, force: true });
     try {
@@ -303,7 +307,9 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
           { encoding: 'utf8' },
         );
         if (format.status !== 0) {
-          throw new Error(`kafka: formatting storage failed:\n${format.stdout}${format.stderr}`);
+          throw new TributaryError(`kafka: formatting storage failed:\n${format.stdout}${format.stderr}`, {
+            code: 'EMBEDDED_START_FAILED',
+          });
         }
       }
       return spawnService({

@@ -19,6 +19,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TributaryError } from '@tributary/client';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
 import {
@@ -137,7 +138,11 @@ function runGo(
       if (code === 0) resolve();
       else {
         const last = output.text.trim().split('\n').slice(-20).join('\n');
-        reject(new Error(`kube-apiserver: go ${args[0]} exited with code ${code}:\n${last}`));
+        reject(
+          new TributaryError(`kube-apiserver: go ${args[0]} exited with code ${code}:\n${last}`, {
+            code: 'EMBEDDED_BUILD_FAILED',
+          }),
+        );
       }
     });
   });
@@ -221,8 +226,9 @@ export function etcdBinary(): string {
   if (configured) return configured;
   const probe = spawnSync('etcd', ['--version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0) {
-    throw new Error(
+    throw new TributaryError(
       'kube-apiserver: etcd is not installed: `apt-get install etcd-server` (Debian; .ci/run does this), or set ETCD to an etcd 3.4+ binary',
+      { code: 'EMBEDDED_TOOL_MISSING' },
     );
   }
   return 'etcd';
@@ -231,7 +237,9 @@ export function etcdBinary(): string {
 function openssl(args: string[], cwd: string): void {
   const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new Error(`kube-apiserver: openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
+    throw new TributaryError(`kube-apiserver: openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`, {
+      code: r.error ? 'EMBEDDED_TOOL_MISSING' : 'EMBEDDED_START_FAILED',
+    });
   }
 }
 
@@ -711,7 +719,11 @@ export async function sharedKubeApiServer(log: Log = stderrLog): Promise<KubeApi
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (Date.now() > deadline) throw new Error(`kube-apiserver: ${lock} held for 30 minutes`);
+      if (Date.now() > deadline) {
+        throw new TributaryError(`kube-apiserver: ${lock} held for 30 minutes`, {
+          code: 'EMBEDDED_START_FAILED',
+        });
+      }
       await sleep(250);
     }
   }

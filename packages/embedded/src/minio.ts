@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TributaryError } from '@tributary/client';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
 import { requireTool, spawnOnFreePort, spawnService, stopAndRemove } from './process.js';
@@ -107,8 +108,9 @@ export async function ensureMinioBinary(
         if (code === 0) resolve();
         else
           reject(
-            new Error(
+            new TributaryError(
               `minio: go install exited with code ${code}:\n${output.trim().split('\n').slice(-20).join('\n')}`,
+              { code: 'EMBEDDED_BUILD_FAILED' },
             ),
           );
       });

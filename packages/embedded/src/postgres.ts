@@ -15,6 +15,7 @@ import {
 import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { TributaryError } from '@tributary/client';
 import pg from 'pg';
 import { type Log, seconds, stderrLog } from './paths.js';
 import { spawnOnFreePort, spawnService, stopAndRemove, tail } from './process.js';
@@ -116,9 +117,10 @@ function runAsUser(log: Log, user: string): RunAs | undefined {
     log(`postgres: no OS user "${user}" and useradd failed; running Postgres as "nobody"`);
     return nobody;
   }
-  throw new Error(
+  throw new TributaryError(
     `postgres: running as root, but there is no "${user}" OS user and useradd failed: ` +
       `${created.stderr || created.error?.message}. Create a non-root user named ${user}.`,
+    { code: 'EMBEDDED_START_FAILED' },
   );
 }
 
@@ -134,7 +136,13 @@ function run(command: string, args: string[], logFile: string, runAs: RunAs | un
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0) resolvePromise();
-      else reject(new Error(`${command} exited with code ${code}; log ${logFile}:\n${tail(logFile)}`));
+      else {
+        reject(
+          new TributaryError(`${command} exited with code ${code}; log ${logFile}:\n${tail(logFile)}`, {
+            code: 'EMBEDDED_START_FAILED',
+          }),
+        );
+      }
     });
   });
 }
@@ -199,9 +207,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (runAs) {
     chownSync(dataDir, runAs.uid, runAs.gid);
     if (!canAccess(runAs, ['-w', dataDir]) || !canAccess(runAs, ['-x', join(bin, 'postgres')])) {
-      throw new Error(
+      throw new TributaryError(
         `postgres: running as root, so Postgres runs as OS user "${runAs.user}", which cannot reach ${dataDir} ` +
           `or ${bin} (is a parent directory private, like /root?). Use a data dir under ${tmpdir()} or the project.`,
+        { code: 'EMBEDDED_START_FAILED' },
       );
     }
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freePort } from './ports.js';
-import { type SpawnedService, spawnOnFreePort, spawnService } from './process.js';
+import { requireTool, type SpawnedService, spawnOnFreePort, spawnService } from './process.js';
 
 // A real server process: node listening on 127.0.0.1:<port>, which says so in its log, or logs EADDRINUSE and
 // exits when the port is taken.
@@ -61,6 +61,23 @@ describe('spawnOnFreePort', () => {
       removeOnFailure: dir,
     });
     await expect(attempt).rejects.toThrow(/listener exited with code 1 while starting[\s\S]*EADDRINUSE/);
+    await expect(attempt).rejects.toMatchObject({ code: 'EMBEDDED_START_FAILED', retriable: false });
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('requireTool', () => {
+  it('passes for a tool that runs and fails naming what to install for one that does not', () => {
+    expect(() => requireTool('test', process.execPath, ['--version'], 'install Node')).not.toThrow();
+    let caught: unknown;
+    try {
+      requireTool('kafka', 'tributary-no-such-tool', ['-version'], 'install a JDK 17+');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({
+      code: 'EMBEDDED_TOOL_MISSING',
+      message: 'kafka: `tributary-no-such-tool` is not available: install a JDK 17+',
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TributaryError } from '@tributary/client';
 import { freePort } from './ports.js';
 
 export interface SpawnServiceOptions {
@@ -78,7 +79,9 @@ export function spawnService(options: SpawnServiceOptions): SpawnedService {
   });
   const pid = child.pid;
   if (pid === undefined) {
-    throw new Error(`${options.name}: could not start ${options.command} (see ${options.logFile})`);
+    throw new TributaryError(`${options.name}: could not start ${options.command} (see ${options.logFile})`, {
+      code: 'EMBEDDED_START_FAILED',
+    });
   }
   if (options.background) {
     child.unref();
@@ -184,8 +187,9 @@ export async function waitUntilReady(
   let lastError: unknown;
   while (true) {
     if (exitCode !== undefined) {
-      throw new Error(
+      throw new TributaryError(
         `${service.name} exited with code ${exitCode} while starting; log ${service.logFile}:\n${tail(service.logFile)}`,
+        { code: 'EMBEDDED_START_FAILED' },
       );
     }
     try {
@@ -196,8 +200,9 @@ export async function waitUntilReady(
     if (Date.now() > deadline) {
       await service.stop();
       const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(
+      throw new TributaryError(
         `${service.name} was not ready after ${timeoutMs} ms${reason}; log ${service.logFile}:\n${tail(service.logFile)}`,
+        { code: 'EMBEDDED_START_FAILED', cause: lastError },
       );
     }
     await sleep(intervalMs);
@@ -254,5 +259,9 @@ export function stopAndRemove(service: SpawnedService, removeDir: string | undef
 /** Fails, naming what to install (`hint`), unless `command args` runs and exits 0; `name` is the caller's server. */
 export function requireTool(name: string, command: string, args: string[], hint: string): void {
   const probe = spawnSync(command, args, { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) throw new Error(`${name}: \`${command}\` is not available: ${hint}`);
+  if (probe.error || probe.status !== 0) {
+    throw new TributaryError(`${name}: \`${command}\` is not available: ${hint}`, {
+      code: 'EMBEDDED_TOOL_MISSING',
+    });
+  }
 }

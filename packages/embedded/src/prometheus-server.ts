@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TributaryError } from '@tributary/client';
 import { cacheDir, type Log, seconds, stderrLog } from './paths.js';
 import { freePort } from './ports.js';
 import { spawnService, tail, waitUntilReady } from './process.js';
@@ -51,8 +52,9 @@ function run(
       if (code === 0) resolve(output);
       else
         reject(
-          new Error(
+          new TributaryError(
             `prometheus: \`${command} ${args.join(' ')}\` exited with code ${code}:\n${output.trim().split('\n').slice(-20).join('\n')}`,
+            { code: 'EMBEDDED_BUILD_FAILED' },
           ),
         );
     });
@@ -70,7 +72,12 @@ export async function ensurePrometheusBinaries(log: Log = stderrLog): Promise<Pr
   if (existsSync(bins.prometheus) && existsSync(bins.promtool)) return bins;
   const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0)
-    throw new Error('prometheus: `go` is not available: install Go (Prometheus is built from source once)');
+    throw new TributaryError(
+      'prometheus: `go` is not available: install Go (Prometheus is built from source once)',
+      {
+        code: 'EMBEDDED_TOOL_MISSING',
+      },
+    );
   const started = Date.now();
   const parent = join(cacheDir(), 'prometheus');
   mkdirSync(parent, { recursive: true });
@@ -104,7 +111,11 @@ export async function ensurePrometheusBinaries(log: Log = stderrLog): Promise<Pr
         'downloading',
       ),
     ) as { Dir?: string; Error?: string };
-    if (!info.Dir) throw new Error(`prometheus: go mod download: ${info.Error ?? 'no module directory'}`);
+    if (!info.Dir) {
+      throw new TributaryError(`prometheus: go mod download: ${info.Error ?? 'no module directory'}`, {
+        code: 'EMBEDDED_BUILD_FAILED',
+      });
+    }
     await run(
       'go',
       ['build', '-ldflags=-s -w', '-o', `${staging}/`, './cmd/prometheus', './cmd/promtool'],
@@ -197,7 +208,10 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     );
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${tail(logFile)}`);
+    throw new TributaryError(`${error instanceof Error ? error.message : String(error)}\n${tail(logFile)}`, {
+      code: 'EMBEDDED_START_FAILED',
+      cause: error,
+    });
   }
   log(`prometheus ready on ${url} in ${seconds(started)}`);
   return {
@@ -217,6 +231,10 @@ export async function promtoolCheckRules(files: string[], log: Log = stderrLog):
   const { promtool } = await ensurePrometheusBinaries(log);
   const res = spawnSync(promtool, ['check', 'rules', ...files], { encoding: 'utf8' });
   const output = `${res.stdout ?? ''}${res.stderr ?? ''}`;
-  if (res.status !== 0) throw new Error(`promtool check rules failed (exit ${res.status}):\n${output}`);
+  if (res.status !== 0) {
+    throw new TributaryError(`promtool check rules failed (exit ${res.status}):\n${output}`, {
+      code: 'MANIFEST_INVALID',
+    });
+  }
   return output;
 }

@@ -6,7 +6,7 @@ import {
   deadLetterRoutes,
   type LoadedResources,
 } from '@tributary/eventing';
-import { createServer, type Logger } from '@tributary/shared';
+import { createServer, type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AuditLog } from './audit.js';
@@ -87,8 +87,11 @@ function pageScript(): Promise<string> {
     try {
       return await readFile(new URL('./ui/app.js', import.meta.url), 'utf8');
     } catch (err) {
-      throw new Error(
-        `the dashboard's page script is not built (${err instanceof Error ? err.message : String(err)}): run \`pnpm --filter @tributary/dashboard build\``,
+      // The reason is a code (ENOENT), not the message: the answer must not show the install path.
+      const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new TributaryError(
+        `the dashboard's page script is not built (${reason}): run \`pnpm --filter @tributary/dashboard build\``,
+        { code: 'CLI_PACKAGE_NOT_BUILT', cause: err },
       );
     }
   })();

@@ -7,7 +7,7 @@
  *   GET  /api/backfills             -> { available, backfills: [...] } (most recent first)
  *   POST /api/backfills/:id/cancel  -> 200 { ok, id, state } | 404 BACKFILL_NOT_FOUND | 409 BACKFILL_NOT_ACTIVE
  */
-import type { Logger } from '@tributary/shared';
+import { type Logger, TributaryError } from '@tributary/shared';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { BackfillCancelled, BackfillList, BackfillState, BackfillView } from './backfills-wire.js';
@@ -33,7 +33,9 @@ export function createBackfillSource(opts: {
   logger: Logger;
 }): BackfillSource {
   const schema = opts.schema ?? DEFAULT_BACKFILL_SCHEMA;
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid db-events schema name "${schema}"`);
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new TributaryError(`invalid db-events schema name "${schema}"`, { code: 'CONFIG_INVALID' });
+  }
   const q = `"${schema}"`;
   const pool = new pg.Pool({
     connectionString: opts.databaseUrl,

@@ -2,6 +2,7 @@
 // scrapes the Knative Kafka Broker (receiver, dispatcher, KafkaSink receiver), Strimzi's Kafka Exporter,
 // Knative Serving (autoscaler, queue-proxy) and db-events. Metric names: kubernetes-metrics.ts.
 import { DB_EVENTS_METRICS as D } from '@tributary/db-events/metrics';
+import { TributaryError } from '@tributary/shared';
 import { PrometheusDriver } from 'prometheus-query';
 import type {
   BrokerView,
@@ -61,8 +62,9 @@ export function parseDeadLetterSinks(list: readonly string[]): DeadLetterSinkRef
   return list.map((entry) => {
     const m = /^([a-z0-9-]+)\/([a-z0-9-]+)=([a-z0-9-]+)(?::([A-Za-z0-9._-]+))?$/.exec(entry.trim());
     if (!m)
-      throw new Error(
+      throw new TributaryError(
         `"${entry}" is not <namespace>/<broker>=<kafkasink>[:<topic>] (e.g. tributary/default=dead-letters:tributary-dead-letters)`,
+        { code: 'CONFIG_INVALID' },
       );
     return { namespace: m[1]!, broker: m[2]!, sink: m[3]!, ...(m[4] ? { topic: m[4] } : {}) };
   });
@@ -88,7 +90,11 @@ export class PrometheusMetrics implements PlatformMetrics {
     u.password = '';
     this.displayUrl = u.toString().replace(/\/+$/, '');
     this.w = opts.rateWindow ?? '2m';
-    if (!RANGE.test(this.w)) throw new Error(`rateWindow "${this.w}" is not a PromQL duration like 2m`);
+    if (!RANGE.test(this.w)) {
+      throw new TributaryError(`rateWindow "${this.w}" is not a PromQL duration like 2m`, {
+        code: 'CONFIG_INVALID',
+      });
+    }
     this.sinks = opts.deadLetterSinks ?? [];
     this.driver = new PrometheusDriver({
       endpoint: opts.url.replace(/\/+$/, ''),
@@ -154,8 +160,9 @@ export class PrometheusMetrics implements PlatformMetrics {
       // prometheus-query throws plain objects ({ errorType, error }); make them Errors with a message.
       if (err instanceof Error) throw err;
       const e = err as { errorType?: string; error?: string; httpStatus?: number };
-      throw new Error(
+      throw new TributaryError(
         `Prometheus ${e.errorType ?? 'error'}${e.httpStatus ? ` (HTTP ${e.httpStatus})` : ''}: ${e.error ?? String(err)} — query: ${query}`,
+        { code: 'METRICS_SOURCE_FAILED' },
       );
     }
   }

@@ -1,4 +1,5 @@
 // The one-machine metrics source: the Tributary broker's, the local activator's and db-events' own /metrics.
+import { TributaryError } from '@tributary/shared';
 import type { Registry } from 'prom-client';
 import { request } from 'undici';
 import { parsePrometheusText } from './prometheus.js';
@@ -74,8 +75,9 @@ export class ScrapedMetrics implements PlatformMetrics {
           bodyTimeout: this.scrapeTimeoutMs,
         });
         text = await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-      } else throw new Error('no url or registry');
+        if (res.statusCode !== 200)
+          throw new TributaryError(`HTTP ${res.statusCode}`, { code: 'METRICS_SOURCE_FAILED' });
+      } else throw new TributaryError('no url or registry', { code: 'CONFIG_INVALID' });
       const { samples } = parsePrometheusText(text);
       const h = this.history.get(source) ?? [];
       h.push({ at: now, samples });

@@ -1,5 +1,6 @@
 // View "functions": each function's scale (0, 1 or N of max), in flight, cold starts and their p50.
 import { SERVING_METRICS } from '@tributary/eventing';
+import { TributaryError } from '@tributary/shared';
 import { request } from 'undici';
 import { byKey, label, lifetimeP50, type Match, type Scraped, total } from './series.js';
 import type { ClusterView, FunctionView, SourceStatus } from './types.js';
@@ -34,7 +35,7 @@ export async function activatorServices(
       });
       if (res.statusCode !== 200) {
         await res.body.dump();
-        throw new Error(`HTTP ${res.statusCode}`);
+        throw new TributaryError(`HTTP ${res.statusCode}`, { code: 'METRICS_SOURCE_FAILED' });
       }
       for (const f of (await res.body.json()) as ActivatorService[]) {
         out.push({
@@ -49,7 +50,12 @@ export async function activatorServices(
         });
       }
     } catch (err) {
-      statuses.push({ kind: 'activator', name: `${url}/services`, ok: false, error: String(err) });
+      statuses.push({
+        kind: 'activator',
+        name: `${url}/services`,
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   return out;

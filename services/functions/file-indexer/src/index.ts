@@ -1,4 +1,4 @@
-import { type Context, NonRetriableError } from '@tributary/function-runtime';
+import { type Context, NonRetriableError, TributaryError } from '@tributary/function-runtime';
 import { parseEnv, quoteTable } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
@@ -42,7 +42,7 @@ export async function shutdown(): Promise<void> {
  * the broker's at-least-once delivery is safe. Returns nothing (204).
  */
 export async function handle(context: Context, event: CloudEvent<ObjectCreated>): Promise<void> {
-  if (!pool) throw new Error('file-indexer not initialised');
+  if (!pool) throw new TributaryError('file-indexer not initialised', { code: 'NOT_READY' });
   const o = event.data;
   if (!o) throw new NonRetriableError('event has no data');
   await pool.query(

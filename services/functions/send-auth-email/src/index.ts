@@ -1,4 +1,4 @@
-import { type Context, NonRetriableError } from '@tributary/function-runtime';
+import { type Context, NonRetriableError, TributaryError } from '@tributary/function-runtime';
 import { inLockedTransaction, parseEnv, quoteIdent, quoteTable } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
@@ -143,7 +143,7 @@ export async function shutdown(): Promise<void> {
 
 /** Writes the requested email(s) to the outbox; returns nothing (204). */
 export async function handle(context: Context, event: CloudEvent<EmailRequested>): Promise<void> {
-  if (!pool) throw new Error('send-auth-email not initialised');
+  if (!pool) throw new TributaryError('send-auth-email not initialised', { code: 'NOT_READY' });
   const parsed = schema.safeParse(event.data);
   if (!parsed.success)
     throw new NonRetriableError(`not an email request: ${parsed.error.issues[0]?.message}`);
