@@ -9,8 +9,9 @@ import { ensureBackfillSchema } from '@tributary/db-events';
 import { createLogger } from '@tributary/shared';
 import { testEnv, uniqueSchema } from '@tributary/testing';
 import pg from 'pg';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createDashboard, type RunningDashboard } from './dashboard.js';
+import { launchChromium } from './test-browser.js';
 
 jest.setTimeout(180_000);
 
@@ -43,18 +44,7 @@ describe('backfills panel in a browser', () => {
       databaseUrl,
       backfillSchema: dbe,
     });
-    context = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ context, page } = await launchChromium(join(work, 'profile')));
   });
 
   afterAll(async () => {

@@ -29,9 +29,10 @@ import {
 import { createCloudEvent, createLogger, encodeHttpBinary } from '@tributary/shared';
 import { freePort, testEnv, uniquePublication, uniqueSchema, uniqueSlot } from '@tributary/testing';
 import pg from 'pg';
-import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { request } from 'undici';
 import { createDashboard, type RunningDashboard } from './dashboard.js';
+import { launchChromium } from './test-browser.js';
 
 const JWT_SECRET = 'browser-test-platform-jwt-secret-0123456789';
 
@@ -235,22 +236,10 @@ spec:
       dispatch: { lagIntervalMs: 500, closeGraceMs: 1000 },
     });
 
-    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+    ({ context, page } = await launchChromium(join(work, 'chromium-profile'), {
+      extraArgs: ['--disable-quic', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1440, height: 1000 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    }));
     page.on('dialog', (d) => void d.accept());
   });
 

@@ -17,8 +17,9 @@ import {
 } from '@tributary/eventing';
 import { createCloudEvent, createLogger } from '@tributary/shared';
 import { testEnv, uniqueName, uniqueSchema } from '@tributary/testing';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createDashboard, type RunningDashboard } from './dashboard.js';
+import { launchChromium } from './test-browser.js';
 
 jest.setTimeout(180_000);
 
@@ -95,18 +96,7 @@ spec:
       ['o1', 'o2', 'o3'].map((id) => createCloudEvent({ type: 'com.example.order', source: '/shop', id })),
     );
     await waitFor(3);
-    context = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ context, page } = await launchChromium(join(work, 'profile')));
   });
 
   afterAll(async () => {

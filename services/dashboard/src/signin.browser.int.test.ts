@@ -7,8 +7,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createLogger } from '@tributary/shared';
 import { SignJWT } from 'jose';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createDashboard, type RunningDashboard } from './dashboard.js';
+import { launchChromium } from './test-browser.js';
 
 jest.setTimeout(180_000);
 
@@ -31,18 +32,7 @@ describe('dashboard sign-in in a browser', () => {
       auth: { mode: 'jwt', jwtSecret: SECRET },
       intervalMs: 60_000,
     });
-    context = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ context, page } = await launchChromium(join(work, 'profile')));
   });
 
   afterAll(async () => {
