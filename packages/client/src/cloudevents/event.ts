@@ -186,12 +186,19 @@ export function assertValidCloudEvent(event: CloudEventLike): void {
  */
 const rawData = new WeakMap<object, Buffer>();
 
+/**
+ * Events built in bulk (db-events' read events) carry the raw bytes of `data` themselves instead, in a
+ * non-enumerable own property under this key, defined before the event is frozen: a WeakMap entry per event
+ * costs more than the rest of such an event (docs/BENCHMARKS.md "Table backfill").
+ */
+export const RAW_DATA: unique symbol = Symbol.for('tributary.rawData');
+
 export function rememberRawData(event: object, bytes: Buffer): void {
   rawData.set(event, bytes);
 }
 
 export function recalledRawData(event: object): Buffer | undefined {
-  return rawData.get(event);
+  return rawData.get(event) ?? (event as { [RAW_DATA]?: Buffer })[RAW_DATA];
 }
 
 /**
@@ -307,10 +314,11 @@ export type DataEncoding = { bytes: Buffer; contentType: string | undefined };
  */
 export function encodeData(event: CloudEventLike): DataEncoding | undefined {
   const ct = event.datacontenttype as string | undefined;
+  // Raw bytes first: `data` may be a getter that parses them (db-events' read events).
+  const raw = recalledRawData(event);
+  if (raw !== undefined) return { bytes: raw, contentType: ct ?? 'application/json' };
   const data = event.data;
   if (data === undefined) return undefined;
-  const raw = rawData.get(event);
-  if (raw !== undefined) return { bytes: raw, contentType: ct ?? 'application/json' };
   if (data instanceof Uint8Array) {
     return { bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength), contentType: ct };
   }

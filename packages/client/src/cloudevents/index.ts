@@ -17,6 +17,7 @@ export {
   createCloudEvent,
   EXTENSION_NAME,
   eventAttributes,
+  RAW_DATA,
   recalledRawData,
 } from './event.js';
 export { decodeHeaderValue, encodeHeaderValue } from './header-value.js';

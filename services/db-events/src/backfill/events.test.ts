@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { type DbRowReadData, dbSource, EVENT_TYPES } from '@tributary/shared';
+import { type DbRowReadData, dbSource, EVENT_TYPES, toKafkaMessage } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import type { DecodedEvent } from '../decoding/changes.js';
 import { type JsonValue, TypeRegistry } from '../decoding/values.js';
 import { formatLsn, type Lsn } from '../replication/lsn.js';
-import { fastConverter, readEvents } from './events.js';
+import { CopyRows } from './copy-rows.js';
+import { readEvents as readEventsOf } from './events.js';
 import type { PlanColumn, TablePlan } from './table.js';
 
 const types = new TypeRegistry();
@@ -25,6 +26,42 @@ const plan: TablePlan = {
   keyColumns: ['tenant', 'hidden'],
   where: undefined,
 };
+
+/** A row's COPY text (text format: tab-separated, `\\N` for NULL, backslash escapes). */
+function copyLine(row: readonly (string | null)[]): string {
+  const escapes: Record<string, string> = {
+    '\\': '\\\\',
+    '\b': '\\b',
+    '\f': '\\f',
+    '\n': '\\n',
+    '\r': '\\r',
+    '\t': '\\t',
+    '\v': '\\v',
+  };
+  return `${row.map((v) => (v === null ? '\\N' : v.replace(/[\\\b\f\n\r\t\v]/g, (c) => escapes[c] as string))).join('\t')}\n`;
+}
+
+/** The rows as Postgres would send them for a chunk's COPY, in CopyData pieces of `piece` bytes (0: per row). */
+function copyRows(p: TablePlan, rows: readonly (string | null)[][], piece = 0): CopyRows {
+  const out = new CopyRows(p.columns.length, p.keyIndexes, 4);
+  if (piece === 0) for (const r of rows) out.push(Buffer.from(copyLine(r)));
+  else {
+    const all = Buffer.from(rows.map(copyLine).join(''));
+    for (let i = 0; i < all.length; i += piece) out.push(all.subarray(i, i + piece));
+  }
+  out.finish();
+  return out;
+}
+
+function readEvents(
+  p: TablePlan,
+  rows: readonly (string | null)[][],
+  lowLsn: Lsn,
+  ctx: { database: string; backfillId: string; readAt: string },
+  piece = 0,
+): DecodedEvent[] {
+  return readEventsOf(p, copyRows(p, rows, piece), undefined, lowLsn, ctx);
+}
 
 describe('readEvents', () => {
   it('builds the same CloudEvent as the SDK constructor would, with insert-shaped data', () => {
@@ -150,81 +187,95 @@ const TIMESTAMP = [
   'infinity',
   '-infinity',
 ];
+/** jsonb text forms: as Postgres prints them (keys sorted, `, ` and `: `), and some it never would. */
+const JSONB = [
+  '{"tags": ["a", "b"], "tier": 3}',
+  '{"x": null, "n": 1.50, "big": 123456789012345678901234567890, "e": 0.0000001, "neg": -0, "f": 0.1}',
+  '{"1": "first", "b": [true, false, null], "10": {}}',
+  '{"s": "q\\"uote \\\\ back\\nnl\\t\\u0001 é 😀 \u2028", "empty": "", "arr": [[], [{}]]}',
+  '[1, -2.5, 3.14159265358979, 9007199254740993, 1e2]',
+  '"just a string"',
+  '42',
+  'null',
+  '{"esc": "\\u00e9 \\/ \\u001F"}',
+];
+const TEXTS = [
+  'customer "quoted" \\ back',
+  'tab\there\nnewline\rcr\bbs\fff\vvt',
+  'ctl \u0001\u001f\u007f del',
+  'ünïcödé 日本 😀 \u2028\u2029',
+  '\\N',
+  '',
+  ' ',
+];
 
-describe('read events without intermediate objects', () => {
-  it('convert timestamps exactly as the general converter does', () => {
-    for (const [oid, samples] of [
-      [1184, TIMESTAMPTZ],
-      [1114, TIMESTAMP],
+/** Column types and a text form for each, per row `i`: every path of json-text.ts, NULLs included. */
+const WIDE: [string, number, (i: number) => string | null][] = [
+  ['id', 20, (i) => String(i)],
+  ['name', 25, (i) => (i % 7 === 0 ? null : `${TEXTS[i % TEXTS.length]} ${i}`)],
+  ['amount', 1700, (i) => (i % 9 === 0 ? 'NaN' : (i / 100).toFixed(2))],
+  ['at', 1184, (i) => TIMESTAMPTZ[i % TIMESTAMPTZ.length] as string],
+  ['local', 1114, (i) => TIMESTAMP[i % TIMESTAMP.length] as string],
+  ['on', 1082, (i) => (i % 5 === 0 ? '0044-03-15 BC' : i % 6 === 0 ? 'infinity' : '2024-02-29')],
+  ['attrs', 3802, (i) => (i % 3 === 0 ? null : (JSONB[i % JSONB.length] as string))],
+  ['doc', 114, (i) => `{"b": 1, "a": [1.0, "x\\ty"], "b": 2}${i % 2 ? ' ' : ''}`],
+  ['ok', 16, (i) => (i % 2 === 0 ? 't' : 'f')],
+  ['ratio', 701, (i) => (i % 11 === 0 ? 'NaN' : i % 13 === 0 ? '-Infinity' : String(i / 3))],
+  ['r4', 700, (i) => (i % 2 ? '1e+20' : '0.1')],
+  ['n', 23, (i) => String(-i)],
+  ['small', 21, (i) => String(i % 300)],
+  ['tags', 1009, (i) => (i % 2 ? '{a,"b c",NULL,"q\\"x"}' : '{}')],
+  ['nums', 1007, () => '{{1,2},{3,NULL}}'],
+  ['raw', 17, (i) => (i % 2 ? '\\x0a0b' : '\\x')],
+  ['u', 2950, () => 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'],
+  ['span', 1186, () => '1 day 02:03:04'],
+  // Named like array indexes: an object orders them first, numerically.
+  ['2', 25, (i) => (i % 4 === 0 ? null : 'two')],
+  ['10', 23, () => '10'],
+  ['0', 16, () => 't'],
+  ['we"ird\\ name\u2028', 25, () => 'x'],
+];
+
+/** The `data` bytes the Kafka sink writes for an event. */
+const sent = (e: CloudEvent<unknown>): string | undefined => toKafkaMessage(e).value?.toString();
+
+describe('read events built as bytes', () => {
+  const wide: TablePlan = {
+    schema: 'app',
+    table: 'wide',
+    qualified: 'app.wide',
+    quoted: '"app"."wide"',
+    columns: WIDE.map(([name, oid]) => col(name, oid)),
+    keyIndexes: [0],
+    keyColumns: ['id'],
+    where: undefined,
+  };
+  const wideRows = Array.from({ length: 240 }, (_, i) => WIDE.map(([, , f]) => f(i)));
+  const ctx = { database: 'db', backfillId: 'bf-1', readAt: '2026-12-05T10:00:00.000Z' };
+
+  it('give the same events, property order and JSON bytes as the construction from column texts', () => {
+    for (const [p, input, piece] of [
+      [plan, wideRows.map((r, i) => [`t\t${i}`, String(i), r[3] as string, r[6] ?? null, String(i % 3)]), 0],
+      [wide, wideRows, 0],
+      // CopyData split anywhere, even inside an escape.
+      [wide, wideRows, 7],
     ] as const) {
-      const general = types.converter(oid);
-      const fast = fastConverter({ typeOid: oid, convert: general });
-      for (const t of samples) expect([t, fast(t)]).toEqual([t, general(t)]);
-    }
-  });
-
-  it('give the same events, property order and JSON bytes as the previous construction', () => {
-    const wide: TablePlan = {
-      schema: 'app',
-      table: 'wide',
-      qualified: 'app.wide',
-      quoted: '"app"."wide"',
-      columns: [
-        col('id', 20),
-        col('name', 25),
-        col('amount', 1700),
-        col('at', 1184),
-        col('local', 1114),
-        col('on', 1082),
-        col('attrs', 3802),
-        col('ok', 16),
-        col('ratio', 701),
-        col('n', 23),
-        col('tags', 1009),
-        col('raw', 17),
-        col('2', 25),
-        col('we"ird\\ name\u2028', 25),
-      ],
-      keyIndexes: [0],
-      keyColumns: ['id'],
-      where: undefined,
-    };
-    const rows: (string | null)[][] = [];
-    for (let i = 0; i < 200; i++) {
-      rows.push([
-        String(i),
-        i % 7 === 0 ? null : `customer ${i} "quoted" \\ ünïcode`,
-        (i / 100).toFixed(2),
-        TIMESTAMPTZ[i % TIMESTAMPTZ.length] as string,
-        TIMESTAMP[i % TIMESTAMP.length] as string,
-        i % 5 === 0 ? '0044-03-15 BC' : '2024-02-29',
-        i % 3 === 0 ? null : `{"tier": ${i % 5}, "tags": ["a", "b"], "nested": {"x": null}}`,
-        i % 2 === 0 ? 't' : 'f',
-        i % 11 === 0 ? 'NaN' : String(i / 3),
-        String(-i),
-        '{a,"b c",NULL}',
-        '\\x0a0b',
-        i % 4 === 0 ? null : 'two',
-        'x',
-      ]);
-    }
-    const ctx = { database: 'db', backfillId: 'bf-1', readAt: '2026-12-05T10:00:00.000Z' };
-    for (const p of [plan, wide]) {
-      const input =
-        p === plan
-          ? rows.map((r, i) => [`t${i}`, String(i), r[3] as string, r[6] ?? null, String(i % 3)])
-          : rows;
-      const now = readEvents(p, input, 0x1a2b3c8n, ctx);
+      const now = readEvents(p, input, 0x1a2b3c8n, ctx, piece);
       const before = previousReadEvents(p, input, 0x1a2b3c8n, ctx);
       expect(now).toHaveLength(before.length);
       now.forEach((d, i) => {
         const b = before[i] as DecodedEvent;
+        // The bytes the sink writes are exactly JSON.stringify of the data built from column texts.
+        expect(sent(d.event)).toBe(JSON.stringify(b.event.data));
         expect(JSON.stringify(d.event)).toBe(JSON.stringify(b.event));
         expect(Object.keys(d.event)).toEqual(Object.keys(b.event));
         expect(Object.keys((d.event.data as DbRowReadData).record)).toEqual(
           Object.keys((b.event.data as DbRowReadData).record),
         );
-        expect(d.event).toEqual(b.event);
+        // The same values, but for jsonb's -0, which is 0 once parsed from bytes (JSON has no -0: it was
+        // sent as 0 before too).
+        expect(d.event).toEqual({ ...b.event, data: JSON.parse(JSON.stringify(b.event.data)) });
+        expect(d.event.data).toBe(d.event.data);
         expect(Object.getPrototypeOf(d.event)).toBe(CloudEvent.prototype);
         expect(Object.isFrozen(d.event)).toBe(true);
         expect([d.table, d.op]).toEqual([b.table, b.op]);
@@ -232,9 +283,34 @@ describe('read events without intermediate objects', () => {
     }
   });
 
-  it('gives a table with a column named __proto__ the generic path, with the same result as before', () => {
+  it('emit only the kept rows, in the order given', () => {
+    const rows = copyRows(wide, wideRows);
+    const now = readEventsOf(wide, rows, [3, 5, 200], 0n, ctx);
+    const before = previousReadEvents(
+      wide,
+      [3, 5, 200].map((i) => wideRows[i] as (string | null)[]),
+      0n,
+      ctx,
+    );
+    expect(now.map((d) => d.event.subject)).toEqual(['3', '5', '200']);
+    expect(now.map((d) => sent(d.event))).toEqual(before.map((b) => JSON.stringify(b.event.data)));
+    expect(readEventsOf(wide, rows, [], 0n, ctx)).toEqual([]);
+  });
+
+  it('write text that is not UTF-8 as node-postgres decoded it (replacement characters)', () => {
+    const p: TablePlan = { ...plan, columns: [col('id', 23), col('s', 25), col('j', 3802)], keyIndexes: [0] };
+    const rows = new CopyRows(3, [0]);
+    const bad = Buffer.from([0x61, 0xff, 0xc3, 0x28, 0x62]);
+    rows.push(Buffer.concat([Buffer.from('1\t'), bad, Buffer.from('\t"'), bad, Buffer.from('"\n')]));
+    rows.finish();
+    const [d] = readEventsOf(p, rows, undefined, 0n, ctx);
+    const text = bad.toString('utf8');
+    expect((d?.event.data as DbRowReadData).record).toEqual({ id: 1, s: text, j: text });
+    expect(sent(d?.event as CloudEvent<unknown>)).toContain(JSON.stringify(text));
+  });
+
+  it('gives a table with a column named __proto__ the object path, with the same result as before', () => {
     const odd: TablePlan = { ...plan, columns: [col('id', 23), col('__proto__', 25)], keyIndexes: [0] };
-    const ctx = { database: 'db', backfillId: 'b', readAt: '2026-12-05T10:00:00.000Z' };
     const [d] = readEvents(odd, [['1', 'x']], 0n, ctx);
     const [b] = previousReadEvents(odd, [['1', 'x']], 0n, ctx);
     expect(d?.event.data).toEqual(b?.event.data);

@@ -4,18 +4,21 @@
  * every delivery of that row in that backfill), extension `backfill`, `lsn` the chunk's low watermark and
  * `time` when the chunk was read.
  *
- * This is the per-row cost of a backfill (docs/BENCHMARKS.md "Table backfill"), so a row is turned into its
- * event with as few allocations as possible: the record by a function compiled once per table (one object
- * literal, a converter per column), the CloudEvent by a constructor (one shape for every read event), and one
- * frozen empty `unchanged_toast` shared by all. events.test.ts checks the result against the straightforward
- * construction, property order and JSON bytes included.
+ * This is the per-row cost of a backfill (docs/BENCHMARKS.md "Table backfill"), so a row becomes its event
+ * without a JS value per column: the JSON bytes of `data` are written straight from the chunk's COPY text
+ * (copy-rows.ts) by json-text.ts, and the event carries them as its raw data (`encodeData` and so the sinks
+ * write them as they are); `data` itself is parsed from those bytes only if something reads it. The CloudEvent
+ * is built by a constructor (one shape for every read event). events.test.ts checks the result against the
+ * straightforward construction from column texts: property order, JSON bytes, parsed `data`.
  */
-import { type DbRowReadData, dbSource, EVENT_TYPES } from '@tributary/shared';
+import { type DbRowReadData, dbSource, EVENT_TYPES, RAW_DATA, recalledRawData } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import type { DecodedEvent } from '../decoding/changes.js';
-import type { Converter, JsonValue } from '../decoding/values.js';
+import { JsonOut, type JsonTextWriter, jsonTextWriter } from '../decoding/json-text.js';
+import { isTextForm, type JsonValue } from '../decoding/values.js';
 import { formatLsn, type Lsn } from '../replication/lsn.js';
-import type { PlanColumn, TablePlan } from './table.js';
+import type { CopyRows } from './copy-rows.js';
+import type { TablePlan } from './table.js';
 
 export interface ReadContext {
   database: string;
@@ -24,12 +27,26 @@ export interface ReadContext {
   readAt: string;
 }
 
+/** `data` of the read events built from bytes, parsed when first read. */
+const parsedData = new WeakMap<object, DbRowReadData>();
+function lazyData(this: object): DbRowReadData {
+  let d = parsedData.get(this);
+  if (d === undefined) {
+    d = JSON.parse((recalledRawData(this) as Buffer).toString('utf8')) as DbRowReadData;
+    parsedData.set(this, d);
+  }
+  return d;
+}
+const LAZY_DATA: PropertyDescriptor = { get: lazyData, enumerable: true, configurable: false };
+
 /**
  * A CloudEvent with exactly the own properties, in the same order, that `new CloudEvent(attrs, false)` gives
  * (then frozen, as the SDK does), without the constructor's object spread, per-property deletes and extension
  * scan, which cost more than the rest of a read event together (events.test.ts checks the two are equal). Only
  * for attributes built here: core attributes as strings, JSON `data`, valid extension names. A constructor
  * function (its prototype is CloudEvent's) so that V8 gives every read event one shape with in-object fields.
+ * `data` is either an object or, when undefined, an enumerable getter in the same place that parses `raw`,
+ * the JSON bytes of `data`, which the event carries under `RAW_DATA` (packages/client event.ts).
  */
 function ReadCloudEvent(
   this: Record<string, unknown>,
@@ -42,7 +59,8 @@ function ReadCloudEvent(
   lsn: string,
   partitionkey: string,
   backfill: string,
-  data: DbRowReadData,
+  data: DbRowReadData | undefined,
+  raw: Buffer | undefined,
 ): void {
   this.id = id;
   this.time = time;
@@ -55,7 +73,9 @@ function ReadCloudEvent(
   this.dataschema = undefined;
   this.data_base64 = undefined;
   this.schemaurl = undefined;
-  this.data = data;
+  // Without a data object, `data` is parsed from the event's raw JSON bytes when first read.
+  if (data === undefined) Object.defineProperty(this, 'data', LAZY_DATA);
+  else this.data = data;
   // Extensions, in the order the constructor would copy them.
   this.schema = schema;
   this.table = table;
@@ -63,6 +83,7 @@ function ReadCloudEvent(
   this.txid = '0';
   this.partitionkey = partitionkey;
   this.backfill = backfill;
+  if (raw !== undefined) Object.defineProperty(this, RAW_DATA, { value: raw });
   Object.freeze(this);
 }
 ReadCloudEvent.prototype = CloudEvent.prototype;
@@ -79,93 +100,81 @@ export function readEventId(backfillId: string, subject: string): string {
   return `backfill-${backfillId}-${subject}`;
 }
 
-const DASH = 45;
-const SPACE = 32;
-const COLON = 58;
-const DOT = 46;
-
-/**
- * The common text forms of timestamps (DateStyle ISO, TimeZone UTC, a four-digit AD year) to ISO-8601 without
- * the general converter's regular expression: `2024-01-02 03:04:05.123+00` -> `2024-01-02T03:04:05.123Z`,
- * `2024-01-02 03:04:05` -> `2024-01-02T03:04:05`. Anything else (BC, infinity, other offsets, longer years)
- * goes to the general converter; events.test.ts checks both give the same.
- */
-function isoTimestampShape(t: string, end: number): boolean {
-  return (
-    t.charCodeAt(4) === DASH &&
-    t.charCodeAt(7) === DASH &&
-    t.charCodeAt(10) === SPACE &&
-    t.charCodeAt(13) === COLON &&
-    t.charCodeAt(16) === COLON &&
-    (end === 19 || (end > 20 && t.charCodeAt(19) === DOT))
-  );
-}
-
-export function fastConverter(col: Pick<PlanColumn, 'typeOid' | 'convert'>): Converter {
-  const general = col.convert;
-  if (col.typeOid === 1184) {
-    // timestamptz
-    return (t) => {
-      const end = t.length - 3;
-      return t.endsWith('+00') && isoTimestampShape(t, end)
-        ? `${t.slice(0, 10)}T${t.slice(11, end)}Z`
-        : general(t);
-    };
-  }
-  if (col.typeOid === 1114) {
-    // timestamp
-    return (t) => {
-      const last = t.charCodeAt(t.length - 1);
-      return last >= 48 && last <= 57 && isoTimestampShape(t, t.length)
-        ? `${t.slice(0, 10)}T${t.slice(11)}`
-        : general(t);
-    };
-  }
-  return general;
-}
-
 type RecordMapper = (row: readonly (string | null)[]) => Record<string, JsonValue>;
 
-const mappers = new WeakMap<TablePlan, RecordMapper>();
-
 /**
- * The record of a row: a function compiled once per plan that returns one object literal, the published
- * columns in column order, each through its converter (NULL stays null). Column names go in as JSON string
- * literals; a table with a column named `__proto__` (which an object literal would take as the prototype) gets
- * the generic loop instead.
+ * The record of a row as an object, for a table with a column named `__proto__`: filled column by column as
+ * the streaming decoder fills an insert's record (changes.ts `row`), so the two agree even there.
  */
 function recordMapper(plan: TablePlan): RecordMapper {
-  let mapper = mappers.get(plan);
-  if (mapper) return mapper;
   const inRecord = plan.columns.map((col, i) => ({ col, i })).filter(({ col }) => col.inRecord);
-  const converters = inRecord.map(({ col }) => fastConverter(col));
-  if (inRecord.some(({ col }) => col.name === '__proto__')) {
-    mapper = (row) => {
-      const record: Record<string, JsonValue> = {};
-      for (let j = 0; j < inRecord.length; j++) {
-        const { col, i } = inRecord[j] as { col: PlanColumn; i: number };
-        const v = row[i];
-        record[col.name] = v === null || v === undefined ? null : (converters[j] as Converter)(v);
-      }
-      return record;
-    };
-  } else {
-    const fields = inRecord.map(
-      ({ col, i }, j) => `${JSON.stringify(col.name)}: (v = row[${i}]) == null ? null : c${j}(v)`,
-    );
-    const params = converters.map((_, j) => `c${j}`);
-    // Compiled from column positions and JSON-quoted names only: no text of the table reaches it unquoted.
-    const build = new Function(...params, `return (row) => { let v; return { ${fields.join(', ')} }; };`);
-    mapper = build(...converters) as RecordMapper;
-  }
-  mappers.set(plan, mapper);
-  return mapper;
+  return (row) => {
+    const record: Record<string, JsonValue> = {};
+    for (const { col, i } of inRecord) {
+      const v = row[i];
+      record[col.name] = v === null || v === undefined ? null : col.convert(v);
+    }
+    return record;
+  };
 }
 
-/** Builds the read events of `rows` (column texts in {@link TablePlan.columns} order). */
+/** What is written for the record columns of a plan: per column, `"name":` (after a comma) and its writer. */
+interface RecordWriter {
+  /** Column positions in the row. */
+  index: number[];
+  /** `"name":`, with a leading comma from the second column on. */
+  name: Buffer[];
+  write: JsonTextWriter[];
+  /** Bytes of all the names. */
+  nameBytes: number;
+}
+
+const recordWriters = new WeakMap<TablePlan, RecordWriter | null>();
+
+/** A property name that JS orders before the others, numerically (an array index: 0 .. 2^32 - 2). */
+function isArrayIndex(name: string): boolean {
+  return /^(0|[1-9][0-9]*)$/.test(name) && Number(name) < 2 ** 32 - 1;
+}
+
+/**
+ * The record's columns in the order of the insert's record object: columns named like an array index first,
+ * in numeric order (JS orders an object's keys so), then the rest in column order. null: the plan has a
+ * column named `__proto__`, which the object path must handle as inserts do.
+ */
+function recordWriter(plan: TablePlan): RecordWriter | null {
+  let w = recordWriters.get(plan);
+  if (w !== undefined) return w;
+  const published = plan.columns.map((col, i) => ({ col, i })).filter(({ col }) => col.inRecord);
+  const cols = [
+    ...published
+      .filter(({ col }) => isArrayIndex(col.name))
+      .sort((a, b) => Number(a.col.name) - Number(b.col.name)),
+    ...published.filter(({ col }) => !isArrayIndex(col.name)),
+  ];
+  if (cols.some(({ col }) => col.name === '__proto__')) w = null;
+  else {
+    const name = cols.map(({ col }, j) => Buffer.from(`${j > 0 ? ',' : ''}${JSON.stringify(col.name)}:`));
+    w = {
+      index: cols.map(({ i }) => i),
+      name,
+      write: cols.map(({ col }) => jsonTextWriter(col.typeOid, col.convert, isTextForm(col.convert))),
+      nameBytes: name.reduce((sum, b) => sum + b.length, 0),
+    };
+  }
+  recordWriters.set(plan, w);
+  return w;
+}
+
+const NULL = Buffer.from('null');
+const DATA_END = Buffer.from('},"old_record":null,"unchanged_toast":[]}');
+
+/**
+ * Builds the read events of the rows `kept` (row numbers; all rows when undefined) of a chunk, in that order.
+ */
 export function readEvents(
   plan: TablePlan,
-  rows: readonly (string | null)[][],
+  rows: CopyRows,
+  kept: readonly number[] | undefined,
   lowLsn: Lsn,
   ctx: ReadContext,
 ): DecodedEvent[] {
@@ -177,27 +186,50 @@ export function readEvents(
   const keyPrefix = `${qualified}/`;
   const keys = plan.keyIndexes;
   const singleKey = keys.length === 1 ? (keys[0] as number) : -1;
-  const mapRecord = recordMapper(plan);
-  const out: DecodedEvent[] = new Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r] as (string | null)[];
+  const writer = recordWriter(plan);
+  const mapRecord = writer ? undefined : recordMapper(plan);
+  const head = JSON.stringify({ type: 'READ', schema, table, commit_timestamp: readAt, lsn, txid: 0 });
+  const dataStart = Buffer.from(`${head.slice(0, -1)},"record":{`);
+  const n = kept ? kept.length : rows.length;
+  // Room for about the whole chunk in the first block: the record takes about as many bytes as its COPY text.
+  const fixed = dataStart.length + DATA_END.length + (writer ? writer.nameBytes : 0);
+  const out = new JsonOut(Math.max(4096, Math.ceil(rows.byteLength * 1.25) + n * fixed));
+  const events: DecodedEvent[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const r = kept ? (kept[k] as number) : k;
     let subject: string;
-    if (singleKey >= 0) subject = row[singleKey] ?? '';
+    if (singleKey >= 0) subject = rows.text(r, singleKey) ?? '';
     else {
       subject = '';
-      for (let k = 0; k < keys.length; k++) subject += (k > 0 ? ',' : '') + (row[keys[k] as number] ?? '');
+      for (let j = 0; j < keys.length; j++)
+        subject += (j > 0 ? ',' : '') + (rows.text(r, keys[j] as number) ?? '');
     }
-    const data: DbRowReadData = {
-      type: 'READ',
-      schema,
-      table,
-      commit_timestamp: readAt,
-      lsn,
-      txid: 0,
-      record: mapRecord(row),
-      old_record: null,
-      unchanged_toast: NO_UNCHANGED_TOAST,
-    };
+    let data: DbRowReadData | undefined;
+    let raw: Buffer | undefined;
+    if (writer) {
+      out.bytes(dataStart);
+      const { index, name, write } = writer;
+      for (let j = 0; j < index.length; j++) {
+        out.bytes(name[j] as Buffer);
+        const c = index[j] as number;
+        if (rows.isNull(r, c)) out.bytes(NULL);
+        else rows.write(r, c, write[j] as JsonTextWriter, out);
+      }
+      out.bytes(DATA_END);
+      raw = out.take();
+    } else {
+      data = {
+        type: 'READ',
+        schema,
+        table,
+        commit_timestamp: readAt,
+        lsn,
+        txid: 0,
+        record: (mapRecord as RecordMapper)(rows.texts(r)),
+        old_record: null,
+        unchanged_toast: NO_UNCHANGED_TOAST,
+      };
+    }
     const event = new NewReadCloudEvent(
       idPrefix + subject,
       readAt,
@@ -209,8 +241,9 @@ export function readEvents(
       keyPrefix + subject,
       backfillId,
       data,
+      raw,
     );
-    out[r] = { event, table: qualified, op: 'READ' };
+    events[k] = { event, table: qualified, op: 'READ' };
   }
-  return out;
+  return events;
 }

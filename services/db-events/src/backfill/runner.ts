@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { quoteIdent } from '@tributary/shared';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { CopyRows, NO_ROWS } from './copy-rows.js';
 import { BACKFILL_ERROR_CODES, BackfillError, SessionEndedError } from './errors.js';
 import { readEvents } from './events.js';
 import { ensureBackfillSchema } from './schema.js';
@@ -71,7 +72,9 @@ interface Attached {
 interface Chunk {
   token: string;
   window: ChunkWindow;
-  rows: (string | null)[][];
+  rows: CopyRows;
+  /** The key of the chunk's last row (its rows are released once their events are built). */
+  lastKey: string[] | null;
   /** The backfill's state read with the chunk: anything but `running` stops it. */
   state: string | undefined;
   /** Progress once emitted at HIGH; recorded when the sink accepts the chunk. */
@@ -329,11 +332,8 @@ export class BackfillRunner {
         return;
       }
       await this.emitHigh(client, attached, current);
-      const last = current.rows[current.rows.length - 1];
       const ahead =
-        last && current.rows.length >= job.chunk_size
-          ? open(plan.keyIndexes.map((i) => last[i] as string))
-          : undefined;
+        current.lastKey && current.rows.length >= job.chunk_size ? open(current.lastKey) : undefined;
       ahead?.catch(() => undefined);
       let result: WindowResult;
       try {
@@ -383,14 +383,14 @@ export class BackfillRunner {
     const window = attached.tracker.open(
       token,
       (kept, lowLsn) => {
-        const events = readEvents(plan, kept, lowLsn, {
+        const events = readEvents(plan, chunk.rows, kept, lowLsn, {
           database: attached.session.database,
           backfillId: job.id,
           readAt,
         });
-        const last = chunk.rows[chunk.rows.length - 1];
+        chunk.rows.release();
         chunk.accepted = {
-          lastKey: last ? plan.keyIndexes.map((i) => last[i] as string) : progress.lastKey,
+          lastKey: chunk.lastKey ?? progress.lastKey,
           rowsDone: progress.rowsDone + chunk.rows.length,
           events: progress.events + events.length,
           chunks: progress.chunks + 1,
@@ -402,7 +402,14 @@ export class BackfillRunner {
         if (chunk.accepted) this.persist(job.id, chunk.accepted);
       },
     );
-    const chunk: Chunk = { token, window, rows: [], state: undefined, accepted: undefined };
+    const chunk: Chunk = {
+      token,
+      window,
+      rows: NO_ROWS,
+      lastKey: null,
+      state: undefined,
+      accepted: undefined,
+    };
     try {
       await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [
         BACKFILL_PREFIX,
@@ -412,7 +419,8 @@ export class BackfillRunner {
       chunk.state = read.state;
       if (chunk.state === 'running') {
         chunk.rows = read.rows;
-        chunk.window.chunk = { rows: read.rows, keyIndexes: plan.keyIndexes, xip: read.xip };
+        chunk.lastKey = read.rows.length > 0 ? read.rows.keyTexts(read.rows.length - 1) : null;
+        chunk.window.chunk = { rows: read.rows, xip: read.xip };
       } else {
         attached.tracker.close(token);
       }
@@ -446,32 +454,55 @@ export class BackfillRunner {
       );
   }
 
-  /** One chunk, its snapshot's in-progress transactions, and the backfill's state, in one transaction. */
+  /**
+   * One chunk, its snapshot's in-progress transactions, and the backfill's state, in one transaction (one
+   * round trip). The chunk is read as `COPY (SELECT ...) TO STDOUT` text into a {@link CopyRows} (copy-rows.ts
+   * says why).
+   */
   private async read(
     client: pg.Client,
     plan: TablePlan,
     job: BackfillRow,
     after: string[] | null,
-  ): Promise<{ rows: (string | null)[][]; xip: Set<number>; state: string | undefined }> {
+  ): Promise<{ rows: CopyRows; xip: Set<number>; state: string | undefined }> {
     const statements = [
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ...TEXT_FORM_SETTINGS,
       // The first query takes the transaction's snapshot; the chunk is read in it.
       'SELECT pg_current_snapshot()::text',
       `SELECT state FROM ${quoteIdent(this.opts.schema)}.backfills WHERE id = ${literal(job.id)}`,
-      chunkSql(plan, { after, upTo: job.max_key, limit: job.chunk_size }),
+      `COPY (${chunkSql(plan, { after, upTo: job.max_key, limit: job.chunk_size })}) TO STDOUT`,
       'COMMIT',
     ];
-    const results = (await client.query({
-      text: statements.join(';\n'),
-      rowMode: 'array',
-      types: RAW_TEXT,
-    })) as unknown as pg.QueryArrayResult<(string | null)[]>[];
+    const rows = new CopyRows(plan.columns.length, plan.keyIndexes, job.chunk_size);
+    const results = await copyQuery(client, statements.join(';\n'), rows);
+    rows.finish();
     const base = TEXT_FORM_SETTINGS.length + 1;
     const snapshot = String(results[base]?.rows[0]?.[0] ?? '');
     const state = results[base + 1]?.rows[0]?.[0] ?? undefined;
-    return { rows: results[base + 2]?.rows ?? [], xip: parseXip(snapshot), state: state ?? undefined };
+    return { rows, xip: parseXip(snapshot), state: state ?? undefined };
   }
+}
+
+/**
+ * Runs a simple query (several statements, one round trip) whose COPY ... TO STDOUT data goes to `rows`:
+ * node-postgres hands a query's CopyData to its `handleCopyData` (pg's submittable contract, as pg-copy-streams
+ * uses it), and `pg.Query` does the rest (results of the other statements, errors, ReadyForQuery).
+ */
+function copyQuery(
+  client: pg.Client,
+  text: string,
+  rows: CopyRows,
+): Promise<pg.QueryArrayResult<(string | null)[]>[]> {
+  return new Promise((resolve, reject) => {
+    const config = { text, rowMode: 'array', types: RAW_TEXT } as pg.QueryConfig;
+    const query = new pg.Query(config, undefined, (err, res) =>
+      err ? reject(err) : resolve(res as unknown as pg.QueryArrayResult<(string | null)[]>[]),
+    );
+    (query as unknown as { handleCopyData(msg: { chunk: Buffer }): void }).handleCopyData = (msg) =>
+      rows.push(msg.chunk);
+    client.query(query);
+  });
 }
 
 /** `xmin:xmax:xip1,xip2` (pg_snapshot, 64-bit ids) -> the in-progress ids' low 32 bits, as pgoutput sends them. */

@@ -52,11 +52,16 @@ export function parseWatermark(content: Buffer | string): Watermark | undefined 
   return undefined;
 }
 
-/** The rows of one chunk (column texts, `null` for NULL) and what its snapshot saw in progress. */
+/** The rows of one chunk, as far as the window needs them (copy-rows.ts `CopyRows`). */
+export interface ChunkRows {
+  readonly length: number;
+  /** The key texts of row `i` joined by NUL, as {@link keyString} joins those of the stream. */
+  key(i: number): string | undefined;
+}
+
+/** The rows of one chunk and what its snapshot saw in progress. */
 export interface ChunkRead {
-  rows: (string | null)[][];
-  /** Positions of the key columns in each row, in key order. */
-  keyIndexes: number[];
+  rows: ChunkRows;
   /** Transaction ids (low 32 bits) in progress for the chunk's snapshot. */
   xip: ReadonlySet<number>;
 }
@@ -69,8 +74,11 @@ export interface WindowResult {
   dropped: number;
 }
 
-/** Builds the read events of the rows kept at HIGH; `lowLsn` is where LOW was in the stream. */
-export type EmitRows = (rows: (string | null)[][], lowLsn: Lsn) => DecodedEvent[];
+/**
+ * Builds the read events of the rows kept at HIGH (row numbers in chunk order; undefined: every row);
+ * `lowLsn` is where LOW was in the stream.
+ */
+export type EmitRows = (kept: number[] | undefined, lowLsn: Lsn) => DecodedEvent[];
 
 /** A chunk in flight between its watermarks. */
 export class ChunkWindow {
@@ -294,20 +302,21 @@ export class BackfillTracker {
       }
       for (const k of t.keys) w.dropped.add(k);
     }
-    const kept = w.truncated
-      ? []
-      : w.dropped.size === 0
-        ? chunk.rows
-        : chunk.rows.filter((r) => {
-            const k = keyString(r, chunk.keyIndexes);
-            return k === undefined || !w.dropped.has(k);
-          });
+    let kept: number[] | undefined;
+    if (w.truncated) kept = [];
+    else if (w.dropped.size > 0) {
+      kept = [];
+      for (let i = 0; i < chunk.rows.length; i++) {
+        const k = chunk.rows.key(i);
+        if (k === undefined || !w.dropped.has(k)) kept.push(i);
+      }
+    }
     const events = w.emit(kept, w.lowLsn);
     w.resolve({
       retry: false,
       rows: chunk.rows.length,
       emitted: events.length,
-      dropped: chunk.rows.length - kept.length,
+      dropped: chunk.rows.length - (kept ? kept.length : chunk.rows.length),
     });
     return { events, onAccepted: w.onAccepted };
   }

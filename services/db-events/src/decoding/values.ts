@@ -14,6 +14,11 @@ export type Converter = (text: string) => JsonValue;
 
 const identity: Converter = (t) => t;
 
+/** True for the converter of types shown as their text form (a JSON string of the text). */
+export function isTextForm(convert: Converter): boolean {
+  return convert === identity;
+}
+
 const toBool: Converter = (t) => t === 't';
 
 const toInt: Converter = (t) => Number(t);
