@@ -21,6 +21,8 @@ import { benchServices, runBench } from './lib/services.js';
 
 const ROWS = Number(process.env.BENCH_BACKFILL_ROWS ?? 200_000);
 const BIG_CHUNK = Number(process.env.BENCH_BACKFILL_CHUNK ?? 10_000);
+/** The chunk sizes run, in order (e.g. `BENCH_BACKFILL_CHUNKS=10000` to profile one). */
+const CHUNKS = (process.env.BENCH_BACKFILL_CHUNKS ?? `1024,${BIG_CHUNK}`).split(',').map(Number);
 
 /** Accepts every batch at once, counting events (what db-events costs, without a broker). */
 class CountingSink implements Sink {
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
     rssMiB: number;
     cpuUs: number;
   }[] = [];
-  for (const chunk of [1024, BIG_CHUNK]) {
+  for (const chunk of CHUNKS) {
     const before = sink.count;
     const rss = rssSampler();
     const cpu0 = cpuMicros();

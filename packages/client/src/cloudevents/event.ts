@@ -187,9 +187,10 @@ export function assertValidCloudEvent(event: CloudEventLike): void {
 const rawData = new WeakMap<object, Buffer>();
 
 /**
- * Events built in bulk (db-events' read events) carry the raw bytes of `data` themselves instead, in a
- * non-enumerable own property under this key, defined before the event is frozen: a WeakMap entry per event
- * costs more than the rest of such an event (docs/BENCHMARKS.md "Table backfill").
+ * Events built in bulk (db-events' read events) carry the raw bytes of `data` themselves instead, as an own
+ * property under this key, set before the event is frozen: a WeakMap entry per event costs more than the rest
+ * of such an event (docs/BENCHMARKS.md "Table backfill"). Only a frozen event's is believed, so a copy made
+ * with `{ ...event, data }` (which copies the symbol too) is not sent with the original's bytes.
  */
 export const RAW_DATA: unique symbol = Symbol.for('tributary.rawData');
 
@@ -198,7 +199,9 @@ export function rememberRawData(event: object, bytes: Buffer): void {
 }
 
 export function recalledRawData(event: object): Buffer | undefined {
-  return rawData.get(event) ?? (event as { [RAW_DATA]?: Buffer })[RAW_DATA];
+  const own = (event as { [RAW_DATA]?: Buffer })[RAW_DATA];
+  if (own !== undefined && Object.isFrozen(event)) return own;
+  return rawData.get(event);
 }
 
 /**

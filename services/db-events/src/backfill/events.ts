@@ -49,7 +49,7 @@ const LAZY_DATA: PropertyDescriptor = { get: lazyData, enumerable: true, configu
  * the JSON bytes of `data`, which the event carries under `RAW_DATA` (packages/client event.ts).
  */
 function ReadCloudEvent(
-  this: Record<string, unknown>,
+  this: Record<string | symbol, unknown>,
   id: string,
   time: string,
   source: string,
@@ -83,7 +83,9 @@ function ReadCloudEvent(
   this.txid = '0';
   this.partitionkey = partitionkey;
   this.backfill = backfill;
-  if (raw !== undefined) Object.defineProperty(this, RAW_DATA, { value: raw });
+  // A symbol: no attribute, and JSON leaves it out (`Object.defineProperty` to hide it costs as much as the
+  // rest of the event).
+  this[RAW_DATA] = raw;
   Object.freeze(this);
 }
 ReadCloudEvent.prototype = CloudEvent.prototype;
@@ -169,7 +171,152 @@ const NULL = Buffer.from('null');
 const DATA_END = Buffer.from('},"old_record":null,"unchanged_toast":[]}');
 
 /**
- * Builds the read events of the rows `kept` (row numbers; all rows when undefined) of a chunk, in that order.
+ * The read events of one chunk, built when the pipeline takes them: a chunk's rows are emitted at its HIGH
+ * watermark all at once, but the pipeline hands them to the sink a batch at a time, and events that wait in
+ * its buffer outlive the young generation (their garbage collection cost more than building them). So the JSON
+ * bytes of every kept row are written at HIGH (where a malformed value would fail, as before), and each
+ * event's object, strings and byte view only when {@link ReadEvent.event} is first read.
+ */
+class ChunkEvents {
+  readonly source: string;
+  readonly lsn: string;
+  readonly idPrefix: string;
+  readonly keyPrefix: string;
+  readonly singleKey: number;
+  /** Per event (in order): the row, and where its JSON bytes are. */
+  readonly row: Int32Array;
+  readonly block: Buffer[];
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  /** The `data` objects, for a plan without a record writer. */
+  readonly data: DbRowReadData[] | undefined;
+  private unbuilt: number;
+
+  constructor(
+    readonly plan: TablePlan,
+    readonly rows: CopyRows,
+    kept: readonly number[] | undefined,
+    lowLsn: Lsn,
+    readonly ctx: ReadContext,
+  ) {
+    this.source = dbSource(ctx.database, plan.schema, plan.table);
+    this.lsn = formatLsn(lowLsn);
+    this.idPrefix = readEventId(ctx.backfillId, '');
+    this.keyPrefix = `${plan.qualified}/`;
+    this.singleKey = plan.keyIndexes.length === 1 ? (plan.keyIndexes[0] as number) : -1;
+    const n = kept ? kept.length : rows.length;
+    this.unbuilt = n;
+    this.row = new Int32Array(n);
+    for (let k = 0; k < n; k++) this.row[k] = kept ? (kept[k] as number) : k;
+    this.block = new Array(n);
+    this.start = new Int32Array(n);
+    this.end = new Int32Array(n);
+    const writer = recordWriter(plan);
+    if (writer) this.write(writer);
+    else {
+      const mapRecord = recordMapper(plan);
+      this.data = Array.from(this.row, (r) => ({
+        type: 'READ' as const,
+        schema: plan.schema,
+        table: plan.table,
+        commit_timestamp: ctx.readAt,
+        lsn: this.lsn,
+        txid: 0,
+        record: mapRecord(rows.texts(r)),
+        old_record: null,
+        unchanged_toast: NO_UNCHANGED_TOAST,
+      }));
+    }
+  }
+
+  /** Writes the JSON bytes of every event's `data`. */
+  private write(writer: RecordWriter): void {
+    const { plan, rows, row } = this;
+    const head = JSON.stringify({
+      type: 'READ',
+      schema: plan.schema,
+      table: plan.table,
+      commit_timestamp: this.ctx.readAt,
+      lsn: this.lsn,
+      txid: 0,
+    });
+    const dataStart = Buffer.from(`${head.slice(0, -1)},"record":{`);
+    const n = row.length;
+    // Room for about the whole chunk in the first block: a record takes about as many bytes as its COPY text.
+    const fixed = dataStart.length + DATA_END.length + writer.nameBytes;
+    const out = new JsonOut(Math.max(4096, Math.ceil(rows.byteLength * 1.25) + n * fixed));
+    const { index, name, write } = writer;
+    for (let k = 0; k < n; k++) {
+      const r = row[k] as number;
+      out.bytes(dataStart);
+      for (let j = 0; j < index.length; j++) {
+        out.bytes(name[j] as Buffer);
+        const c = index[j] as number;
+        if (rows.isNull(r, c)) out.bytes(NULL);
+        else rows.write(r, c, write[j] as JsonTextWriter, out);
+      }
+      out.bytes(DATA_END);
+      this.block[k] = out.buf;
+      this.start[k] = out.start;
+      this.end[k] = out.pos;
+      out.next();
+    }
+  }
+
+  /** The CloudEvent of the `k`th event (called once per event). */
+  build(k: number): CloudEvent<unknown> {
+    const { plan, rows, singleKey } = this;
+    const r = this.row[k] as number;
+    let subject: string;
+    if (singleKey >= 0) subject = rows.text(r, singleKey) ?? '';
+    else {
+      subject = '';
+      const keys = plan.keyIndexes;
+      for (let j = 0; j < keys.length; j++)
+        subject += (j > 0 ? ',' : '') + (rows.text(r, keys[j] as number) ?? '');
+    }
+    const block = this.block[k];
+    const event = new NewReadCloudEvent(
+      this.idPrefix + subject,
+      this.ctx.readAt,
+      this.source,
+      subject,
+      plan.schema,
+      plan.table,
+      this.lsn,
+      this.keyPrefix + subject,
+      this.ctx.backfillId,
+      this.data?.[k],
+      block?.subarray(this.start[k], this.end[k]),
+    );
+    // Every event built: the rows' storage goes to the next chunk.
+    if (--this.unbuilt === 0) rows.release();
+    return event;
+  }
+}
+
+/** A read event in the pipeline: its CloudEvent is built when first read. */
+class ReadEvent implements DecodedEvent {
+  readonly op = 'READ' as const;
+  readonly table: string;
+  private built: CloudEvent<unknown> | undefined;
+
+  constructor(
+    private readonly chunk: ChunkEvents,
+    private readonly k: number,
+  ) {
+    this.table = chunk.plan.qualified;
+  }
+
+  get event(): CloudEvent<unknown> {
+    this.built ??= this.chunk.build(this.k);
+    return this.built;
+  }
+}
+
+/**
+ * The read events of the rows `kept` (row numbers; all rows when undefined) of a chunk, in that order. Their
+ * `data` bytes are written now; each CloudEvent is built when first read, after which `rows` is released.
  */
 export function readEvents(
   plan: TablePlan,
@@ -178,72 +325,10 @@ export function readEvents(
   lowLsn: Lsn,
   ctx: ReadContext,
 ): DecodedEvent[] {
-  const source = dbSource(ctx.database, plan.schema, plan.table);
-  const lsn = formatLsn(lowLsn);
-  const { schema, table, qualified } = plan;
-  const { backfillId, readAt } = ctx;
-  const idPrefix = readEventId(backfillId, '');
-  const keyPrefix = `${qualified}/`;
-  const keys = plan.keyIndexes;
-  const singleKey = keys.length === 1 ? (keys[0] as number) : -1;
-  const writer = recordWriter(plan);
-  const mapRecord = writer ? undefined : recordMapper(plan);
-  const head = JSON.stringify({ type: 'READ', schema, table, commit_timestamp: readAt, lsn, txid: 0 });
-  const dataStart = Buffer.from(`${head.slice(0, -1)},"record":{`);
-  const n = kept ? kept.length : rows.length;
-  // Room for about the whole chunk in the first block: the record takes about as many bytes as its COPY text.
-  const fixed = dataStart.length + DATA_END.length + (writer ? writer.nameBytes : 0);
-  const out = new JsonOut(Math.max(4096, Math.ceil(rows.byteLength * 1.25) + n * fixed));
+  const chunk = new ChunkEvents(plan, rows, kept, lowLsn, ctx);
+  const n = chunk.row.length;
+  if (n === 0) rows.release();
   const events: DecodedEvent[] = new Array(n);
-  for (let k = 0; k < n; k++) {
-    const r = kept ? (kept[k] as number) : k;
-    let subject: string;
-    if (singleKey >= 0) subject = rows.text(r, singleKey) ?? '';
-    else {
-      subject = '';
-      for (let j = 0; j < keys.length; j++)
-        subject += (j > 0 ? ',' : '') + (rows.text(r, keys[j] as number) ?? '');
-    }
-    let data: DbRowReadData | undefined;
-    let raw: Buffer | undefined;
-    if (writer) {
-      out.bytes(dataStart);
-      const { index, name, write } = writer;
-      for (let j = 0; j < index.length; j++) {
-        out.bytes(name[j] as Buffer);
-        const c = index[j] as number;
-        if (rows.isNull(r, c)) out.bytes(NULL);
-        else rows.write(r, c, write[j] as JsonTextWriter, out);
-      }
-      out.bytes(DATA_END);
-      raw = out.take();
-    } else {
-      data = {
-        type: 'READ',
-        schema,
-        table,
-        commit_timestamp: readAt,
-        lsn,
-        txid: 0,
-        record: (mapRecord as RecordMapper)(rows.texts(r)),
-        old_record: null,
-        unchanged_toast: NO_UNCHANGED_TOAST,
-      };
-    }
-    const event = new NewReadCloudEvent(
-      idPrefix + subject,
-      readAt,
-      source,
-      subject,
-      schema,
-      table,
-      lsn,
-      keyPrefix + subject,
-      backfillId,
-      data,
-      raw,
-    );
-    events[k] = { event, table: qualified, op: 'READ' };
-  }
+  for (let k = 0; k < n; k++) events[k] = new ReadEvent(chunk, k);
   return events;
 }

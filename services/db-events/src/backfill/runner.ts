@@ -388,7 +388,6 @@ export class BackfillRunner {
           backfillId: job.id,
           readAt,
         });
-        chunk.rows.release();
         chunk.accepted = {
           lastKey: chunk.lastKey ?? progress.lastKey,
           rowsDone: progress.rowsDone + chunk.rows.length,

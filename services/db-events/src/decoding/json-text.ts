@@ -27,11 +27,14 @@ export const JSON_BLOCK_BYTES = 1 << 20;
 /**
  * JSON bytes written one value after another into large blocks; {@link JsonOut.take} hands out what was
  * written since the last take as a view of its block (no copy), so the views of one block share its memory.
+ * Or, without a view per value: {@link JsonOut.start} and {@link JsonOut.pos} in {@link JsonOut.buf} delimit the
+ * value, and {@link JsonOut.next} starts the next one.
  */
 export class JsonOut {
   buf: Buffer;
   pos = 0;
-  private start = 0;
+  /** Where the value being written starts in {@link buf}. */
+  start = 0;
 
   constructor(private readonly blockBytes = JSON_BLOCK_BYTES) {
     this.buf = Buffer.allocUnsafeSlow(blockBytes);
@@ -50,15 +53,29 @@ export class JsonOut {
 
   /** Appends bytes (a constant fragment). */
   bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.ensure(n);
+    if (n > 48) {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+      return;
+    }
+    // A loop beats TypedArray#set for the short fragments (column names) written per value.
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = b[i] as number;
+    this.pos = p;
   }
 
   /** Appends a JS string as UTF-8. */
   text(s: string): void {
     this.ensure(3 * s.length);
     this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** The value written is complete: the next one starts here. */
+  next(): void {
+    this.start = this.pos;
   }
 
   /** The bytes written since the last take. */
