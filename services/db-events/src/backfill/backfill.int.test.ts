@@ -4,7 +4,8 @@
  * be backfilled safely are refused with a coded error.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { EVENT_TYPES, validateEvent } from '@tributary/shared';
+import { EVENT_TYPES, toKafkaMessage, validateEvent } from '@tributary/shared';
+import type { CloudEvent } from 'cloudevents';
 import { DB_EVENTS_METRICS } from '../metric-names.js';
 import {
   type BackfillTestEngine,
@@ -75,6 +76,62 @@ describe('table backfill (Postgres 17)', () => {
     const changes = (await e.registry.getSingleMetric(DB_EVENTS_METRICS.changes.name)?.get())?.values ?? [];
     const count = (op: string) => changes.find((v) => v.labels.table === table && v.labels.op === op)?.value;
     expect([count('READ'), count('INSERT')]).toEqual([6, 1]);
+  });
+
+  it('sends data bytes equal to the insert event of the same row, for every column type', async () => {
+    const table = `${t.schema}.types`;
+    await t.db.query(`CREATE TYPE ${t.schema}.mood AS ENUM ('ok', 'sad"\\')`);
+    await t.db.query(`CREATE TABLE ${table} (
+      id int8 PRIMARY KEY, "10" int2, "2" text, s text, v varchar(40), c char(3), n numeric, f8 float8, f4 float4,
+      b bool, j jsonb, js json, at timestamptz, ts timestamp, d date, tm time, iv interval, u uuid, ip inet,
+      raw bytea, tags text[], grid int4[], stamps timestamptz[], m ${t.schema}.mood, big int8, i4 int4)`);
+    // Row i of the backfill and row 1000 + i inserted while streaming carry the same values.
+    const values = `(
+      $1::int8, ($2 % 300)::int2,
+      (ARRAY['two', NULL, ''])[$2 % 3 + 1],
+      (ARRAY[E'quote " back \\\\ tab \t nl \n cr \r bs \b ff \f vt \v', E'ctl \x01\x1f\x7f', 'ünïcödé 日本 😀  ', '\\N', ' '])[$2 % 5 + 1],
+      'v' || $2, 'c', (ARRAY['12.50', 'NaN', '-0.000001', '123456789012345678901234567890.123'])[$2 % 4 + 1]::numeric,
+      (ARRAY['0.1', 'NaN', '-Infinity', '1e20', '5e-324', '-0'])[$2 % 6 + 1]::float8, (ARRAY['0.1', '3.4e38'])[$2 % 2 + 1]::float4,
+      $2 % 2 = 0,
+      (ARRAY['{"tags": ["a", "b"], "tier": 3}', '{"n": 1.50, "e": 1e-7, "big": 123456789012345678901, "neg": -0, "f": 0.1}',
+             '{"1": "first", "b": [true, false, null], "10": {}}', '{"s": "q\\"uote \\\\ \\n \\u0001 é 😀", "": ""}',
+             '[1, -2.5, 3.14159265358979, 9007199254740993, 1e2]', '"str"', '42', 'null', '{"x": 1e400}'])[$2 % 9 + 1]::jsonb,
+      '{"b": 1, "a": [1.0, "x"], "b": 2}'::json,
+      (ARRAY['2024-01-02 03:04:05.123456+02', '0044-03-15 12:00:00+00 BC', 'infinity', '2024-02-29 00:00:00+00'])[$2 % 4 + 1]::timestamptz,
+      (ARRAY['2024-01-02 03:04:05.5', '0044-03-15 12:00:00 BC', '-infinity'])[$2 % 3 + 1]::timestamp,
+      (ARRAY['2024-02-29', '0044-03-15 BC', 'infinity'])[$2 % 3 + 1]::date,
+      '12:34:56.789', '1 day 02:03:04', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '10.0.0.1/8',
+      (ARRAY['\\x0a0b', '\\x', NULL])[$2 % 3 + 1]::bytea,
+      (ARRAY['{a,"b c",NULL,"q\\"x","back\\\\slash"}', '{}'])[$2 % 2 + 1]::text[], '{{1,2},{3,NULL}}', '{"2024-01-02 03:04:05+00"}',
+      (ARRAY['ok', 'sad"\\'])[$2 % 2 + 1]::${t.schema}.mood, 9007199254740993, -$2)`;
+    const insert = (id: number, i: number) => t.db.query(`INSERT INTO ${table} VALUES ${values}`, [id, i]);
+    const N = 60;
+    for (let i = 0; i < N; i++) await insert(i, i);
+    e = await startBackfillEngine(t, sink);
+    for (let i = 0; i < N; i++) await insert(1000 + i, i);
+    await waitFor(() => sink.ofType(EVENT_TYPES.dbRowInserted).length === N, { message: 'insert events' });
+    const id = await startBackfill(t, e, table, { chunkSize: 25 });
+    await waitForState(e, id, 'completed');
+    const reads = readsOf(sink.events, id).filter((r) => Number(r.subject) < 1000);
+    const inserts = sink.ofType(EVENT_TYPES.dbRowInserted);
+    expect(reads).toHaveLength(N);
+    for (let i = 0; i < N; i++) {
+      const read = reads[i] as CloudEvent<unknown>;
+      const ins = inserts[i] as CloudEvent<unknown>;
+      const insData = ins.data as Record<string, unknown> & { record: Record<string, unknown> };
+      const readData = read.data as Record<string, unknown>;
+      // The insert's data as a read event of that row would carry it, serialised as the Kafka sink does.
+      const expected = JSON.stringify({
+        ...insData,
+        type: 'READ',
+        commit_timestamp: readData.commit_timestamp,
+        lsn: readData.lsn,
+        txid: 0,
+        record: { ...insData.record, id: String(i) },
+      });
+      expect(toKafkaMessage(read).value?.toString()).toBe(expected);
+      expect(JSON.stringify(read.data)).toBe(expected);
+    }
   });
 
   it('pages composite keys in key order, and honours the filter; ids are backfill-<id>-<subject>', async () => {
