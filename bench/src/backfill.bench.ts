@@ -9,10 +9,12 @@
 // engine streaming its slot, with a sink that accepts at once, and a backfill of the whole table started with
 // the SQL function; rate = rows / (finished_at - started_at) from the progress table, i.e. from the start of
 // the first chunk to the moment the sink accepted the last read event. Run for chunks of 1,024 rows (Debezium's
-// default) and of BENCH_BACKFILL_CHUNK (default 10,000, db-events' default). Peak RSS of this process is sampled every 20 ms in each phase.
+// default) and of BENCH_BACKFILL_CHUNK (default 10,000, db-events' default); BENCH_BACKFILL_CHUNKS=a,b picks
+// others. BENCH_BACKFILL_ENCODE=1 makes the sink encode every event as a Kafka record. Peak RSS of this process
+// is sampled every 20 ms in each phase.
 import { loadavg } from 'node:os';
 import { BackfillRunner, createMetrics, DbEvents, type Sink } from '@tributary/db-events';
-import { createLogger } from '@tributary/shared';
+import { createLogger, toKafkaMessage } from '@tributary/shared';
 import { uniqueName } from '@tributary/testing';
 import type { CloudEvent } from 'cloudevents';
 import pg from 'pg';
@@ -24,11 +26,19 @@ const BIG_CHUNK = Number(process.env.BENCH_BACKFILL_CHUNK ?? 10_000);
 /** The chunk sizes run, in order (e.g. `BENCH_BACKFILL_CHUNKS=10000` to profile one). */
 const CHUNKS = (process.env.BENCH_BACKFILL_CHUNKS ?? `1024,${BIG_CHUNK}`).split(',').map(Number);
 
+/**
+ * With BENCH_BACKFILL_ENCODE=1 the sink also encodes every event as the Kafka sink does (`toKafkaMessage`:
+ * headers, key and the `data` bytes), so the figure includes what db-events spends per row up to the producer.
+ */
+const ENCODE = process.env.BENCH_BACKFILL_ENCODE === '1';
+
 /** Accepts every batch at once, counting events (what db-events costs, without a broker). */
 class CountingSink implements Sink {
   readonly kind = 'http' as const;
   count = 0;
+  bytes = 0;
   async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
+    if (ENCODE) for (const e of events) this.bytes += toKafkaMessage(e).value?.length ?? 0;
     this.count += events.length;
   }
   async close(): Promise<void> {}
@@ -126,7 +136,9 @@ async function main(): Promise<void> {
   while ((await db.query('SELECT to_regclass($1) AS r', [`${dbe}.backfills`])).rows[0].r === null) {
     await new Promise((r) => setTimeout(r, 20));
   }
-  console.log(`server ${serverVersion}; ${ROWS} rows; node ${process.version}`);
+  console.log(
+    `server ${serverVersion}; ${ROWS} rows; node ${process.version}${ENCODE ? '; the sink encodes each event as a Kafka record' : ''}`,
+  );
 
   const copies = [await rawCopy(url, table)];
   const backfills: {
