@@ -494,12 +494,22 @@ function copyQuery(
   rows: CopyRows,
 ): Promise<pg.QueryArrayResult<(string | null)[]>[]> {
   return new Promise((resolve, reject) => {
+    // Thrown from pg's socket handler, a malformed row would escape every catch: kept for the callback.
+    let malformed: Error | undefined;
     const config = { text, rowMode: 'array', types: RAW_TEXT } as pg.QueryConfig;
-    const query = new pg.Query(config, undefined, (err, res) =>
-      err ? reject(err) : resolve(res as unknown as pg.QueryArrayResult<(string | null)[]>[]),
-    );
-    (query as unknown as { handleCopyData(msg: { chunk: Buffer }): void }).handleCopyData = (msg) =>
-      rows.push(msg.chunk);
+    const query = new pg.Query(config, undefined, (err, res) => {
+      const failure = err ?? malformed;
+      if (failure) reject(failure);
+      else resolve(res as unknown as pg.QueryArrayResult<(string | null)[]>[]);
+    });
+    (query as unknown as { handleCopyData(msg: { chunk: Buffer }): void }).handleCopyData = (msg) => {
+      if (malformed) return;
+      try {
+        rows.push(msg.chunk);
+      } catch (err) {
+        malformed = err as Error;
+      }
+    };
     client.query(query);
   });
 }
