@@ -211,6 +211,34 @@ export class CopyRows {
     else writer(out, scratch, 0, unescapeCopy(this.data, s, e));
   }
 
+  /**
+   * Writes the columns `index` of row `r`, each after its `name` (`nameNull` when NULL), with `write`: one
+   * record's members.
+   */
+  writeMembers(
+    r: number,
+    index: readonly number[],
+    name: readonly Buffer[],
+    nameNull: readonly Buffer[],
+    write: readonly JsonTextWriter[],
+    out: JsonOut,
+  ): void {
+    const base = r * this.columns;
+    const { starts, ends, escaped, data } = this;
+    for (let j = 0; j < index.length; j++) {
+      const f = base + (index[j] as number);
+      const e = ends[f] as number;
+      if (e < 0) {
+        out.bytes(nameNull[j] as Buffer);
+        continue;
+      }
+      out.bytes(name[j] as Buffer);
+      const s = starts[f] as number;
+      if (escaped[f] === 0) (write[j] as JsonTextWriter)(out, data, s, e);
+      else (write[j] as JsonTextWriter)(out, scratch, 0, unescapeCopy(data, s, e));
+    }
+  }
+
   /** The texts of row `r`'s key columns, in key order (a primary key has no NULLs). */
   keyTexts(r: number): string[] {
     return this.keyIndexes.map((c) => this.text(r, c) ?? '');

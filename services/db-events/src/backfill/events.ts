@@ -126,6 +126,8 @@ interface RecordWriter {
   index: number[];
   /** `"name":`, with a leading comma from the second column on. */
   name: Buffer[];
+  /** `"name":null`, likewise. */
+  nameNull: Buffer[];
   write: JsonTextWriter[];
   /** Bytes of all the names. */
   nameBytes: number;
@@ -159,6 +161,7 @@ function recordWriter(plan: TablePlan): RecordWriter | null {
     w = {
       index: cols.map(({ i }) => i),
       name,
+      nameNull: name.map((b) => Buffer.concat([b, NULL])),
       write: cols.map(({ col }) => jsonTextWriter(col.typeOid, col.convert, isTextForm(col.convert))),
       nameBytes: name.reduce((sum, b) => sum + b.length, 0),
     };
@@ -245,16 +248,10 @@ class ChunkEvents {
     // Room for about the whole chunk in the first block: a record takes about as many bytes as its COPY text.
     const fixed = dataStart.length + DATA_END.length + writer.nameBytes;
     const out = new JsonOut(Math.max(4096, Math.ceil(rows.byteLength * 1.25) + n * fixed));
-    const { index, name, write } = writer;
+    const { index, name, nameNull, write } = writer;
     for (let k = 0; k < n; k++) {
-      const r = row[k] as number;
       out.bytes(dataStart);
-      for (let j = 0; j < index.length; j++) {
-        out.bytes(name[j] as Buffer);
-        const c = index[j] as number;
-        if (rows.isNull(r, c)) out.bytes(NULL);
-        else rows.write(r, c, write[j] as JsonTextWriter, out);
-      }
+      rows.writeMembers(row[k] as number, index, name, nameNull, write, out);
       out.bytes(DATA_END);
       this.block[k] = out.buf;
       this.start[k] = out.start;
