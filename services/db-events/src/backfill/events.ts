@@ -83,8 +83,8 @@ function ReadCloudEvent(
   this.txid = '0';
   this.partitionkey = partitionkey;
   this.backfill = backfill;
-  // A symbol: no attribute, and JSON leaves it out (`Object.defineProperty` to hide it costs as much as the
-  // rest of the event).
+  // A symbol: no attribute, and JSON leaves it out. Assigned, not defined non-enumerable (which costs as much
+  // as the rest of the event): a spread copy takes it along, but only a frozen event's is believed.
   this[RAW_DATA] = raw;
   Object.freeze(this);
 }
