@@ -25,16 +25,18 @@ export function toJsonFormat(event: CloudEventLike): string {
     if (v === undefined || v === null || typeof v === 'function') continue;
     obj[key] = serializeAttr(v);
   }
-  const data = event.data;
-  if (data === undefined) return JSON.stringify(obj);
+  const ct = event.datacontenttype as string | undefined;
+  const json = isJsonContentType(ct);
+  // Raw bytes first: `data` may be a getter that parses them (db-events' read events).
+  const raw = json ? recalledRawData(event) : undefined;
+  const data = raw === undefined ? event.data : undefined;
+  if (raw === undefined && data === undefined) return JSON.stringify(obj);
   if (data instanceof Uint8Array) {
     obj.data_base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
     return JSON.stringify(obj);
   }
-  const ct = event.datacontenttype as string | undefined;
-  if (isJsonContentType(ct)) {
+  if (json) {
     // Splice the JSON text as received instead of serializing the parsed value again.
-    const raw = recalledRawData(event);
     const head = JSON.stringify(obj);
     const text = raw !== undefined ? raw.toString('utf8') : JSON.stringify(data);
     return head.length === 2 ? `{"data":${text}}` : `${head.slice(0, -1)},"data":${text}}`;

@@ -1,10 +1,11 @@
 /**
- * The raw `data` bytes an event carries under RAW_DATA (db-events' read events): sent as they are without reading
- * `data`, and never for a copy of the event, whose `data` may differ.
+ * The raw `data` bytes an event carries under RAW_DATA (db-events' read events): sent as they are (binary and
+ * structured modes) without reading `data`, and never for a copy of the event, whose `data` may differ.
  */
 import { describe, expect, it } from '@jest/globals';
 import { CloudEvent } from 'cloudevents';
 import { encodeData, RAW_DATA, recalledRawData } from './event.js';
+import { toJsonFormat } from './json-format.js';
 import { toKafkaMessage } from './kafka.js';
 
 /** An event carrying `raw`, whose `data` getter throws unless `data` is given. */
@@ -35,11 +36,20 @@ describe('RAW_DATA', () => {
     expect(recalledRawData(e)).toBe(raw);
     expect(encodeData(e)).toEqual({ bytes: raw, contentType: 'application/json' });
     expect(toKafkaMessage(e).value).toBe(raw);
+    expect(JSON.parse(toJsonFormat(e))).toEqual({
+      id: '1',
+      source: '/s',
+      type: 't',
+      specversion: '1.0',
+      datacontenttype: 'application/json',
+      data: { a: 1 },
+    });
   });
 
   it('is not believed on a copy (which is not frozen): the copy sends its own data', () => {
     const e = { ...readEvent(Buffer.from('{"a": 1}'), { a: 1 }), data: { a: 2 } };
     expect(recalledRawData(e)).toBeUndefined();
     expect(encodeData(e)?.bytes.toString()).toBe('{"a":2}');
+    expect(JSON.parse(toJsonFormat(e)).data).toEqual({ a: 2 });
   });
 });
