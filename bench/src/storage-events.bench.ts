@@ -12,8 +12,11 @@
 // DATABASE_URL or a Postgres started for the run; BENCH_BROKER=kafka for the Kafka log at KAFKA_BROKERS; each
 // event read back through a consumer group), and to a bare CloudEvents sink that decodes and answers 202
 // without storing (storage-events' own cost).
-import { mkdtempSync, rmSync } from 'node:fs';
+// BENCH_PROFILE=<file.cpuprofile> writes a CPU profile of this process (storage-events, the broker, the bare
+// receivers) over the measured rounds.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createPublisher } from '@tributary/shared';
@@ -141,8 +144,8 @@ async function main(): Promise<void> {
     type Kind = 'raw' | 'e2e' | 'sink';
     const counters: Record<Kind, () => number> = {
       raw: () => bareCount,
-      e2e: () => broker.events.length,
-      sink: () => sink.events.length,
+      e2e: () => broker.count,
+      sink: () => sink.count,
     };
     const run = async (kind: Kind, round: number) => {
       const count = counters[kind];
@@ -179,6 +182,12 @@ async function main(): Promise<void> {
     const rates: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
     const ratios: number[] = [];
     const sinkRatios: number[] = [];
+    const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     for (let round = 0; round < ROUNDS; round++) {
       const results = {} as Record<Kind, Awaited<ReturnType<typeof run>>>;
       for (const kind of ['raw', 'e2e', 'sink'] as const) {
@@ -192,6 +201,11 @@ async function main(): Promise<void> {
       console.log(
         `round ${round + 1}: raw webhook ${fmt('raw')}; end-to-end to broker ${fmt('e2e')}; to bare sink ${fmt('sink')}`,
       );
+    }
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(process.env.BENCH_PROFILE as string, JSON.stringify(profile));
+      profiler.disconnect();
     }
     const measured = broker.events.slice(eventsBase);
     const ids = new Set(measured.map((e) => e.id));

@@ -12,6 +12,8 @@ export interface RecordingBroker {
   url: string;
   port: number;
   readonly events: CloudEvent<unknown>[];
+  /** How many events arrived (without building them: cheap to poll). */
+  readonly count: number;
   /** Requests answered 503. */
   readonly refused: number;
   /** Resolves once requests get answers of that mode. */
@@ -60,6 +62,9 @@ export async function startRecordingBroker(path = '/default/default', port = 0):
     url: `http://127.0.0.1:${actualPort}${path}`,
     port: actualPort,
     events,
+    get count() {
+      return events.length;
+    },
     get refused() {
       return refused;
     },
@@ -147,6 +152,9 @@ export async function startIngressBroker(opts: {
     port,
     get events() {
       return collector.records.map((r) => r.event);
+    },
+    get count() {
+      return collector.records.length;
     },
     get refused() {
       return refused;
