@@ -179,11 +179,13 @@ async function main(): Promise<void> {
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (const s of order) {
+        const xs = times[s] ?? [];
+        times[s] = xs;
         const c0 = process.cpuUsage();
         for (let i = 0; i < REQUESTS; i++) {
           const t = performance.now();
           await stages[s]();
-          (times[s] ??= []).push(performance.now() - t);
+          xs.push(performance.now() - t);
         }
         const c = process.cpuUsage(c0);
         cpu[s] = (cpu[s] ?? 0) + (c.user + c.system);
