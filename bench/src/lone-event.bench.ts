@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   const sink = await startRecordingBroker();
 
   const startStorageEvents = async (url: string) => {
-    const publisher = createPublisher({ url });
+    const publisher = createPublisher({ url, validate: false }); // as index.ts configures it
     const app = buildApp({ logger, token: TOKEN, sink: publisher });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const pool = new Pool(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, {
@@ -243,6 +243,14 @@ async function brokerChild(spec: { backend: string; ref: { namespace: string; na
           logger,
         });
   await log.ensureBroker(spec.ref);
+  const subscription =
+    process.env.BENCH_CONSUMER === '1'
+      ? await log.subscribe(spec.ref, {
+          groupId: `knative-trigger-default-${uniqueName('t')}`,
+          initialOffset: 'latest',
+          onRecords: async () => {},
+        })
+      : undefined;
   const ingress = createIngress({ log, brokers: knownBrokers([spec.ref]), logger });
   await ingress.listen({ port: 0, host: '127.0.0.1' });
   process.send?.(

@@ -71,7 +71,11 @@ async function main(): Promise<void> {
   );
   const brokerName = kafka ? 'ingress+Kafka log' : 'ingress+Postgres log';
   const sink = await startRecordingBroker();
-  const publishers = { e2e: createPublisher({ url: broker.url }), sink: createPublisher({ url: sink.url }) };
+  // As the service configures its publisher (index.ts): the mapping already checked each event.
+  const publishers = {
+    e2e: createPublisher({ url: broker.url, validate: false }),
+    sink: createPublisher({ url: sink.url, validate: false }),
+  };
   const appPort = await freePort();
   let app: ReturnType<typeof buildApp> | undefined;
   const startApp = async (to: 'e2e' | 'sink') => {
