@@ -259,6 +259,7 @@ async function brokerChild(spec: { backend: string; ref: { namespace: string; na
   process.once('SIGTERM', () => {
     void ingress
       .close()
+      .then(() => subscription?.close())
       .then(() => log.close())
       .then(() => process.exit(0));
   });
