@@ -32,6 +32,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const TOKEN = 'bench-token';
 const TIMEOUT_MS = 300_000;
 
+/** Milliseconds per notification at the median rate. */
+const ms = (rates: number[]) => (1000 / median(rates)).toFixed(3);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -161,13 +163,20 @@ async function main(): Promise<void> {
       await (kind === 'raw' ? startBare() : startApp(kind));
       await waitFor(() => count() > base, { timeoutMs: TIMEOUT_MS, intervalMs: 1 });
       const first = performance.now();
+      const cpu0 = process.cpuUsage();
       await waitFor(() => count() - base >= UPLOADS, { timeoutMs: TIMEOUT_MS, intervalMs: 2 });
       const drainMs = performance.now() - first;
+      const cpu = process.cpuUsage(cpu0);
       await (kind === 'raw' ? stopBare() : stopApp());
       const got = count() - base;
       if (got !== UPLOADS) throw new Error(`${kind}: ${got} notifications for ${UPLOADS} PUTs`);
       // From the first arrival to the last: UPLOADS - 1 intervals.
-      return { uploadMs, drainMs, rate: (UPLOADS - 1) / (drainMs / 1000) };
+      return {
+        uploadMs,
+        drainMs,
+        rate: (UPLOADS - 1) / (drainMs / 1000),
+        cpuUs: (cpu.user + cpu.system) / UPLOADS,
+      };
     };
 
     // Warm-up, not measured: each path once.
@@ -184,6 +193,7 @@ async function main(): Promise<void> {
     const eventsBase = broker.events.length;
 
     const rates: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
+    const cpus: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
     const ratios: number[] = [];
     const sinkRatios: number[] = [];
     const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
@@ -197,6 +207,7 @@ async function main(): Promise<void> {
       for (const kind of ['raw', 'e2e', 'sink'] as const) {
         results[kind] = await run(kind, round);
         rates[kind].push(results[kind].rate);
+        cpus[kind].push(results[kind].cpuUs);
       }
       ratios.push(results.e2e.rate / results.raw.rate);
       sinkRatios.push(results.sink.rate / results.raw.rate);
@@ -219,6 +230,13 @@ async function main(): Promise<void> {
         `  MinIO -> storage-events -> broker (${brokerName}): ${median(rates.e2e).toFixed(0)} notifications/s  ratio ${median(ratios).toFixed(2)}\n` +
         `  MinIO -> storage-events -> bare CloudEvents sink:      ${median(rates.sink).toFixed(0)} notifications/s  ratio ${median(sinkRatios).toFixed(2)}\n` +
         `  broker events ${measured.length}, distinct ids ${ids.size}\n` +
+        // The per-notification budget: MinIO sends the next notification only after the answer, so each
+        // path's time per notification is its round trip; the differences are what each hop adds.
+        `  per notification: MinIO's own part (raw) ${ms(rates.raw)} ms; + storage-events' hop (sink - raw) ` +
+        `${(Number(ms(rates.sink)) - Number(ms(rates.raw))).toFixed(3)} ms; + the broker's durable write ` +
+        `(e2e - sink) ${(Number(ms(rates.e2e)) - Number(ms(rates.sink))).toFixed(3)} ms = ${ms(rates.e2e)} ms\n` +
+        `  CPU of this process per notification: raw ${median(cpus.raw).toFixed(0)} us, sink ` +
+        `${median(cpus.sink).toFixed(0)} us, e2e ${median(cpus.e2e).toFixed(0)} us\n` +
         // storage-events, the bare webhook, the broker (ingress + log client) and the bare sink share this
         // process: an upper bound of storage-events' own memory (MinIO is another process).
         `  peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; load ${loadavg()
