@@ -12,8 +12,8 @@
 // DATABASE_URL or a Postgres started for the run; BENCH_BROKER=kafka for the Kafka log at KAFKA_BROKERS; each
 // event read back through a consumer group), and to a bare CloudEvents sink that decodes and answers 202
 // without storing (storage-events' own cost).
-// BENCH_PROFILE=<file.cpuprofile> writes a CPU profile of this process (storage-events, the broker, the bare
-// receivers) over the measured rounds.
+// BENCH_PROFILE=<file.cpuprofile> writes a CPU profile of this process (storage-events, the broker and its
+// consumer) over the first end-to-end drain.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -25,6 +25,7 @@ import { buildApp, minioWebhookEnv, setupBucketNotifications, WEBHOOK_PATH } fro
 import { startIngressBroker, startRecordingBroker } from '@tributary/storage-events/test-broker';
 import { freePort, startMinio, startPostgres, uniqueBucket, waitFor } from '@tributary/testing';
 import { Client } from 'minio';
+import { pidListeningOn, treeCpuSeconds } from './lib/listener.js';
 
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 2_000);
 const CONCURRENCY = 16;
@@ -39,6 +40,21 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
+/** BENCH_PROFILE: profiles the first end-to-end drain (from the first arrival to the last). */
+async function startProfile(): Promise<boolean> {
+  if (!profiler) return false;
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+  return true;
+}
+async function stopProfile(): Promise<void> {
+  const { profile } = await (profiler as Session).post('Profiler.stop');
+  writeFileSync(process.env.BENCH_PROFILE as string, JSON.stringify(profile));
+  profiler?.disconnect();
+}
 
 async function main(): Promise<void> {
   // Bare webhook: answers 200 to everything, counts POSTs. Listens only while measured.
@@ -72,6 +88,11 @@ async function main(): Promise<void> {
       : { databaseUrl: process.env.DATABASE_URL ?? postgres?.url },
   );
   const brokerName = kafka ? 'ingress+Kafka log' : 'ingress+Postgres log';
+  // The log's server process (Kafka's JVM, or the postmaster with its backends), to charge its CPU.
+  const storeUrl = kafka
+    ? `kafka://${process.env.KAFKA_BROKERS!.split(',')[0]}`
+    : (process.env.DATABASE_URL ?? postgres?.url ?? '');
+  const storePid = pidListeningOn(Number(new URL(storeUrl).port));
   const sink = await startRecordingBroker();
   // As the service configures its publisher (index.ts): the mapping already checked each event.
   const publishers = {
@@ -148,6 +169,7 @@ async function main(): Promise<void> {
       return performance.now() - started;
     };
     type Kind = 'raw' | 'e2e' | 'sink';
+    const idleCpuPerSec = { minio: 0, store: 0 };
     const counters: Record<Kind, () => number> = {
       raw: () => bareCount,
       e2e: () => broker.count,
@@ -163,10 +185,19 @@ async function main(): Promise<void> {
       await (kind === 'raw' ? startBare() : startApp(kind));
       await waitFor(() => count() > base, { timeoutMs: TIMEOUT_MS, intervalMs: 1 });
       const first = performance.now();
+      const profiling = kind === 'e2e' && round === 0 && (await startProfile());
       const cpu0 = process.cpuUsage();
+      const minio0 = treeCpuSeconds(minio.pid);
+      const store0 = storePid ? treeCpuSeconds(storePid) : 0;
       await waitFor(() => count() - base >= UPLOADS, { timeoutMs: TIMEOUT_MS, intervalMs: 2 });
       const drainMs = performance.now() - first;
       const cpu = process.cpuUsage(cpu0);
+      const idleUs = (perSec: number) => (perSec * drainMs) / 1000;
+      const minioUs = ((treeCpuSeconds(minio.pid) - minio0) * 1e6 - idleUs(idleCpuPerSec.minio)) / UPLOADS;
+      const storeUs = storePid
+        ? ((treeCpuSeconds(storePid) - store0) * 1e6 - idleUs(idleCpuPerSec.store)) / UPLOADS
+        : Number.NaN;
+      if (profiling) await stopProfile();
       await (kind === 'raw' ? stopBare() : stopApp());
       const got = count() - base;
       if (got !== UPLOADS) throw new Error(`${kind}: ${got} notifications for ${UPLOADS} PUTs`);
@@ -176,6 +207,8 @@ async function main(): Promise<void> {
         drainMs,
         rate: (UPLOADS - 1) / (drainMs / 1000),
         cpuUs: (cpu.user + cpu.system) / UPLOADS,
+        minioUs,
+        storeUs,
       };
     };
 
@@ -191,23 +224,28 @@ async function main(): Promise<void> {
     await waitFor(() => bareCount >= 1, { timeoutMs: 30_000 });
     await stopBare();
     const eventsBase = broker.events.length;
+    // What MinIO and the log's server burn while idle (their background work), per second: subtracted from
+    // their CPU over a drain, so that what is left is the notifications' own cost.
+    const idleMs = 3_000;
+    const idle0 = { minio: treeCpuSeconds(minio.pid), store: storePid ? treeCpuSeconds(storePid) : 0 };
+    await new Promise((r) => setTimeout(r, idleMs));
+    idleCpuPerSec.minio = ((treeCpuSeconds(minio.pid) - idle0.minio) * 1e6) / (idleMs / 1000);
+    idleCpuPerSec.store = storePid ? ((treeCpuSeconds(storePid) - idle0.store) * 1e6) / (idleMs / 1000) : 0;
 
     const rates: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
     const cpus: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
+    const minioCpus: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
+    const storeCpus: Record<Kind, number[]> = { raw: [], e2e: [], sink: [] };
     const ratios: number[] = [];
     const sinkRatios: number[] = [];
-    const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
-    if (profiler) {
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
-    }
     for (let round = 0; round < ROUNDS; round++) {
       const results = {} as Record<Kind, Awaited<ReturnType<typeof run>>>;
       for (const kind of ['raw', 'e2e', 'sink'] as const) {
         results[kind] = await run(kind, round);
         rates[kind].push(results[kind].rate);
         cpus[kind].push(results[kind].cpuUs);
+        minioCpus[kind].push(results[kind].minioUs);
+        storeCpus[kind].push(results[kind].storeUs);
       }
       ratios.push(results.e2e.rate / results.raw.rate);
       sinkRatios.push(results.sink.rate / results.raw.rate);
@@ -216,11 +254,6 @@ async function main(): Promise<void> {
       console.log(
         `round ${round + 1}: raw webhook ${fmt('raw')}; end-to-end to broker ${fmt('e2e')}; to bare sink ${fmt('sink')}`,
       );
-    }
-    if (profiler) {
-      const { profile } = await profiler.post('Profiler.stop');
-      writeFileSync(process.env.BENCH_PROFILE as string, JSON.stringify(profile));
-      profiler.disconnect();
     }
     const measured = broker.events.slice(eventsBase);
     const ids = new Set(measured.map((e) => e.id));
@@ -235,8 +268,22 @@ async function main(): Promise<void> {
         `  per notification: MinIO's own part (raw) ${ms(rates.raw)} ms; + storage-events' hop (sink - raw) ` +
         `${(Number(ms(rates.sink)) - Number(ms(rates.raw))).toFixed(3)} ms; + the broker's durable write ` +
         `(e2e - sink) ${(Number(ms(rates.e2e)) - Number(ms(rates.sink))).toFixed(3)} ms = ${ms(rates.e2e)} ms\n` +
-        `  CPU of this process per notification: raw ${median(cpus.raw).toFixed(0)} us, sink ` +
-        `${median(cpus.sink).toFixed(0)} us, e2e ${median(cpus.e2e).toFixed(0)} us\n` +
+        // CPU per notification of every process in the chain (MinIO sends one at a time, so their sum bounds
+        // the rate: 1 / sum at best, on a machine with nothing else to run).
+        `  CPU per notification (this process = the receivers, storage-events and the broker; MinIO; the log's ` +
+        `server${storePid ? '' : ', not found'}; MinIO's and the server's idle CPU, ${idleCpuPerSec.minio.toFixed(0)} ` +
+        `and ${idleCpuPerSec.store.toFixed(0)} us/s, taken out):\n` +
+        (['raw', 'sink', 'e2e'] as const)
+          .map((k) => {
+            const here = median(cpus[k]);
+            const m = median(minioCpus[k]);
+            const st = median(storeCpus[k]);
+            const sum = here + m + (k === 'e2e' && storePid ? st : 0);
+            return `    ${k.padEnd(4)} this process ${here.toFixed(0)} us + MinIO ${m.toFixed(0)} us${
+              k === 'e2e' ? ` + ${kafka ? 'Kafka' : 'Postgres'} ${st.toFixed(0)} us` : ''
+            } = ${sum.toFixed(0)} us (1 / sum = ${Math.round(1e6 / sum)}/s)\n`;
+          })
+          .join('') +
         // storage-events, the bare webhook, the broker (ingress + log client) and the bare sink share this
         // process: an upper bound of storage-events' own memory (MinIO is another process).
         `  peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; load ${loadavg()
