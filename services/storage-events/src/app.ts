@@ -101,6 +101,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
   const ctx: WebhookContext = { opts, log, reject, published, publishLatency, deadLettered };
   void app.register(async (scope) => {
+    // No per-request child logger (Fastify's default binds a reqId to a new pino child, with redaction, for
+    // every request): the webhook logs through `log`, and only on errors.
+    scope.setChildLoggerFactory((parent) => parent);
     // MinIO posts application/json; accept any content type, and an empty body as a connectivity check.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, parseJsonBody);
@@ -152,7 +155,8 @@ function parseJsonBody(
   body: Buffer,
   done: (err: Error | null, body?: unknown) => void,
 ): void {
-  if (body.length === 0 || body.toString('utf8').trim() === '') {
+  const text = body.toString('utf8'); // decoded once
+  if (text.trim() === '') {
     done(null, undefined);
     return;
   }
@@ -162,15 +166,19 @@ function parseJsonBody(
     done(e, undefined);
     return;
   }
+  let parsed: unknown;
   try {
-    done(null, JSON.parse(body.toString('utf8')));
+    parsed = JSON.parse(text);
   } catch (err) {
     const e = new Error(`body is not valid JSON: ${(err as Error).message}`) as Error & {
       statusCode: number;
     };
     e.statusCode = 400;
     done(e, undefined);
+    return;
   }
+  // Outside the try: the route runs inside `done`, and its errors are not the body's.
+  done(null, parsed);
 }
 
 /**

@@ -220,4 +220,15 @@ describe('catalog', () => {
     expect(validateEvent(ce, { attributes: true, requireKnownType: true })).toEqual({ ok: true });
     expect(ce.data?.record).not.toHaveProperty('requestParameters');
   });
+
+  it('drops nulls at any depth of the record, keeps null array elements, and keeps a null-free record whole', () => {
+    const clean = minioRecord();
+    expect(toCloudEvent(clean).data?.record).toEqual(clean);
+    const record = minioRecord() as unknown as Record<string, unknown> & { s3: Record<string, unknown> };
+    record.s3 = { ...record.s3, bucket: { name: 'uploads', ownerIdentity: null } };
+    record.extra = [null, { a: null, b: 1 }];
+    const data = toCloudEvent(record as unknown as S3Record).data;
+    expect(data?.record.s3.bucket).toEqual({ name: 'uploads' });
+    expect((data?.record as unknown as Record<string, unknown>).extra).toEqual([null, { b: 1 }]);
+  });
 });

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
-import { EVENT_TYPES, type StorageEventData, storagePartitionKey, storageSource } from '@tributary/shared';
-import { CloudEvent } from 'cloudevents';
+import {
+  createCloudEvent,
+  EVENT_TYPES,
+  type StorageEventData,
+  storagePartitionKey,
+  storageSource,
+} from '@tributary/shared';
+import type { CloudEvent } from 'cloudevents';
 import type { S3Record } from './notification.js';
 
 export type { StorageEventData } from '@tributary/shared';
@@ -104,6 +110,7 @@ export function eventIdFor(record: S3Record): string {
  * `requestParameters` of scanner events), which the catalog schema reads as absent.
  */
 function withoutNulls(value: unknown): unknown {
+  if (!hasNull(value)) return value; // the usual record: nothing to drop, nothing to copy
   if (Array.isArray(value)) return value.map(withoutNulls);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -111,6 +118,18 @@ function withoutNulls(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** Whether a `null` member appears anywhere below an object (array elements are kept, so not counted). */
+function hasNull(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasNull);
+  if (value && typeof value === 'object') {
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v === null || hasNull(v)) return true;
+    }
+  }
+  return false;
 }
 
 /** Maps one S3 notification record to its CloudEvent (DESIGN.md §3.2). */
@@ -129,7 +148,9 @@ export function toCloudEvent(record: S3Record): CloudEvent<StorageEventData> {
     eventName: record.eventName,
     record: withoutNulls(record) as StorageEventData['record'],
   };
-  return new CloudEvent<StorageEventData>({
+  // createCloudEvent checks the attributes with readable reasons (the SDK constructor's ajv validation cost
+  // more than the rest of the mapping together); `time` is kept as MinIO sent it.
+  return createCloudEvent<StorageEventData>({
     specversion: '1.0',
     id: eventIdFor(record),
     type: eventTypeFor(record.eventName),

@@ -95,6 +95,8 @@ export class PostgresBrokerLog implements BrokerLog {
   private readonly metrics: LogMetrics;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The append statement (see write()), named so each connection prepares it once. */
+  private appendStatement: { name: string; text: string } | undefined;
 
   constructor(private readonly options: PostgresLogOptions) {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
@@ -225,8 +227,13 @@ export class PostgresBrokerLog implements BrokerLog {
    */
   private async write(brokerId: number, records: StoredRecord[]): Promise<void> {
     try {
-      await this.pool.query(
-        `WITH b AS (
+      this.appendStatement ??= {
+        // A named statement is parsed and planned once per connection. Unnamed, Postgres planned this CTE
+        // on every append: 0.50-0.63 ms per lone append against 0.18-0.31 ms prepared (p50, same server).
+        // (The log needs session-level connections anyway, for LISTEN and advisory locks: no transaction
+        // pooler sits between it and Postgres to lose the prepared statement.)
+        name: `tributary-append-${this.schema}`,
+        text: `WITH b AS (
            UPDATE ${this.schema}.brokers SET next_offset = next_offset + $2
            WHERE id = $1 RETURNING next_offset - $2 AS first
          ), ins AS (
@@ -236,7 +243,10 @@ export class PostgresBrokerLog implements BrokerLog {
            RETURNING 1
          )
          SELECT (SELECT count(*) FROM ins) AS stored, pg_notify($6, $1::text)`,
-        [
+      };
+      await this.pool.query({
+        ...this.appendStatement,
+        values: [
           brokerId,
           records.length,
           records.map((r) => r.key),
@@ -244,7 +254,7 @@ export class PostgresBrokerLog implements BrokerLog {
           records.map((r) => r.value),
           this.channel,
         ],
-      );
+      });
       this.metrics.writes.inc({ backend: 'postgres', outcome: 'ok' });
       this.metrics.writeEvents.observe({ backend: 'postgres' }, records.length);
     } catch (err) {
@@ -534,13 +544,15 @@ class PostgresSubscription implements LogSubscription {
           this.c.logger.info({ position: String(position) }, 'replay: the position moved back');
         }
       }
-      const { rows } = await client.query<EventRow>(
-        `SELECT "offset", key, headers, value, (extract(epoch FROM stored_at) * 1000)::float8 AS ts
+      // Named: prepared once per session rather than parsed and planned on every fetch.
+      const { rows } = await client.query<EventRow>({
+        name: `tributary-fetch-${this.c.schema}`,
+        text: `SELECT "offset", key, headers, value, (extract(epoch FROM stored_at) * 1000)::float8 AS ts
            FROM ${this.c.schema}.events
           WHERE broker_id = $1 AND "offset" >= $2
           ORDER BY "offset" LIMIT $3`,
-        [this.c.brokerId, String(position), this.c.fetchSize],
-      );
+        values: [this.c.brokerId, String(position), this.c.fetchSize],
+      });
       if (rows.length === 0) {
         await this.waitForWake();
         continue;
@@ -617,12 +629,13 @@ class PostgresSubscription implements LogSubscription {
     try {
       // Only in the epoch the records were handed over in: after a replay, progress of records from
       // before it must not move the position past the replay's.
-      await this.c.pool.query(
-        `UPDATE ${this.c.schema}.subscriptions
+      await this.c.pool.query({
+        name: `tributary-commit-${this.c.schema}`,
+        text: `UPDATE ${this.c.schema}.subscriptions
             SET committed_offset = greatest(committed_offset, $3::bigint), updated_at = now()
           WHERE broker_id = $1 AND group_id = $2 AND epoch = $4`,
-        [this.c.brokerId, this.c.options.groupId, nextOffset, this.epoch ?? '0'],
-      );
+        values: [this.c.brokerId, this.c.options.groupId, nextOffset, this.epoch ?? '0'],
+      });
     } catch (err) {
       throw asPgError(err, `could not commit ${this.c.options.groupId}@${nextOffset}`);
     }
