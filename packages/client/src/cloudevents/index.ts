@@ -41,3 +41,4 @@ export {
   kafkaToHttpBinary,
   toKafkaMessage,
 } from './kafka.js';
+export { type EncodedRecord, KafkaRecordWriter } from './kafka-record.js';
