@@ -27,6 +27,8 @@ interface Encoded {
 interface Kafkajs {
   ProduceV3: (r: Record<string, unknown>) => { encode(): Promise<Encoded> };
   groupMessagesPerPartition: (r: Record<string, unknown>) => Record<string, unknown[]>;
+  /** A request framed for the wire: size, header, payload. */
+  Request: (r: Record<string, unknown>) => Promise<Encoded>;
   Long: { fromInt(n: number): unknown };
 }
 
@@ -35,6 +37,7 @@ function load(src: string): Kafkajs {
   return {
     ProduceV3: r('./protocol/requests/produce/v3/request'),
     groupMessagesPerPartition: r('./producer/groupMessagesPerPartition'),
+    Request: r('./protocol/request'),
     Long: r('./utils/long'),
   };
 }
@@ -186,6 +189,14 @@ describe('pre-encoded Kafka records (KafkaRecordWriter + the kafkajs patch)', ()
         expect(actual.equals(expected)).toBe(true);
         // The regular path of the patched kafkajs still writes the same bytes too.
         expect((await request(patched, false).encode()).buffer.equals(expected)).toBe(true);
+        // And so does the framing (size prefix and request header) around it.
+        for (const clientId of ['tributary-db-events', 'ünïcode-client', null]) {
+          const frame = (k: Kafkajs, preEncoded: boolean) =>
+            k.Request({ correlationId: 4711 + seed, clientId, request: request(k, preEncoded) });
+          const framed = (await frame(original, false)).buffer;
+          expect(framed.readInt32BE(0)).toBe(framed.length - 4);
+          expect((await frame(patched, true)).buffer.equals(framed)).toBe(true);
+        }
       }
     } finally {
       now.mockRestore();
