@@ -74,6 +74,11 @@ function events(): CloudEventLike[] {
       edge64: 'b'.repeat(64),
       edge62u: `${'c'.repeat(61)}é`,
       long,
+      // Around the writer's one-pass limit (3 × length within the same varint size as length).
+      nonascii30: 'é'.repeat(30),
+      ascii2730: 'a'.repeat(2730),
+      ascii2731: 'a'.repeat(2731),
+      euro3000: '€'.repeat(3000),
       data: { text: long },
     }),
     createCloudEvent({
@@ -84,6 +89,8 @@ function events(): CloudEventLike[] {
     createCloudEvent({ ...base, datacontenttype: 'application/octet-stream', data: Buffer.alloc(5000, 7) }),
     createCloudEvent({ ...base, datacontenttype: 'text/plain; charset=utf-8', data: 'grüße 😀' }),
     createCloudEvent({ ...base, datacontenttype: 'text/plain', data: long }),
+    // A lone surrogate in text data becomes U+FFFD, as Buffer.from writes it.
+    createCloudEvent({ ...base, datacontenttype: 'text/plain', data: `x\ud800y${'z'.repeat(100)}` }),
     createCloudEvent({ ...base }), // no data, no key
     createCloudEvent({ ...base, count: 7, flag: true, when: new Date(0), bin: new Uint8Array([1, 2]) }),
     createCloudEvent({ ...base, ...manyExtensions, partitionkey: 'many', data: [1, 2, 3] }), // 70+ headers

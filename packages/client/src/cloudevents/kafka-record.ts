@@ -27,7 +27,12 @@ export interface EncodedRecord {
 const SHORT = 64;
 /** Default slab: 1 MiB holds a whole 1,000-row batch of small rows; larger batches chain further slabs. */
 const DEFAULT_SLAB_BYTES = 1 << 20;
+/** The largest slab kept for reuse between batches. */
+const MAX_KEPT_BYTES = 16 << 20;
 const CONTENT_TYPE = 'content-type';
+
+/** Node's Buffer#utf8Write (what buf.write(s, offset, length, 'utf8') calls after checking its arguments). */
+type Utf8Writable = Buffer & { utf8Write(s: string, offset: number, length: number): number };
 
 /** Zigzag varint size of a non-negative 32-bit length (or -1). */
 function varIntSize(value: number): number {
@@ -45,6 +50,8 @@ export class KafkaRecordWriter {
   private pos = 0;
   /** Where the record being written starts (moved along if the slab has to change mid-record). */
   private start = 0;
+  /** Bytes of records in earlier slabs since the last reset. */
+  private filled = 0;
 
   constructor(private readonly slabBytes = DEFAULT_SLAB_BYTES) {
     this.buf = Buffer.allocUnsafe(slabBytes);
@@ -55,6 +62,13 @@ export class KafkaRecordWriter {
    * records any more (the producer has copied them into its request and the request is answered).
    */
   reset(): void {
+    // When the records since the last reset needed more than one slab, the next slab holds them all, so
+    // steady batches write into the same memory instead of fresh slabs (fresh memory costs page faults).
+    // Bounded: after a burst of huge rows the writer goes back to a default slab rather than keep it all.
+    const used = this.filled + this.pos;
+    if (used > MAX_KEPT_BYTES) this.buf = Buffer.allocUnsafe(this.slabBytes);
+    else if (used > this.buf.length) this.buf = Buffer.allocUnsafe(Math.ceil(used * 1.25));
+    this.filled = 0;
     this.pos = 0;
     this.start = 0;
   }
@@ -146,6 +160,7 @@ export class KafkaRecordWriter {
     const size = Math.max(this.slabBytes, (partial + n) * 2);
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, this.start, this.pos);
+    this.filled += this.start;
     this.buf = next;
     this.start = 0;
     this.pos = partial;
@@ -183,10 +198,21 @@ export class KafkaRecordWriter {
         return;
       }
     }
+    // A UTF-16 unit takes at most 3 UTF-8 bytes: when n and 3n need the same varint size, write the bytes
+    // first (one pass) and their length in front of them after.
+    const k = varIntSize(n);
+    if (varIntSize(3 * n) === k) {
+      this.ensure(k + 3 * n);
+      const length = (this.buf as Utf8Writable).utf8Write(s, this.pos + k, 3 * n);
+      this.putVarInt(this.pos, length);
+      this.pos += k + length;
+      this.lastLength = length;
+      return;
+    }
     const length = Buffer.byteLength(s, 'utf8');
     this.ensure(length + 5);
     this.pos = this.putVarInt(this.pos, length);
-    this.buf.write(s, this.pos, length, 'utf8');
+    (this.buf as Utf8Writable).utf8Write(s, this.pos, length);
     this.pos += length;
     this.lastLength = length;
   }

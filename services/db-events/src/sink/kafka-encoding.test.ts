@@ -161,7 +161,8 @@ describe('pre-encoded Kafka records (KafkaRecordWriter + the kafkajs patch)', ()
           events: makeEvents(random, 1 + Math.floor(random() * 120)),
           firstSequence: Math.floor(random() * 1e6),
         }));
-        const request = (k: Kafkajs, preEncoded: boolean) =>
+        // preEncoded 'mixed': every other partition pre-encoded (each such partition gets its own buffer).
+        const request = (k: Kafkajs, preEncoded: boolean | 'mixed') =>
           k.ProduceV3({
             acks: -1,
             timeout: 30_000,
@@ -175,7 +176,8 @@ describe('pre-encoded Kafka records (KafkaRecordWriter + the kafkajs patch)', ()
                   partition,
                   firstSequence,
                   messages: events.map((e) => {
-                    if (!preEncoded) return toKafkaMessage(e);
+                    if (!preEncoded || (preEncoded === 'mixed' && partition % 2 === 1))
+                      return toKafkaMessage(e);
                     const { key, encoded } = writer.write(e);
                     return { key, value: null, encoded };
                   }),
@@ -189,8 +191,10 @@ describe('pre-encoded Kafka records (KafkaRecordWriter + the kafkajs patch)', ()
         expect(actual.equals(expected)).toBe(true);
         // The regular path of the patched kafkajs still writes the same bytes too.
         expect((await request(patched, false).encode()).buffer.equals(expected)).toBe(true);
-        // And so does the framing (size prefix and request header) around it.
-        for (const clientId of ['tributary-db-events', 'ünïcode-client', null]) {
+        expect((await request(patched, 'mixed').encode()).buffer.equals(expected)).toBe(true);
+        // And so does the framing (size prefix and request header) around it, in the room the pre-encoded
+        // request leaves for it or (a client id longer than that room) copied behind it.
+        for (const clientId of ['tributary-db-events', 'ünïcode-client', null, 'c'.repeat(300)]) {
           const frame = (k: Kafkajs, preEncoded: boolean) =>
             k.Request({ correlationId: 4711 + seed, clientId, request: request(k, preEncoded) });
           const framed = (await frame(original, false)).buffer;
