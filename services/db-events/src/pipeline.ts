@@ -363,18 +363,24 @@ class Session {
   }
 
   private count(batch: DecodedEvent[]): void {
-    const counts = new Map<string, number>();
+    // Per table, then per operation: no key string built per event (that was ~1 % of db-events' CPU).
+    const counts = new Map<string, Map<string, number>>();
     for (const d of batch) {
       if (d.op === 'MESSAGE' || d.op === 'INVALID_MESSAGE') {
         if (d.op === 'MESSAGE') this.opts.metrics.messages.inc({ outcome: 'valid' });
         continue;
       }
-      const key = d.op === 'READ' ? (d.table as string) : `${d.table}\u0000${d.op}`; // no string per read event
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      const table = d.table as string;
+      const op = d.op as string;
+      let byOp = counts.get(table);
+      if (byOp === undefined) {
+        byOp = new Map();
+        counts.set(table, byOp);
+      }
+      byOp.set(op, (byOp.get(op) ?? 0) + 1);
     }
-    for (const [key, n] of counts) {
-      const [table, op = 'READ'] = key.split('\u0000') as [string, string?];
-      this.opts.metrics.changes.inc({ table, op }, n);
+    for (const [table, byOp] of counts) {
+      for (const [op, n] of byOp) this.opts.metrics.changes.inc({ table, op }, n);
     }
   }
 }

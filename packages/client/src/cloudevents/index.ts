@@ -42,3 +42,4 @@ export {
   kafkaToHttpBinary,
   toKafkaMessage,
 } from './kafka.js';
+export { type EncodedRecord, KafkaRecordWriter } from './kafka-record.js';

@@ -3,11 +3,11 @@
  * CloudEvents Kafka binding's binary mode, `partitionkey` as the record key, acks=all, idempotent producer —
  * the layout the Knative Kafka Broker reads (DESIGN.md §4).
  */
-import { assertKafkaCompatible, javaCompatiblePartitioner, toKafkaMessage } from '@tributary/shared';
+import { assertKafkaCompatible, javaCompatiblePartitioner, KafkaRecordWriter } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import { Kafka, logLevel as KafkaLogLevel, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { chunkBySize, type Sink } from './sink.js';
+import type { Sink } from './sink.js';
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -21,11 +21,18 @@ export interface KafkaSinkOptions {
   logger?: Logger;
 }
 
-function messageSize(m: Message): number {
-  let n = (m.key as Buffer | null)?.length ?? 0;
-  n += (m.value as Buffer | null)?.length ?? 0;
-  for (const k in m.headers) n += k.length + ((m.headers[k] as Buffer).length ?? 0) + 8;
-  return n + 32;
+/**
+ * A record's bytes beyond its pre-encoded part: length (up to 5), attributes (1), timestamp delta (1) and
+ * offset delta (up to 5), rounded up.
+ */
+const RECORD_PREFIX_BYTES = 16;
+
+/**
+ * A kafkajs message whose record is already encoded (patches/kafkajs@2.2.4.patch: the produce request copies
+ * `encoded` after the record's length, attributes and deltas; `key` still picks the partition).
+ */
+interface PreEncodedMessage extends Message {
+  encoded: Buffer;
 }
 
 export class KafkaSink implements Sink {
@@ -33,6 +40,8 @@ export class KafkaSink implements Sink {
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
   private verified: Promise<void> | undefined;
+  /** Record buffers not in use: one is enough while batches are sent one at a time, as the pipeline does. */
+  private readonly writers: KafkaRecordWriter[] = [];
 
   constructor(private readonly options: KafkaSinkOptions) {
     const log = options.logger?.child({ component: 'kafka' });
@@ -81,14 +90,33 @@ export class KafkaSink implements Sink {
     await this.connected;
   }
 
+  /**
+   * Writes each event's record (binary mode, `partitionkey` as key: the bytes of `toKafkaMessage`) into one
+   * reused buffer and produces them in requests of at most `maxRequestBytes`, in order, one at a time.
+   */
   async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
     await this.connect();
-    const messages: Message[] = events.map((e) => {
-      const r = toKafkaMessage(e);
-      return { key: r.key, value: r.value, headers: r.headers };
-    });
-    for (const chunk of chunkBySize(messages, messageSize, this.options.maxRequestBytes ?? 900 * 1024)) {
-      await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
+    const maxBytes = this.options.maxRequestBytes ?? 900 * 1024;
+    const writer = this.writers.pop() ?? new KafkaRecordWriter();
+    writer.reset(); // nothing reads its earlier records: their request was answered
+    try {
+      let chunk: PreEncodedMessage[] = [];
+      let bytes = 0;
+      for (const event of events) {
+        const { key, encoded } = writer.write(event);
+        const n = encoded.length + RECORD_PREFIX_BYTES;
+        if (chunk.length > 0 && bytes + n > maxBytes) {
+          await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push({ key, value: null, encoded });
+        bytes += n;
+      }
+      if (chunk.length > 0)
+        await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
+    } finally {
+      this.writers.push(writer);
     }
   }
 
