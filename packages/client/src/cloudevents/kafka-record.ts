@@ -91,26 +91,25 @@ export class KafkaRecordWriter {
 
     // Value: the data bytes as encodeData gives them (raw JSON bytes, binary data, or the JSON/text form).
     const ct0 = event.datacontenttype as string | undefined;
-    const data = event.data;
+    // Raw bytes first, as encodeData does: `data` may be a getter that parses them (db-events' events).
+    const raw = recalledRawData(event);
+    const data = raw === undefined ? event.data : undefined;
     let contentType = ct0;
-    if (data === undefined) {
+    if (raw !== undefined) {
+      this.writeBytes(raw);
+      contentType = ct0 ?? 'application/json';
+    } else if (data === undefined) {
       this.ensure(1);
       this.buf[this.pos++] = 1;
+    } else if (data instanceof Uint8Array) {
+      this.writeBytes(data);
+    } else if (isJsonContentType(ct0)) {
+      this.writeString(JSON.stringify(data) ?? 'null');
+      contentType = ct0 ?? 'application/json';
     } else {
-      const raw = recalledRawData(event);
-      if (raw !== undefined) {
-        this.writeBytes(raw);
-        contentType = ct0 ?? 'application/json';
-      } else if (data instanceof Uint8Array) {
-        this.writeBytes(data);
-      } else if (isJsonContentType(ct0)) {
-        this.writeString(JSON.stringify(data) ?? 'null');
-        contentType = ct0 ?? 'application/json';
-      } else {
-        const text = typeof data === 'string' ? data : JSON.stringify(data);
-        if (typeof text !== 'string') this.writeBytes(Buffer.from(text as unknown as string, 'utf8'));
-        else this.writeString(text);
-      }
+      const text = typeof data === 'string' ? data : JSON.stringify(data);
+      if (typeof text !== 'string') this.writeBytes(Buffer.from(text as unknown as string, 'utf8'));
+      else this.writeString(text);
     }
 
     // Headers: a count (one byte while under 64, moved if not), then `ce_<name>` per attribute in the

@@ -7,6 +7,7 @@ import { CloudEvent } from 'cloudevents';
 import { encodeData, RAW_DATA, recalledRawData } from './event.js';
 import { toJsonFormat } from './json-format.js';
 import { toKafkaMessage } from './kafka.js';
+import { KafkaRecordWriter } from './kafka-record.js';
 
 /** An event carrying `raw`, whose `data` getter throws unless `data` is given. */
 function readEvent(raw: Buffer, data?: unknown): CloudEvent<unknown> {
@@ -36,6 +37,9 @@ describe('RAW_DATA', () => {
     expect(recalledRawData(e)).toBe(raw);
     expect(encodeData(e)).toEqual({ bytes: raw, contentType: 'application/json' });
     expect(toKafkaMessage(e).value).toBe(raw);
+    // The Kafka record writer (db-events' sink) too: the raw bytes, never a parse of them.
+    const record = new KafkaRecordWriter().write(e).encoded;
+    expect(record.includes(raw)).toBe(true);
     expect(JSON.parse(toJsonFormat(e))).toEqual({
       id: '1',
       source: '/s',
