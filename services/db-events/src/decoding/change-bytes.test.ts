@@ -257,6 +257,9 @@ const TEXTS = [
   'tab\there\nnewline\rcr\bbs\fff\vvt',
   'ctl \u0001\u001f\u007f del',
   'ünïcödé 日本 😀 \u2028\u2029',
+  'é then "quote" \\ and \u0001 after ü',
+  // Long runs without escapes (copied at once) around escapes and non-ASCII.
+  `${'x'.repeat(100)}"${'y'.repeat(70)}é${'z'.repeat(80)}\n`,
   '',
   ' ',
 ];

@@ -120,8 +120,8 @@ interface Transaction {
   index: number;
   /** `String(xid)`, the `txid` extension. */
   xidText: string;
-  /** `"<time>","lsn":"<lsn>","txid":<xid>,"record":`, written when the transaction's first row change is. */
-  json: Buffer | undefined;
+  /** `"<time>","lsn":"<lsn>","txid":<xid>,"record":`, made when the transaction's first row change is written. */
+  json: string | undefined;
 }
 
 const NULL = Buffer.from('null');
@@ -402,11 +402,10 @@ export class ChangeDecoder {
     // Whatever a failed change left behind (a converter threw) is not part of this one.
     out.pos = out.start;
     out.bytes(head);
-    tx.json ??= Buffer.from(
-      `${JSON.stringify(tx.time)},"lsn":${JSON.stringify(tx.lsn)},"txid":${tx.xid},"record":`,
-      'utf8',
-    );
-    out.bytes(tx.json);
+    // ASCII (an ISO time, an LSN, digits): written as latin1, no escapes needed.
+    tx.json ??= `"${tx.time}","lsn":"${tx.lsn}","txid":${tx.xid},"record":`;
+    out.ensure(tx.json.length);
+    out.pos += out.buf.write(tx.json, out.pos, 'latin1');
     return out;
   }
 
