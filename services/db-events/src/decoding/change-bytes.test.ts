@@ -353,6 +353,10 @@ function expectSame(now: DecodedEvent, before: DecodedEvent): void {
   expect(Object.getPrototypeOf(now.event)).toBe(CloudEvent.prototype);
   expect(Object.isFrozen(now.event)).toBe(true);
   expect([now.table, now.op]).toEqual([before.table, before.op]);
+  // The SDK's copy-with-changes gives an event with the same data (without the original's bytes).
+  const clone = now.event.cloneWith({ subject: 'x' }, false);
+  expect(clone.data).toEqual(now.event.data);
+  expect(sent(clone)).toBe(JSON.stringify(now.event.data));
 }
 
 describe('row changes written as JSON bytes', () => {
