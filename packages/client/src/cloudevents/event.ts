@@ -163,8 +163,10 @@ export function attributeIssues(attrs: Readonly<Record<string, unknown>>): strin
 /** Issues with an existing event (e.g. one built with `new CloudEvent(..., false)`); empty when valid. */
 export function cloudEventIssues(event: CloudEventLike): string[] {
   const issues = attributeIssues(event);
+  // JSON data is not read: it may be a getter that parses the event's raw bytes (db-events' change events).
+  if (isJsonContentType(event.datacontenttype as string | undefined)) return issues;
   const data = event.data;
-  if (data !== undefined && !isJsonContentType(event.datacontenttype as string | undefined)) {
+  if (data !== undefined) {
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       issues.push(
         `data must be a string or bytes for non-JSON datacontenttype ${String(event.datacontenttype)}, got ${describe(data)}`,

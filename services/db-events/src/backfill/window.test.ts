@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ChangeDecoder } from '../decoding/changes.js';
-import type { PgOutputMessage, Tuple } from '../decoding/pgoutput.js';
+import { type PgOutputMessage, Tuple } from '../decoding/pgoutput.js';
 import type { Lsn } from '../replication/lsn.js';
 import {
   BACKFILL_PREFIX,
@@ -80,20 +80,20 @@ function stream() {
 const ins = (a: string, b: number, v = 'x'): PgOutputMessage => ({
   tag: 'insert',
   relationId: REL,
-  new: [a, String(b), v],
+  new: Tuple.of([a, String(b), v]),
 });
 const upd = (a: string, b: number, v: string, old?: Tuple): PgOutputMessage => ({
   tag: 'update',
   relationId: REL,
   oldKind: old ? 'K' : undefined,
   old,
-  new: [a, String(b), v],
+  new: Tuple.of([a, String(b), v]),
 });
 const del = (a: string, b: number): PgOutputMessage => ({
   tag: 'delete',
   relationId: REL,
   oldKind: 'K',
-  old: [a, String(b), null],
+  old: Tuple.of([a, String(b), null]),
 });
 
 /** A chunk's rows as column texts (key: the first two columns). */
@@ -130,7 +130,7 @@ describe('BackfillTracker', () => {
     const s = stream();
     const w = s.open('c');
     s.mark('c', 'low');
-    s.tx(upd('q', 7, 'moved', ['a', '1', null]));
+    s.tx(upd('q', 7, 'moved', Tuple.of(['a', '1', null])));
     w.chunk = { rows: rows(['a', 1], ['a', 2], ['q', 7]), xip: new Set() };
     s.mark('c', 'high');
     expect(s.emitted[0]?.rows.map((r) => r.slice(0, 2).join())).toEqual(['a,2']);
@@ -157,7 +157,13 @@ describe('BackfillTracker', () => {
     const s = stream();
     const w = s.open('c');
     s.mark('c', 'low');
-    s.tx({ tag: 'update', relationId: REL, oldKind: undefined, old: undefined, new: [undefined, '1', 'x'] });
+    s.tx({
+      tag: 'update',
+      relationId: REL,
+      oldKind: undefined,
+      old: undefined,
+      new: Tuple.of([undefined, '1', 'x']),
+    });
     w.chunk = { rows: rows(['a', 1]), xip: new Set() };
     expect(s.mark('c', 'high')).toBeUndefined();
     await expect(w.done).resolves.toMatchObject({ retry: true });

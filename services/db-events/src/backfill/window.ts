@@ -124,6 +124,17 @@ export function keyString(
   return s;
 }
 
+/** {@link keyString} of a stream tuple's key columns. */
+function tupleKeyString(tuple: Tuple, indexes: readonly number[]): string | undefined {
+  let s = '';
+  for (let k = 0; k < indexes.length; k++) {
+    const v = tuple.value(indexes[k] as number);
+    if (v === undefined || v === null) return undefined;
+    s += k === 0 ? v : `\u0000${v}`;
+  }
+  return s;
+}
+
 interface RecentTransaction {
   pos: number;
   /** null: changed keys it could not name, or too many to remember, or truncated the table. */
@@ -248,7 +259,7 @@ export class BackfillTracker {
       this.keyPositions.set(relationId, positions);
     }
     if (positions.some((p) => p < 0)) return undefined;
-    return keyString(tuple, positions) ?? (fallback ? keyString(fallback, positions) : undefined);
+    return tupleKeyString(tuple, positions) ?? (fallback ? tupleKeyString(fallback, positions) : undefined);
   }
 
   /** A change to the table with key `key` (undefined: the stream did not name it). */

@@ -3,6 +3,11 @@ export class BufferReader {
   private offset = 0;
   constructor(private readonly buf: Buffer) {}
 
+  /** The message being read. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
   get remaining(): number {
     return this.buf.length - this.offset;
   }
@@ -59,6 +64,15 @@ export class BufferReader {
     const out = Buffer.from(this.buf.subarray(this.offset, this.offset + n));
     this.offset += n;
     return out;
+  }
+
+  /** Skips `n` bytes; returns where they start. */
+  skip(n: number): number {
+    if (n < 0 || this.offset + n > this.buf.length)
+      throw new RangeError('pgoutput: read past the end of the message');
+    const at = this.offset;
+    this.offset += n;
+    return at;
   }
 
   utf8(n: number): string {

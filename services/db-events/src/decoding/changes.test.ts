@@ -83,7 +83,8 @@ describe('ChangeDecoder on Postgres 17 pgoutput', () => {
 
   it('insert: attributes and data of DESIGN.md §3.1, values mapped by type (the enum via its Type message)', () => {
     const e = events[0]!;
-    expect({ ...e.toJSON(), data: undefined }).toEqual({
+    // Through JSON: the event's own RAW_DATA symbol (its data bytes) is no attribute.
+    expect({ ...JSON.parse(JSON.stringify(e)), data: undefined }).toEqual({
       specversion: '1.0',
       id: `${lsnOf(0)}-0`,
       type: EVENT_TYPES.dbRowInserted,

@@ -205,3 +205,18 @@ describe('JsonOut', () => {
     });
   });
 });
+
+describe('text written by runs (four bytes a step)', () => {
+  it('escapes a byte that needs it at every position of a run, and checks UTF-8 after non-ASCII', () => {
+    const specials = ['"', '\\', '\u0000', '\u0001', '\n', '\u001f', '\u007f', 'é', '😀'];
+    for (const special of specials)
+      for (let at = 0; at < 13; at++)
+        for (const length of [at + 1, at + 4, at + 70]) {
+          const text = `${'a'.repeat(at)}${special}${'b'.repeat(length - at - 1)}`;
+          expect(written(25, text)).toBe(expected(25, text));
+        }
+    // Not UTF-8 after a run: the general path (replacement characters), as node-postgres decodes it.
+    const bad = Buffer.concat([Buffer.from('a'.repeat(9)), Buffer.from([0xff, 0x22, 0x5c])]);
+    expect(written(25, bad)).toBe(expected(25, bad.toString('utf8')));
+  });
+});

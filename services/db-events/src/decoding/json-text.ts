@@ -204,21 +204,47 @@ SHORT_ESCAPES[13] = 114; // \r
 SHORT_ESCAPES[QUOTE] = QUOTE;
 SHORT_ESCAPES[BACKSLASH] = BACKSLASH;
 
+/** 1 for the bytes a JSON string holds as they are, while the text is ASCII: 0x20-0x7f but `"` and `\`. */
+const PLAIN_ASCII = new Uint8Array(256);
+for (let b = 0x20; b < 0x80; b++) PLAIN_ASCII[b] = 1;
+PLAIN_ASCII[QUOTE] = 0;
+PLAIN_ASCII[BACKSLASH] = 0;
+/** The same once a byte of 0x80 or more was seen (the text is then checked for UTF-8 as a whole). */
+const PLAIN = PLAIN_ASCII.map((v, b) => (b >= 0x80 ? 1 : v));
+
 /**
  * `src[s, e)` as a JSON string, escaped as JSON.stringify escapes. False (nothing written) when the bytes are
  * not UTF-8: node-postgres would have decoded them with replacement characters, which the general path does.
+ * Runs of bytes that need no escape are found by a table scan and copied at once (natively when long).
  */
 function writeString(out: JsonOut, src: Buffer, s: number, e: number): boolean {
   out.ensure(6 * (e - s) + 2);
   const buf = out.buf;
   let p = out.pos;
-  let high = 0;
+  let plain = PLAIN_ASCII;
   buf[p++] = QUOTE;
-  for (let i = s; i < e; i++) {
-    const b = src[i] as number;
-    if (b >= 0x20 && b !== QUOTE && b !== BACKSLASH) {
+  let i = s;
+  for (;;) {
+    let j = i;
+    // Four bytes a step while they need no escape (a quarter less time than one a step on long text).
+    const e4 = e - 3;
+    while (
+      j < e4 &&
+      ((plain[src[j] as number] as number) &
+        (plain[src[j + 1] as number] as number) &
+        (plain[src[j + 2] as number] as number) &
+        (plain[src[j + 3] as number] as number)) ===
+        1
+    )
+      j += 4;
+    while (j < e && plain[src[j] as number] === 1) j++;
+    if (j > i) p = copyBytes(buf, p, src, i, j);
+    if (j === e) break;
+    const b = src[j] as number;
+    i = j + 1;
+    if (b >= 0x80) {
+      plain = PLAIN;
       buf[p++] = b;
-      high |= b;
       continue;
     }
     buf[p++] = BACKSLASH;
@@ -232,7 +258,7 @@ function writeString(out: JsonOut, src: Buffer, s: number, e: number): boolean {
       buf[p++] = HEX[b & 15] as number;
     }
   }
-  if (high >= 0x80 && !isUtf8(src.subarray(s, e))) return false;
+  if (plain === PLAIN && !isUtf8(src.subarray(s, e))) return false;
   buf[p++] = QUOTE;
   out.pos = p;
   return true;

@@ -10,14 +10,29 @@ import {
   type PgCommit,
   type PgOutputMessage,
   type PgRelation,
+  Tuple,
+  type TupleValue,
 } from './pgoutput.js';
 
 const fixture = loadPgOutputFixture();
-const text = messages(fixture.text).map(decodePgOutput);
-const binary = messages(fixture.binary).map(decodePgOutput);
 
-function only<T extends PgOutputMessage['tag']>(list: PgOutputMessage[], tag: T) {
-  return list.filter((m): m is Extract<PgOutputMessage, { tag: T }> => m.tag === tag);
+/** A message with its tuples as arrays of their values (`Tuple#values`), to compare with literals. */
+type Plain<M> = {
+  [K in keyof M]: Tuple extends M[K] ? Exclude<M[K], Tuple> | TupleValue[] : M[K];
+};
+type PlainMessage = PgOutputMessage extends infer M ? (M extends unknown ? Plain<M> : never) : never;
+
+function plain(msg: PgOutputMessage): PlainMessage {
+  const out: Record<string, unknown> = { ...msg };
+  for (const [k, v] of Object.entries(msg)) if (v instanceof Tuple) out[k] = v.values();
+  return out as PlainMessage;
+}
+
+const text = messages(fixture.text).map(decodePgOutput).map(plain);
+const binary = messages(fixture.binary).map(decodePgOutput).map(plain);
+
+function only<T extends PgOutputMessage['tag']>(list: PlainMessage[], tag: T) {
+  return list.filter((m): m is Extract<PlainMessage, { tag: T }> => m.tag === tag);
 }
 
 const items = only(text, 'relation').find((r) => r.name === 'items') as PgRelation;

@@ -28,8 +28,82 @@ export interface PgRelation {
 
 /** One column of a TupleData: null, unchanged TOAST, or the value's text form. */
 export type TupleValue = null | undefined | string;
-/** `undefined` marks an unchanged TOASTed value (`u`), `null` SQL NULL (`n`). */
-export type Tuple = TupleValue[];
+
+/** Column kinds in {@link Tuple.cols}. */
+export const TUPLE_TEXT = 0;
+export const TUPLE_BINARY = 1;
+export const TUPLE_NULL = 2;
+export const TUPLE_TOAST = 3;
+
+/**
+ * A TupleData: per column SQL NULL (`n`), an unchanged TOASTed value (`u`), or where the value's bytes are in
+ * the message (`t` text, `b` binary). No JS string is made for a value until {@link value} asks for it, so
+ * changes.ts writes a row's JSON straight from the bytes (json-text.ts). The bytes are the message's, not a
+ * copy: read them before the buffer the message came in is reused (db-events decodes each message, and
+ * builds its events, before it reads the next).
+ */
+export class Tuple {
+  /** Unchanged TOAST columns in this tuple. */
+  unchanged = 0;
+
+  constructor(
+    /** The message the values are in. */
+    readonly buf: Buffer,
+    /** Per column `i`: `cols[3i]` the kind (TUPLE_*), `cols[3i + 1]` and `cols[3i + 2]` the bytes' range. */
+    readonly cols: number[],
+  ) {}
+
+  /** Number of columns. */
+  get length(): number {
+    return this.cols.length / 3;
+  }
+
+  /** TUPLE_TEXT, TUPLE_BINARY, TUPLE_NULL or TUPLE_TOAST; undefined beyond the tuple's columns. */
+  kind(i: number): number | undefined {
+    return this.cols[3 * i];
+  }
+
+  /**
+   * Column `i`: null for SQL NULL, undefined for unchanged TOAST (or beyond the tuple), else the text form (a
+   * binary value as hex).
+   */
+  value(i: number): TupleValue {
+    const c = this.cols;
+    const kind = c[3 * i];
+    if (kind === TUPLE_TEXT) return this.buf.toString('utf8', c[3 * i + 1], c[3 * i + 2]);
+    if (kind === TUPLE_NULL) return null;
+    if (kind === TUPLE_BINARY) return this.buf.toString('hex', c[3 * i + 1], c[3 * i + 2]);
+    return undefined;
+  }
+
+  /** Every column's {@link value}. */
+  values(): TupleValue[] {
+    const n = this.length;
+    const out: TupleValue[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.value(i);
+    return out;
+  }
+
+  /** A tuple of text values (as a `t`/`n`/`u` TupleData would give them), e.g. for tests. */
+  static of(values: readonly TupleValue[]): Tuple {
+    const parts: Buffer[] = [];
+    const cols: number[] = [];
+    let at = 0;
+    for (const v of values) {
+      if (v === null) cols.push(TUPLE_NULL, 0, 0);
+      else if (v === undefined) cols.push(TUPLE_TOAST, 0, 0);
+      else {
+        const b = Buffer.from(v, 'utf8');
+        parts.push(b);
+        cols.push(TUPLE_TEXT, at, at + b.length);
+        at += b.length;
+      }
+    }
+    const t = new Tuple(Buffer.concat(parts), cols);
+    t.unchanged = values.filter((v) => v === undefined).length;
+    return t;
+  }
+}
 
 export interface PgBegin {
   tag: 'begin';
@@ -113,19 +187,28 @@ export type PgOutputMessage =
 
 function readTuple(r: BufferReader): Tuple {
   const n = r.int16();
-  const values: Tuple = new Array(n);
-  for (let i = 0; i < n; i++) {
+  const cols: number[] = new Array(3 * n);
+  const tuple = new Tuple(r.buffer, cols);
+  for (let i = 0, c = 0; i < n; i++, c += 3) {
     const kind = r.byte();
-    if (kind === 0x6e /* n */) values[i] = null;
-    else if (kind === 0x75 /* u */) values[i] = undefined;
-    else if (kind === 0x74 /* t */) values[i] = r.utf8(r.int32());
-    else if (kind === 0x62 /* b */) values[i] = r.bytes(r.int32()).toString('hex');
-    else
+    cols[c + 1] = 0;
+    cols[c + 2] = 0;
+    if (kind === 0x6e /* n */) cols[c] = TUPLE_NULL;
+    else if (kind === 0x75 /* u */) {
+      cols[c] = TUPLE_TOAST;
+      tuple.unchanged++;
+    } else if (kind === 0x74 /* t */ || kind === 0x62 /* b */) {
+      cols[c] = kind === 0x74 ? TUPLE_TEXT : TUPLE_BINARY;
+      const len = r.int32();
+      const at = r.skip(len);
+      cols[c + 1] = at;
+      cols[c + 2] = at + len;
+    } else
       throw new TributaryError(`pgoutput: unknown tuple column kind 0x${kind.toString(16)}`, {
         code: 'REPLICATION_DECODE',
       });
   }
-  return values;
+  return tuple;
 }
 
 /** Decodes one pgoutput message (the payload of an XLogData). */
