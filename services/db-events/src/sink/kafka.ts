@@ -30,6 +30,9 @@ function messageSize(m: Message): number {
 
 export class KafkaSink implements Sink {
   readonly kind = 'kafka';
+  readonly ordered = true;
+  /** The last call's produce step; each call's produce runs after it. */
+  private tail: Promise<void> = Promise.resolve();
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
   private verified: Promise<void> | undefined;
@@ -81,12 +84,33 @@ export class KafkaSink implements Sink {
     await this.connected;
   }
 
-  async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
-    await this.connect();
-    const messages: Message[] = events.map((e) => {
-      const r = toKafkaMessage(e);
-      return { key: r.key, value: r.value, headers: r.headers };
+  /**
+   * Ordered (sink.ts): a batch is encoded at once, while the one before it may still be at the broker, and
+   * produced only after that one is accepted; if it failed, this one fails unsent. Never two `producer.send`
+   * at once: kafkajs' idempotent producer serialises requests per broker with a lock, but a request that fails
+   * gives its sequence numbers back and a send waiting on the lock would take them (a reorder, or a batch the
+   * broker drops as a duplicate) before the failed one is retried.
+   */
+  send(events: readonly CloudEvent<unknown>[]): Promise<void> {
+    let messages: Message[];
+    try {
+      messages = events.map((e) => {
+        const r = toKafkaMessage(e);
+        return { key: r.key, value: r.value, headers: r.headers };
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.tail.then(() => this.produce(messages));
+    this.tail = run;
+    run.catch(() => {
+      if (this.tail === run) this.tail = Promise.resolve(); // the chain is empty: the next call starts afresh
     });
+    return run;
+  }
+
+  private async produce(messages: Message[]): Promise<void> {
+    await this.connect();
     for (const chunk of chunkBySize(messages, messageSize, this.options.maxRequestBytes ?? 900 * 1024)) {
       await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
     }
