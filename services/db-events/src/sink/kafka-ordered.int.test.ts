@@ -157,4 +157,20 @@ describe('Kafka sink, several sends pending (Kafka)', () => {
     expect(new Set(got.map((g) => g.n)).size).toBe(150);
     expectCallOrderPerPartition(got);
   }, 90_000);
+
+  it('an event that cannot be encoded fails its batch in its place: the sends behind it fail unwritten', async () => {
+    const { topic, sink } = await topicWith('unencodable');
+    const bad = batchOf(1, 10);
+    bad[5] = new CloudEvent({ ...bad[5], data: { n: 10n } }); // JSON has no BigInt
+    const outcomes = await Promise.allSettled([
+      sink.send(batchOf(0, 50)),
+      sink.send(bad),
+      sink.send(batchOf(2, 50)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    await sink.send(batchOf(3, 50));
+    const got = await readAll(topic, 100);
+    expect([...new Set(got.map((g) => g.batch))].sort()).toEqual([0, 3]);
+    expect(got).toHaveLength(100);
+  }, 90_000);
 });

@@ -92,16 +92,20 @@ export class KafkaSink implements Sink {
    * broker drops as a duplicate) before the failed one is retried.
    */
   send(events: readonly CloudEvent<unknown>[]): Promise<void> {
-    let messages: Message[];
+    let messages: Message[] = [];
+    let unencodable: unknown;
     try {
       messages = events.map((e) => {
         const r = toKafkaMessage(e);
         return { key: r.key, value: r.value, headers: r.headers };
       });
     } catch (err) {
-      return Promise.reject(err);
+      unencodable = err ?? new Error('unencodable event'); // fails in its place in the chain, failing the rest
     }
-    const run = this.tail.then(() => this.produce(messages));
+    const run = this.tail.then(() => {
+      if (unencodable !== undefined) throw unencodable;
+      return this.produce(messages);
+    });
     this.tail = run;
     run.catch(() => {
       if (this.tail === run) this.tail = Promise.resolve(); // the chain is empty: the next call starts afresh
