@@ -83,6 +83,7 @@ export function buildApp(env: Env, opts: BuildOptions): DbEventsApp {
     heartbeatMs: env.DB_EVENTS_HEARTBEAT_MS,
     maxInFlight: env.DB_EVENTS_MAX_IN_FLIGHT,
     batchSize: env.DB_EVENTS_BATCH_SIZE,
+    batchesInFlight: env.DB_EVENTS_BATCHES_IN_FLIGHT,
     backfill,
     sink,
     pool,

@@ -26,6 +26,8 @@ export const envSchema = z
     DB_EVENTS_MAX_IN_FLIGHT: envInt(10_000, { min: 1 }),
     /** Events per sink batch (HTTP requests are also cut at 900 KiB). */
     DB_EVENTS_BATCH_SIZE: envInt(1_000, { min: 1, max: 100_000 }),
+    /** Sink batches sent before the first is accepted (Kafka sink: the next is encoded meanwhile); 1 = one at a time. */
+    DB_EVENTS_BATCHES_IN_FLIGHT: envInt(2, { min: 1, max: 16 }),
     /** db-events' own schema: the backfill progress table and the functions backfill() and cancel_backfill(). */
     DB_EVENTS_SCHEMA: z
       .string()

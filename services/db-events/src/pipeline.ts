@@ -2,8 +2,10 @@
  * The db-events engine: replication stream -> decoder -> sink, with bounded in-flight work and
  * acknowledgement that never runs ahead of the sink.
  *
- * Every event gets a sequence number. Batches go to the sink one at a time, in order, so "the sink accepted
- * batch N" means "every event up to its last sequence number is accepted". Each Commit (and each keepalive or
+ * Every event gets a sequence number. Batches go to the sink in order, up to `batchesInFlight` of them before the
+ * first is accepted (a sink that keeps call order, {@link Sink.ordered}; otherwise one at a time). Completions are
+ * applied strictly in order: the accepted sequence only advances over a contiguous prefix of accepted batches,
+ * so "accepted up to N" means "every event up to sequence number N is accepted". Each Commit (and each keepalive or
  * heartbeat seen outside a transaction) leaves a marker `{seq, lsn}`: the flush LSN reported to Postgres moves
  * to a marker's LSN only once every event up to its `seq` is accepted. A crash therefore replays at most the
  * unacknowledged window, with the same ids (`<commit LSN>-<index>`) as before.
@@ -38,6 +40,12 @@ export const CONNECT_TIMEOUT_MS = 5_000;
  */
 export const RECONNECT_INITIAL_MS = 250;
 export const RECONNECT_MAX_MS = 2_000;
+/**
+ * Two batches at the sink: while the broker stores one, the next is already encoded (and the stream decoded),
+ * so the main thread does not sit idle waiting for each acknowledgement. More than two buys nothing with a
+ * sink that produces one request at a time (the Kafka sink: its idempotent producer keeps one in flight).
+ */
+export const BATCHES_IN_FLIGHT = 2;
 
 export interface DbEventsOptions {
   connectionString: string;
@@ -54,6 +62,11 @@ export interface DbEventsOptions {
   maxInFlight?: number;
   /** Events per sink batch (default 1,000). */
   batchSize?: number;
+  /**
+   * Sink batches sent before the first of them is accepted (default {@link BATCHES_IN_FLIGHT}); used only with a
+   * sink that keeps call order ({@link Sink.ordered}), else 1.
+   */
+  batchesInFlight?: number;
   /** Heartbeat message and slot-poll interval (default 10 s; 0 disables heartbeats). */
   heartbeatMs?: number;
   /** Reconnect backoff (default {@link RECONNECT_INITIAL_MS} doubling to {@link RECONNECT_MAX_MS}). */
@@ -61,6 +74,14 @@ export interface DbEventsOptions {
   reconnectMaxMs?: number;
   /** Table backfills (src/backfill/): their chunks are emitted at watermarks in this stream. */
   backfill?: BackfillRunner;
+}
+
+/** A batch handed to the sink and not yet applied. */
+interface Pending {
+  /** Sequence number of its last event. */
+  last: number;
+  done: boolean;
+  settled: Promise<void>;
 }
 
 interface Marker {
@@ -78,7 +99,8 @@ class Session {
   private acked = 0;
   private sent = 0;
   private buffer: DecodedEvent[] = [];
-  private sending: Promise<void> | undefined;
+  /** Batches at the sink, in send order; the head is the oldest not yet applied. */
+  private pending: Pending[] = [];
   private sendScheduled = false;
   private markers: Marker[] = [];
   private head = 0;
@@ -89,6 +111,7 @@ class Session {
   readonly ended: Promise<Error | undefined>;
   private readonly maxInFlight: number;
   private readonly batchSize: number;
+  private readonly batchesInFlight: number;
   /** Highest LSN acknowledged to Postgres in this session. */
   ackedLsn: Lsn;
   /** Sees every message after the decoder; emits backfill chunks at their HIGH watermarks. */
@@ -104,6 +127,7 @@ class Session {
   ) {
     this.maxInFlight = opts.maxInFlight ?? 10_000;
     this.batchSize = opts.batchSize ?? 1_000;
+    this.batchesInFlight = opts.sink.ordered ? Math.max(1, opts.batchesInFlight ?? BATCHES_IN_FLIGHT) : 1;
     this.ackedLsn = startLsn;
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
@@ -145,9 +169,9 @@ class Session {
     this.resolveEnded(err);
   }
 
-  /** Waits for the batch being sent (if any) to settle, so no two sessions ever send at once. */
+  /** Waits for the batches at the sink (if any) to settle, so no two sessions ever send at once. */
   async settled(): Promise<void> {
-    await this.sending?.catch(() => undefined);
+    await Promise.all(this.pending.map((p) => p.settled));
   }
 
   /** Stops reading, waits (up to `timeoutMs`) until everything read is accepted, then ends cleanly. */
@@ -282,18 +306,28 @@ class Session {
     this.opts.metrics.paused.set(0);
   }
 
+  /**
+   * A batch goes out when the sink is idle (whatever the buffer holds: low latency at low rates), or when a
+   * full batch is ready and fewer than `batchesInFlight` are at the sink (full batches under load).
+   */
+  private canSend(): boolean {
+    const n = this.pending.length;
+    return n === 0
+      ? this.buffer.length > 0
+      : n < this.batchesInFlight && this.buffer.length >= this.batchSize;
+  }
+
   private scheduleSend(): void {
-    if (this.sending || this.sendScheduled || this.buffer.length === 0) return;
+    if (this.sendScheduled || !this.canSend()) return;
     this.sendScheduled = true;
     // Let the rest of the socket chunk decode first, so batches fill up under load.
     setImmediate(() => {
       this.sendScheduled = false;
-      this.sendNext();
+      while (!this.endedWith && this.canSend()) this.sendNext();
     });
   }
 
   private sendNext(): void {
-    if (this.endedWith || this.sending || this.buffer.length === 0) return;
     let batch: DecodedEvent[];
     if (this.buffer.length <= this.batchSize) {
       batch = this.buffer;
@@ -307,25 +341,38 @@ class Session {
     const events: CloudEvent<unknown>[] = batch.map((d) => d.event);
     const started = process.hrtime.bigint();
     this.opts.metrics.inFlight.set(this.inFlight);
-    this.sending = this.opts.sink.send(events).then(
+    const entry: Pending = { last, done: false, settled: Promise.resolve() };
+    this.pending.push(entry);
+    entry.settled = this.opts.sink.send(events).then(
       () => {
-        this.sending = undefined;
         this.opts.metrics.sinkLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.opts.metrics.published.inc(events.length);
         this.count(batch);
+        entry.done = true;
         if (this.endedWith) return;
-        this.acked = last;
-        this.release();
-        this.opts.metrics.inFlight.set(this.inFlight);
-        this.maybeResume();
-        this.scheduleSend();
+        this.applyCompleted();
       },
       (err: Error) => {
-        this.sending = undefined;
-        this.log.error({ err: err.message }, 'sink failed; restarting from the last acknowledged commit');
+        if (!this.endedWith) {
+          this.log.error({ err: err.message }, 'sink failed; restarting from the last acknowledged commit');
+        }
         this.end(err);
       },
     );
+  }
+
+  /** Applies accepted batches in send order: `acked` advances only over a contiguous prefix of them. */
+  private applyCompleted(): void {
+    let advanced = false;
+    while (this.pending.length > 0 && (this.pending[0] as Pending).done) {
+      this.acked = (this.pending.shift() as Pending).last;
+      advanced = true;
+    }
+    if (!advanced) return;
+    this.release();
+    this.opts.metrics.inFlight.set(this.inFlight);
+    this.maybeResume();
+    this.scheduleSend();
   }
 
   private whenAccepted(seq: number, fn: () => void): void {

@@ -37,10 +37,13 @@ interface PreEncodedMessage extends Message {
 
 export class KafkaSink implements Sink {
   readonly kind = 'kafka';
+  readonly ordered = true;
+  /** The last call's produce step; each call's produce runs after it. */
+  private tail: Promise<void> = Promise.resolve();
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
   private verified: Promise<void> | undefined;
-  /** Record buffers not in use: one is enough while batches are sent one at a time, as the pipeline does. */
+  /** Record buffers not in use (one per batch encoded and not yet answered: the pipeline keeps a few in flight). */
   private readonly writers: KafkaRecordWriter[] = [];
 
   constructor(private readonly options: KafkaSinkOptions) {
@@ -91,32 +94,62 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Writes each event's record (binary mode, `partitionkey` as key: the bytes of `toKafkaMessage`) into one
-   * reused buffer and produces them in requests of at most `maxRequestBytes`, in order, one at a time.
+   * Ordered (sink.ts): a batch is encoded at once, each event's record (binary mode, `partitionkey` as key:
+   * the bytes of `toKafkaMessage`) written into a reused buffer of its own, while the batch before it may still
+   * be at the broker; it is produced, in requests of at most `maxRequestBytes`, only after that one is
+   * accepted; if it failed, this one fails unsent. Never two `producer.send` at once: kafkajs' idempotent
+   * producer serialises requests per broker with a lock, but a request that fails gives its sequence numbers
+   * back and a send waiting on the lock would take them (a reorder, or a batch the broker drops as a
+   * duplicate) before the failed one is retried.
    */
-  async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
-    await this.connect();
-    const maxBytes = this.options.maxRequestBytes ?? 900 * 1024;
+  send(events: readonly CloudEvent<unknown>[]): Promise<void> {
     const writer = this.writers.pop() ?? new KafkaRecordWriter();
-    writer.reset(); // nothing reads its earlier records: their request was answered
+    writer.reset(); // nothing reads its earlier records: their request was answered (or failed)
+    let chunks: PreEncodedMessage[][] = [];
+    let unencodable: unknown;
     try {
-      let chunk: PreEncodedMessage[] = [];
-      let bytes = 0;
-      for (const event of events) {
-        const { key, encoded } = writer.write(event);
-        const n = encoded.length + RECORD_PREFIX_BYTES;
-        if (chunk.length > 0 && bytes + n > maxBytes) {
-          await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push({ key, value: null, encoded });
-        bytes += n;
+      chunks = this.encode(writer, events);
+    } catch (err) {
+      unencodable = err ?? new Error('unencodable event'); // fails in its place in the chain, failing the rest
+    }
+    const run = this.tail.then(() => {
+      if (unencodable !== undefined) throw unencodable;
+      return this.produce(chunks);
+    });
+    this.tail = run;
+    const settled = (): void => {
+      this.writers.push(writer); // its records are no longer read by anyone
+      if (this.tail === run) this.tail = Promise.resolve(); // the chain is empty: the next call starts afresh
+    };
+    run.then(settled, settled);
+    return run;
+  }
+
+  /** The batch's records, written into `writer`, in requests of at most `maxRequestBytes`. */
+  private encode(writer: KafkaRecordWriter, events: readonly CloudEvent<unknown>[]): PreEncodedMessage[][] {
+    const maxBytes = this.options.maxRequestBytes ?? 900 * 1024;
+    const chunks: PreEncodedMessage[][] = [];
+    let chunk: PreEncodedMessage[] = [];
+    let bytes = 0;
+    for (const event of events) {
+      const { key, encoded } = writer.write(event);
+      const n = encoded.length + RECORD_PREFIX_BYTES;
+      if (chunk.length > 0 && bytes + n > maxBytes) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
       }
-      if (chunk.length > 0)
-        await this.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
-    } finally {
-      this.writers.push(writer);
+      chunk.push({ key, value: null, encoded });
+      bytes += n;
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    return chunks;
+  }
+
+  private async produce(chunks: PreEncodedMessage[][]): Promise<void> {
+    await this.connect();
+    for (const messages of chunks) {
+      await this.producer.send({ topic: this.options.topic, acks: -1, messages });
     }
   }
 
