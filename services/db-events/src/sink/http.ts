@@ -4,7 +4,7 @@
  * 408, 409 and 429). A non-retryable refusal (400, 413, ...) means the ingress will never take that batch, so
  * it is bisected to find the refused events, which are reported and skipped; the rest are delivered.
  */
-import { createPublisher, type Publisher, PublishRejectedError } from '@tributary/shared';
+import { createPublisher, type Publisher, PublishRejectedError, toJsonFormat } from '@tributary/shared';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from 'pino';
 import { chunkBySize, type RejectedHandler, type Sink } from './sink.js';
@@ -41,7 +41,8 @@ export class HttpSink implements Sink {
   }
 
   async send(events: readonly CloudEvent<unknown>[]): Promise<void> {
-    const sized = events.map((e) => ({ event: e, bytes: JSON.stringify(e).length + 1 }));
+    // Sized by their JSON form as the batch writes it: raw `data` bytes as they are, never a parse of them.
+    const sized = events.map((e) => ({ event: e, bytes: toJsonFormat(e).length + 1 }));
     for (const chunk of chunkBySize(sized, (x) => x.bytes, this.options.maxRequestBytes ?? 900 * 1024)) {
       await this.deliver(chunk.map((x) => x.event));
     }
