@@ -206,6 +206,28 @@ export function recalledRawData(event: object): Buffer | undefined {
   return rawData.get(event);
 }
 
+/** `data` of events built from their raw bytes, parsed when first read (see {@link RAW_DATA_GETTER}). */
+const parsedData = new WeakMap<object, unknown>();
+function lazyData(this: object): unknown {
+  let d = parsedData.get(this);
+  if (d === undefined) {
+    d = JSON.parse((recalledRawData(this) as Buffer).toString('utf8'));
+    parsedData.set(this, d);
+  }
+  return d;
+}
+
+/**
+ * The property descriptor of a `data` that is the parse of the event's own RAW_DATA bytes, done on first read
+ * and kept: `Object.defineProperty(event, 'data', RAW_DATA_GETTER)` in place of assigning `data`, then set
+ * RAW_DATA and freeze the event. Enumerable, like an assigned `data`, so the event's own keys keep their order.
+ */
+export const RAW_DATA_GETTER: PropertyDescriptor = Object.freeze({
+  get: lazyData,
+  enumerable: true,
+  configurable: false,
+});
+
 /**
  * Builds an SDK `CloudEvent` from already validated attributes. It is a real `CloudEvent` (same prototype,
  * same own properties, frozen) but skips the SDK constructor, which costs ~5 µs per event even with

@@ -18,6 +18,7 @@ export {
   EXTENSION_NAME,
   eventAttributes,
   RAW_DATA,
+  RAW_DATA_GETTER,
   recalledRawData,
 } from './event.js';
 export { decodeHeaderValue, encodeHeaderValue } from './header-value.js';

@@ -11,7 +11,7 @@
  * is built by a constructor (one shape for every read event). events.test.ts checks the result against the
  * straightforward construction from column texts: property order, JSON bytes, parsed `data`.
  */
-import { type DbRowReadData, dbSource, EVENT_TYPES, RAW_DATA, recalledRawData } from '@tributary/shared';
+import { type DbRowReadData, dbSource, EVENT_TYPES, RAW_DATA, RAW_DATA_GETTER } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
 import type { DecodedEvent } from '../decoding/changes.js';
 import { JsonOut, type JsonTextWriter, jsonTextWriter } from '../decoding/json-text.js';
@@ -26,18 +26,6 @@ export interface ReadContext {
   /** When the chunk was read (ISO-8601). */
   readAt: string;
 }
-
-/** `data` of the read events built from bytes, parsed when first read. */
-const parsedData = new WeakMap<object, DbRowReadData>();
-function lazyData(this: object): DbRowReadData {
-  let d = parsedData.get(this);
-  if (d === undefined) {
-    d = JSON.parse((recalledRawData(this) as Buffer).toString('utf8')) as DbRowReadData;
-    parsedData.set(this, d);
-  }
-  return d;
-}
-const LAZY_DATA: PropertyDescriptor = { get: lazyData, enumerable: true, configurable: false };
 
 /**
  * A CloudEvent with exactly the own properties, in the same order, that `new CloudEvent(attrs, false)` gives
@@ -74,7 +62,7 @@ function ReadCloudEvent(
   this.data_base64 = undefined;
   this.schemaurl = undefined;
   // Without a data object, `data` is parsed from the event's raw JSON bytes when first read.
-  if (data === undefined) Object.defineProperty(this, 'data', LAZY_DATA);
+  if (data === undefined) Object.defineProperty(this, 'data', RAW_DATA_GETTER);
   else this.data = data;
   // Extensions, in the order the constructor would copy them.
   this.schema = schema;

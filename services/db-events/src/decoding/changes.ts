@@ -23,7 +23,7 @@ import {
   EVENT_TYPES,
   type EventDataMap,
   RAW_DATA,
-  recalledRawData,
+  RAW_DATA_GETTER,
   TributaryError,
 } from '@tributary/shared';
 import { CloudEvent } from 'cloudevents';
@@ -162,18 +162,6 @@ function relationJson(schema: string, table: string, columns: readonly Column[])
   };
 }
 
-/** `data` of the change events written as bytes, parsed when first read. */
-const parsedData = new WeakMap<object, DbChangeData>();
-function lazyData(this: object): DbChangeData {
-  let d = parsedData.get(this);
-  if (d === undefined) {
-    d = JSON.parse((recalledRawData(this) as Buffer).toString('utf8')) as DbChangeData;
-    parsedData.set(this, d);
-  }
-  return d;
-}
-const LAZY_DATA: PropertyDescriptor = { get: lazyData, enumerable: true, configurable: false };
-
 /**
  * A row change's CloudEvent: the own properties, in the same order, that {@link changeEvent} (and so the SDK
  * constructor) gives, frozen, with `data` an enumerable getter that parses `raw`, the JSON bytes of `data`,
@@ -205,7 +193,7 @@ function ChangeCloudEvent(
   this.dataschema = undefined;
   this.data_base64 = undefined;
   this.schemaurl = undefined;
-  Object.defineProperty(this, 'data', LAZY_DATA);
+  Object.defineProperty(this, 'data', RAW_DATA_GETTER);
   // Extensions, in the order changeEvent gives them.
   this.schema = schema;
   this.table = table;
