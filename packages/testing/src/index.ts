@@ -64,6 +64,7 @@ export {
   type WaitForOptions,
   waitFor,
 } from './helpers.js';
+export { type KafkajsBeforePatch, kafkajsBeforePatch } from './kafkajs-original.js';
 export {
   applyAsInstaller,
   CRD_SETS,

@@ -1,16 +1,10 @@
-// patches/kafkajs@2.2.4.patch makes kafkajs' record encoding faster (one buffer per record instead of one per
-// header and per varint). It must not change a single byte on the wire: this test rebuilds kafkajs' original
-// sources by reverse-applying the patch to a copy of the installed (patched) package, then encodes the same
-// produce requests with both and compares the bytes.
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { type KafkajsBeforePatch, kafkajsBeforePatch } from '@tributary/testing';
 
 const require = createRequire(import.meta.url);
-const PATCH = new URL('../../../../patches/kafkajs@2.2.4.patch', import.meta.url).pathname;
 
 interface EncoderLike {
   buffer: Buffer;
@@ -97,38 +91,34 @@ function makeMessages(random: () => number, count: number): Record<string, unkno
 }
 
 describe('kafkajs record encoding patch', () => {
-  let dir: string;
+  let kafkajs: KafkajsBeforePatch | undefined;
   let original: Kafkajs;
   let patched: Kafkajs;
 
   beforeAll(() => {
-    const src = join(dirname(require.resolve('kafkajs/package.json')), 'src');
-    const record = readFileSync(join(src, 'protocol/recordBatch/record/v0/index.js'), 'utf8');
-    const produce = readFileSync(join(src, 'protocol/requests/produce/v3/request.js'), 'utf8');
-    if (!record.includes('encodeDirect') || produce.includes('...message,')) {
-      throw new Error(`kafkajs at ${src} is not patched: run pnpm install`);
-    }
-    dir = mkdtempSync(join(tmpdir(), 'kafkajs-original-'));
-    cpSync(src, join(dir, 'src'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{}');
-    const res = spawnSync('git', ['apply', '-R', '--whitespace=nowarn', PATCH], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
-    if (res.status !== 0) throw new Error(`git apply -R failed: ${res.stderr || res.error}`);
-    original = load(join(dir, 'src'));
-    patched = load(src);
+    kafkajs = kafkajsBeforePatch(
+      join(dirname(require.resolve('kafkajs/package.json')), 'src'),
+      (read) =>
+        read('protocol/recordBatch/record/v0/index.js').includes('encodeDirect') &&
+        !read('protocol/requests/produce/v3/request.js').includes('...message,'),
+    );
+    original = load(kafkajs.originalSrc);
+    patched = load(kafkajs.patchedSrc);
   });
 
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => kafkajs?.remove());
 
   it('rebuilt the original sources (the reverse patch really changed them)', () => {
-    const orig = readFileSync(join(dir, 'src/protocol/recordBatch/record/v0/index.js'), 'utf8');
+    const orig = readFileSync(
+      join((kafkajs as KafkajsBeforePatch).originalSrc, 'protocol/recordBatch/record/v0/index.js'),
+      'utf8',
+    );
     expect(orig).toContain("require('../../header/v0')");
     expect(orig).not.toContain('encodeDirect');
-    const produce = readFileSync(join(dir, 'src/protocol/requests/produce/v3/request.js'), 'utf8');
+    const produce = readFileSync(
+      join((kafkajs as KafkajsBeforePatch).originalSrc, 'protocol/requests/produce/v3/request.js'),
+      'utf8',
+    );
     expect(produce).toContain('...message,');
   });
 
@@ -225,7 +215,10 @@ describe('kafkajs record encoding patch', () => {
 
   // The patch replaces kafkajs' byte-at-a-time CRC-32C (the record batch checksum) with slicing-by-8.
   it('computes CRC-32C as the original and as the published check values', () => {
-    const orig = readFileSync(join(dir, 'src/protocol/recordBatch/crc32C/crc32C.js'), 'utf8');
+    const orig = readFileSync(
+      join((kafkajs as KafkajsBeforePatch).originalSrc, 'protocol/recordBatch/crc32C/crc32C.js'),
+      'utf8',
+    );
     expect(orig).toContain('node-fast-crc32c');
     // RFC 3720 (iSCSI) appendix B.4 and the CRC catalogue's check value for "123456789".
     const ascending = Buffer.from(Array.from({ length: 32 }, (_, i) => i));

@@ -1,12 +1,5 @@
-// The Kafka sink hands kafkajs pre-encoded records (KafkaRecordWriter + patches/kafkajs@2.2.4.patch). Consumers
-// (the Knative Kafka broker, the CloudEvents Java SDK) must see exactly what they saw before: this test rebuilds
-// kafkajs' original sources by reverse-applying the patch (as eventing's kafkajs-patch.test.ts does), encodes
-// the same events as toKafkaMessage messages with the original and as pre-encoded messages with the patched
-// kafkajs, and compares whole produce requests byte for byte.
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
@@ -16,10 +9,10 @@ import {
   KafkaRecordWriter,
   toKafkaMessage,
 } from '@tributary/shared';
+import { type KafkajsBeforePatch, kafkajsBeforePatch } from '@tributary/testing';
 import type { CloudEvent } from 'cloudevents';
 
 const require = createRequire(import.meta.url);
-const PATCH = new URL('../../../../patches/kafkajs@2.2.4.patch', import.meta.url).pathname;
 
 interface Encoded {
   buffer: Buffer;
@@ -119,33 +112,25 @@ function makeEvents(random: () => number, count: number): CloudEvent<unknown>[] 
 }
 
 describe('pre-encoded Kafka records (KafkaRecordWriter + the kafkajs patch)', () => {
-  let dir: string;
+  let kafkajs: KafkajsBeforePatch | undefined;
   let original: Kafkajs;
   let patched: Kafkajs;
 
   beforeAll(() => {
-    const src = join(dirname(require.resolve('kafkajs/package.json')), 'src');
-    const produce = readFileSync(join(src, 'protocol/requests/produce/v3/request.js'), 'utf8');
-    if (!produce.includes('encodePreEncoded'))
-      throw new Error(`kafkajs at ${src} is not patched: run pnpm install`);
-    dir = mkdtempSync(join(tmpdir(), 'kafkajs-original-'));
-    cpSync(src, join(dir, 'src'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{}');
-    const res = spawnSync('git', ['apply', '-R', '--whitespace=nowarn', PATCH], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
-    if (res.status !== 0) throw new Error(`git apply -R failed: ${res.stderr || res.error}`);
-    original = load(join(dir, 'src'));
-    patched = load(src);
+    kafkajs = kafkajsBeforePatch(join(dirname(require.resolve('kafkajs/package.json')), 'src'), (read) =>
+      read('protocol/requests/produce/v3/request.js').includes('encodePreEncoded'),
+    );
+    original = load(kafkajs.originalSrc);
+    patched = load(kafkajs.patchedSrc);
   });
 
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => kafkajs?.remove());
 
   it('rebuilt the original sources', () => {
-    const produce = readFileSync(join(dir, 'src/protocol/requests/produce/v3/request.js'), 'utf8');
+    const produce = readFileSync(
+      join((kafkajs as KafkajsBeforePatch).originalSrc, 'protocol/requests/produce/v3/request.js'),
+      'utf8',
+    );
     expect(produce).not.toContain('encodePreEncoded');
     expect(produce).toContain('...message,');
   });
