@@ -23,14 +23,25 @@
 // BENCH_READERS (raw,dbe,dbz: which readers run),
 // BENCH_LATENCY_RATES (2000; a list, or fractions of the measured db-events rate such as 0.25,0.5,1),
 // BENCH_LATENCY_SECONDS (15), BENCH_LATENCY_WARMUP (2000 changes at the rate, unmeasured), BENCH_SKIP_THROUGHPUT=1, BENCH_SKIP_LATENCY=1, BENCH_NO_BUILD=1,
-// BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process).
+// BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process),
+// BENCH_PERF_DIR (a folder: each reader's walsender is profiled with `perf record -g` and its socket calls
+// counted with `perf stat`, files named after the slot; read them with `perf report -i …`).
+//
+// The 2-core budget: for each reader, from its slot turning active to its last row, the CPU (utime + stime
+// from /proc) of the reader, of the walsender serving its slot (pg_replication_slots.active_pid, counted from
+// its birth: it is forked for this connection) and of the Kafka broker (the local process listening on the
+// first broker's port, net of its background measured for 1 s just before, while the bench polls as it will),
+// per thread family where useful, and the whole machine's busy cores (/proc/stat). From these: the walsender
+// caps a reader at 1/(its µs per row) (one process, one core), the cores at cores/(walsender + Kafka + reader),
+// a Node.js reader's main thread at 1/(its µs per row); the bench prints the least of them, the measured rate
+// as a share of it, and the db-events CPU per row the target share of raw would need.
 //
 // Latency: a server-side writer commits single-row transactions at a fixed rate while the reader streams;
 // per change, the commit timestamp (Postgres) to the moment Kafka appended the record (the topic uses
 // message.timestamp.type=LogAppendTime, so the broker stamps it), read back from the topic afterwards — the
 // same clock for db-events and Debezium.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -121,6 +132,8 @@ interface Budget {
   /** The walsender decoding for this reader, over its whole life (it is born with the connection). */
   walsender_pid?: number;
   walsender_us_per_row?: number;
+  /** Of which in the kernel (stime): sending to the reader's socket and waking the reader up. */
+  walsender_sys_us_per_row?: number;
   /** The Kafka broker, minus its background (measured for 1 s before the reader, with the bench polling). */
   kafka_us_per_row?: number;
   kafka_gross_us_per_row?: number;
@@ -129,6 +142,8 @@ interface Budget {
   /** The reader's busiest thread (the Node.js main thread for db-events). */
   reader_busiest_thread?: string;
   reader_busiest_thread_us_per_row?: number;
+  /** Share of a core the busiest thread ran while draining (1 = it never waited). */
+  reader_busiest_thread_busy?: number;
   reader_threads?: string;
   kafka_threads?: string;
   /** The bench process itself (polling the slot and the topic's offsets). */
@@ -269,6 +284,34 @@ async function main(): Promise<void> {
     return follower.stop().cpuSec / ((performance.now() - t0) / 1000);
   }
 
+  /** With BENCH_PERF_DIR: a CPU profile and the socket-call counts of a walsender, until it ends or is told. */
+  function perfWalsender(slot: string, pid: number): ChildProcess[] {
+    const dir = process.env.BENCH_PERF_DIR;
+    if (!dir) return [];
+    mkdirSync(dir, { recursive: true });
+    const events = ['sendto', 'recvfrom', 'epoll_wait', 'pread64']
+      .map((c) => `syscalls:sys_enter_${c}`)
+      .join(',');
+    const base = join(dir, `${slot}-walsender`);
+    console.log(`  (perf: ${base}.data, ${base}.stat)`);
+    return [
+      spawn(
+        'perf',
+        ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', `${base}.data`],
+        {
+          stdio: 'ignore',
+        },
+      ),
+      spawn(
+        'perf',
+        ['stat', '-x', ',', '-e', `task-clock,${events}`, '-p', String(pid), '-o', `${base}.stat`],
+        {
+          stdio: 'ignore',
+        },
+      ),
+    ];
+  }
+
   /**
    * Starts metering a reader's path once its slot is active: its walsender (from birth: it was forked for
    * this connection), the Kafka broker, the reader's threads, the bench process and the whole machine.
@@ -281,9 +324,11 @@ async function main(): Promise<void> {
     const readerF = readerPid !== undefined ? new CpuFollower(readerPid) : undefined;
     const bench0 = process.cpuUsage();
     const m0: MachineCpu = machineCpu();
+    const perf = wsPid !== undefined ? perfWalsender(slot, wsPid) : [];
     return {
       end(opts: { rows: number; drainSec: number; readerCpuSec: number; writesKafka: boolean }): Budget {
         const { rows, drainSec, readerCpuSec, writesKafka } = opts;
+        for (const p of perf) p.kill('SIGINT');
         const wsR = ws?.stop();
         const kafkaR = kafkaF?.stop();
         const readerR = readerF?.stop();
@@ -301,7 +346,9 @@ async function main(): Promise<void> {
             .join(', ');
         const budget: Budget = {
           ...(wsPid !== undefined ? { walsender_pid: wsPid } : {}),
-          ...(wsR ? { walsender_us_per_row: perRow(wsR.cpuSec) } : {}),
+          ...(wsR
+            ? { walsender_us_per_row: perRow(wsR.cpuSec), walsender_sys_us_per_row: perRow(wsR.sysSec) }
+            : {}),
           ...(kafkaR
             ? {
                 kafka_us_per_row: perRow(kafkaNetSec),
@@ -315,6 +362,7 @@ async function main(): Promise<void> {
             ? {
                 reader_busiest_thread: busiest.group,
                 reader_busiest_thread_us_per_row: perRow(busiest.cpuSec),
+                reader_busiest_thread_busy: Number((busiest.cpuSec / drainSec).toFixed(2)),
                 reader_threads: top(readerR?.threads),
               }
             : {}),
@@ -663,14 +711,60 @@ async function main(): Promise<void> {
       (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits)).padStart(w);
     const int = (n: number | undefined, w: number) =>
       (n === undefined ? '-' : Math.round(n).toLocaleString('en-US')).padStart(w);
+    const cols = (cells: [string, number][]) =>
+      cells.map(([text, w], i) => (i === 0 ? text.padEnd(w) : text.padStart(w))).join(' ');
     const lines = [
       `# ${title} (load ${result.load}; ${nCores} cores)`,
-      `#   ${'reader'.padEnd(22)} ${'rows/s'.padStart(8)} | µs CPU/row: ${'reader'.padStart(6)} ${'(thread)'.padStart(8)} ${'walsndr'.padStart(7)} ${'kafka'.padStart(6)} ${'path'.padStart(6)} | cores: ${'path'.padStart(4)} ${'machine'.padStart(7)} ${'others'.padStart(6)} | ${'bound'.padStart(7)} by ${'by'.padEnd(13)} measured/bound`,
+      `#   ${cols([
+        ['', 22],
+        ['', 8],
+        ['µs CPU per row:', 16],
+        ['', 15],
+        ['', 6],
+        ['| cores:', 8],
+        ['', 6],
+        ['', 7],
+        ['', 6],
+        ['| bound:', 9],
+      ])}`,
+      `#   ${cols([
+        ['reader', 22],
+        ['rows/s', 8],
+        ['reader', 6],
+        ['thread', 6],
+        ['walsender (sys)', 15],
+        ['kafka', 6],
+        ['| path', 8],
+        ['thread', 6],
+        ['machine', 7],
+        ['others', 6],
+        ['| rows/s', 9],
+        ['by', 13],
+        ['measured/bound', 15],
+      ])}`,
     ];
     for (const r of result.readers) {
       const b = r.budget;
+      const ws =
+        b?.walsender_us_per_row === undefined
+          ? '-'
+          : `${b.walsender_us_per_row.toFixed(1)} (${b.walsender_sys_us_per_row?.toFixed(1)})`;
       lines.push(
-        `#   ${r.reader.padEnd(22)} ${int(r.rows_per_s, 8)} |             ${f(b?.reader_us_per_row, 6)} ${f(b?.reader_busiest_thread_us_per_row, 8)} ${f(b?.walsender_us_per_row, 7)} ${f(b?.kafka_us_per_row, 6)} ${f(b?.path_us_per_row, 6)} |        ${f(b?.path_cores, 4, 2)} ${f(b?.machine_busy_cores, 7, 2)} ${f(b?.others_cores, 6, 2)} | ${int(b?.bound, 7)} by ${(b?.bound_by ?? '-').padEnd(13)} ${f(b?.of_bound, 5, 2)}`,
+        `#   ${cols([
+          [r.reader, 22],
+          [int(r.rows_per_s, 0), 8],
+          [f(b?.reader_us_per_row, 0), 6],
+          [f(b?.reader_busiest_thread_us_per_row, 0), 6],
+          [ws, 15],
+          [f(b?.kafka_us_per_row, 0), 6],
+          [`| ${f(b?.path_cores, 0, 2)}`, 8],
+          [f(b?.reader_busiest_thread_busy, 0, 2), 6],
+          [f(b?.machine_busy_cores, 0, 2), 7],
+          [f(b?.others_cores, 0, 2), 6],
+          [`| ${int(b?.bound, 0)}`, 9],
+          [b?.bound_by ?? '-', 13],
+          [f(b?.of_bound, 0, 2), 15],
+        ])}`,
       );
     }
     const t = result.db_events_budget as ReturnType<typeof targetBudget>;

@@ -6,7 +6,7 @@
 // not wall time, so they hold on a shared machine where wall time measures the scheduler.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { clockTicks, cpuSeconds } from './proc.js';
+import { clockTicks } from './proc.js';
 
 /** One thread's CPU so far: its id, its name (`comm`, cut by the kernel to 15 characters) and seconds. */
 export interface ThreadCpu {
@@ -15,8 +15,14 @@ export interface ThreadCpu {
   cpuSec: number;
 }
 
-/** Parses a /proc/<pid>/stat (or task/<tid>/stat) line: the name and utime + stime in seconds. */
-export function parseStat(stat: string, ticks = clockTicks()): { name: string; cpuSec: number } {
+/**
+ * Parses a /proc/<pid>/stat (or task/<tid>/stat) line: the name, utime + stime in seconds, and stime alone
+ * (time in the kernel on the process' behalf: system calls such as a socket send, and what they trigger).
+ */
+export function parseStat(
+  stat: string,
+  ticks = clockTicks(),
+): { name: string; cpuSec: number; sysSec: number } {
   // The name (field 2) sits in parentheses and may hold spaces or parentheses: cut at the last ')'.
   const open = stat.indexOf('(');
   const close = stat.lastIndexOf(')');
@@ -25,6 +31,7 @@ export function parseStat(stat: string, ticks = clockTicks()): { name: string; c
   return {
     name: stat.slice(open + 1, close),
     cpuSec: (Number(fields[11]) + Number(fields[12])) / ticks,
+    sysSec: Number(fields[12]) / ticks,
   };
 }
 
@@ -162,29 +169,44 @@ export function listenerPid(port: number): number | undefined {
 export class CpuFollower {
   private readonly cpu0: number;
   private last: number;
+  private readonly sys0: number;
+  private lastSys: number;
   private readonly threads0: ThreadCpu[];
   private threadsLast: ThreadCpu[];
   private readonly timer: NodeJS.Timeout;
-  private stopped: { cpuSec: number; threads: { group: string; cpuSec: number }[] } | undefined;
+  private stopped:
+    | { cpuSec: number; sysSec: number; threads: { group: string; cpuSec: number }[] }
+    | undefined;
 
   /** `fromBirth`: count the process' CPU since it started (a walsender born for this reader), not since now. */
   constructor(
     readonly pid: number,
     opts: { fromBirth?: boolean; intervalMs?: number } = {},
   ) {
-    const now = cpuSeconds(pid) ?? 0;
-    this.cpu0 = opts.fromBirth ? 0 : now;
-    this.last = now;
+    const now = this.read() ?? { cpuSec: 0, sysSec: 0 };
+    this.cpu0 = opts.fromBirth ? 0 : now.cpuSec;
+    this.sys0 = opts.fromBirth ? 0 : now.sysSec;
+    this.last = now.cpuSec;
+    this.lastSys = now.sysSec;
     this.threads0 = opts.fromBirth ? [] : threadsOf(pid);
     this.threadsLast = this.threads0;
     this.timer = setInterval(() => this.poll(), opts.intervalMs ?? 10);
     this.timer.unref();
   }
 
+  private read(): { cpuSec: number; sysSec: number } | undefined {
+    try {
+      return parseStat(readFileSync(`/proc/${this.pid}/stat`, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
   private poll(): void {
-    const now = cpuSeconds(this.pid);
+    const now = this.read();
     if (now === undefined) return;
-    this.last = now;
+    this.last = now.cpuSec;
+    this.lastSys = now.sysSec;
   }
 
   /** CPU seconds in the window so far. */
@@ -193,14 +215,18 @@ export class CpuFollower {
     return this.last - this.cpu0;
   }
 
-  /** Ends the window: total CPU seconds and CPU per thread family (largest first). */
-  stop(): { cpuSec: number; threads: { group: string; cpuSec: number }[] } {
+  /** Ends the window: total CPU seconds (of which in the kernel) and CPU per thread family (largest first). */
+  stop(): { cpuSec: number; sysSec: number; threads: { group: string; cpuSec: number }[] } {
     if (this.stopped) return this.stopped;
     this.poll();
     const threads = threadsOf(this.pid);
     if (threads.length > 0) this.threadsLast = threads;
     clearInterval(this.timer);
-    this.stopped = { cpuSec: this.last - this.cpu0, threads: threadDelta(this.threads0, this.threadsLast) };
+    this.stopped = {
+      cpuSec: this.last - this.cpu0,
+      sysSec: this.lastSys - this.sys0,
+      threads: threadDelta(this.threads0, this.threadsLast),
+    };
     return this.stopped;
   }
 }
