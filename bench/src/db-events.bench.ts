@@ -155,6 +155,9 @@ interface Budget {
   /** The whole machine while draining (/proc/stat): busy cores, and cores busy with anything but this path. */
   machine_busy_cores: number;
   others_cores?: number;
+  /** Cores minus what the rest of the machine used, and the bound on those alone. */
+  cores_left?: number;
+  bound_in_cores_left?: number;
   steal_cores: number;
   /** 1/walsender, cores/(walsender + Kafka + reader), 1/busiest thread: rows/s. */
   walsender_cap?: number;
@@ -380,15 +383,17 @@ async function main(): Promise<void> {
               drainSec
             ).toFixed(2),
           );
-          const b = boundOf(
-            {
-              reader: (readerCpuSec / rows) * 1e6,
-              walsender: (wsR.cpuSec / rows) * 1e6,
-              kafka: (kafkaNetSec / rows) * 1e6,
-              ...(busiest ? { readerThread: (busiest.cpuSec / rows) * 1e6 } : {}),
-            },
-            nCores,
-          );
+          const costs = {
+            reader: (readerCpuSec / rows) * 1e6,
+            walsender: (wsR.cpuSec / rows) * 1e6,
+            kafka: (kafkaNetSec / rows) * 1e6,
+            ...(busiest ? { readerThread: (busiest.cpuSec / rows) * 1e6 } : {}),
+          };
+          const b = boundOf(costs, nCores);
+          // The same bound on the cores the rest of the machine left this path (a shared machine).
+          const left = Math.max(0.05, nCores - Math.max(0, budget.others_cores));
+          budget.cores_left = Number(left.toFixed(2));
+          budget.bound_in_cores_left = Math.round(boundOf(costs, left).bound);
           budget.walsender_cap = Math.round(b.walsenderCap);
           budget.cores_cap = Math.round(b.coresCap);
           if (b.threadCap !== undefined) budget.thread_cap = Math.round(b.threadCap);
@@ -768,11 +773,17 @@ async function main(): Promise<void> {
       );
     }
     const t = result.db_events_budget as ReturnType<typeof targetBudget>;
-    const dbe = result.readers.find((r) => r.reader === 'db-events')?.budget;
-    if (t && dbe) {
+    const dbeResult = result.readers.find((r) => r.reader === 'db-events');
+    const rawResult = result.readers.find((r) => r.reader === 'pg_recvlogical');
+    const dbe = dbeResult?.budget;
+    if (t && dbe && dbeResult) {
+      const ofLeft = dbe.bound_in_cores_left
+        ? (dbeResult.rows_per_s / dbe.bound_in_cores_left).toFixed(2)
+        : '-';
       lines.push(
         `#   db-events at ${dbe.reader_us_per_row} µs/row could reach at most min(1/walsender ${int(dbe.walsender_cap, 0)}, ${nCores}/(walsender+kafka+reader) ${int(dbe.cores_cap, 0)}, 1/main thread ${int(dbe.thread_cap, 0)}) = ${int(dbe.bound, 0)}/s = ${t.bound_of_raw} of raw; measured ${dbe.of_bound} of that bound`,
-        `#   ${result.target_ratio} of raw = ${int(t.target_rate, 0)}/s would need db-events ≤ ${t.needs_reader_us_per_row ?? '(walsender too slow)'} µs/row (≤ ${t.needs_reader_us_per_row_any_threads ?? '-'} µs/row spread over threads); pg_recvlogical is at ${result.readers.find((r) => r.reader === 'pg_recvlogical')?.budget?.of_bound ?? '-'} of its own bound`,
+        `#   the rest of the machine left it ${dbe.cores_left} cores: on those the bound is ${int(dbe.bound_in_cores_left, 0)}/s, measured ${ofLeft} of it`,
+        `#   ${result.target_ratio} of raw = ${int(t.target_rate, 0)}/s would need db-events ≤ ${t.needs_reader_us_per_row ?? '(walsender too slow)'} µs/row (≤ ${t.needs_reader_us_per_row_any_threads ?? '-'} µs/row spread over threads); pg_recvlogical is at ${rawResult?.budget?.of_bound ?? '-'} of its own bound`,
       );
     }
     console.log(lines.join('\n'));
