@@ -693,7 +693,7 @@ async function main(): Promise<void> {
     const needs = readerBudget(goal, costs, nCores, share);
     const needsAnyThreads = readerBudget(goal, costs, nCores, 0);
     // A walsender costs more per row when its reader sleeps between messages (each send wakes it up), as
-    // pg_recvlogical does: the same budget with the raw run's walsender cost is the pessimistic one.
+    // pg_recvlogical does on a quiet machine: the same budget at the raw run's walsender cost shows that side.
     const rawWs = raw.budget?.walsender_us_per_row;
     const needsAtRawWalsender =
       rawWs !== undefined ? readerBudget(goal, { ...costs, walsender: rawWs }, nCores, share) : undefined;
@@ -790,7 +790,7 @@ async function main(): Promise<void> {
       lines.push(
         `#   db-events at ${dbe.reader_us_per_row} µs/row could reach at most min(1/walsender ${int(dbe.walsender_cap, 0)}, ${nCores}/(walsender+kafka+reader) ${int(dbe.cores_cap, 0)}, 1/main thread ${int(dbe.thread_cap, 0)}) = ${int(dbe.bound, 0)}/s = ${t.bound_of_raw} of raw; measured ${dbe.of_bound} of that bound`,
         `#   the rest of the machine left it ${dbe.cores_left} cores: on those the bound is ${int(dbe.bound_in_cores_left, 0)}/s, measured ${ofLeft} of it`,
-        `#   ${result.target_ratio} of raw = ${int(t.target_rate, 0)}/s would need db-events ≤ ${t.needs_reader_us_per_row ?? '(walsender too slow)'} µs/row (≤ ${t.needs_reader_us_per_row_any_threads ?? '-'} spread over threads; ≤ ${t.needs_reader_us_per_row_at_raw_walsender ?? '-'} if its walsender cost what pg_recvlogical's did); pg_recvlogical is at ${rawResult?.budget?.of_bound ?? '-'} of its own bound`,
+        `#   ${result.target_ratio} of raw = ${int(t.target_rate, 0)}/s would need db-events ≤ ${t.needs_reader_us_per_row ?? '(walsender too slow)'} µs/row (≤ ${t.needs_reader_us_per_row_any_threads ?? '-'} spread over threads; ≤ ${t.needs_reader_us_per_row_at_raw_walsender ?? '-'} with the walsender at the raw run's cost); pg_recvlogical is at ${rawResult?.budget?.of_bound ?? '-'} of its own bound`,
       );
     }
     console.log(lines.join('\n'));
