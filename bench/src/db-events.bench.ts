@@ -297,21 +297,15 @@ async function main(): Promise<void> {
       .join(',');
     const base = join(dir, `${slot}-walsender`);
     console.log(`  (perf: ${base}.data, ${base}.stat)`);
+    const run = (args: string[]) => {
+      const child = spawn('perf', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+      // No perf (or no permission): say so and go on without the profile.
+      child.on('error', (err) => console.log(`  (perf ${args[0]} failed: ${err.message})`));
+      return child;
+    };
     return [
-      spawn(
-        'perf',
-        ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', `${base}.data`],
-        {
-          stdio: 'ignore',
-        },
-      ),
-      spawn(
-        'perf',
-        ['stat', '-x', ',', '-e', `task-clock,${events}`, '-p', String(pid), '-o', `${base}.stat`],
-        {
-          stdio: 'ignore',
-        },
-      ),
+      run(['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', `${base}.data`]),
+      run(['stat', '-x', ',', '-e', `task-clock,${events}`, '-p', String(pid), '-o', `${base}.stat`]),
     ];
   }
 
