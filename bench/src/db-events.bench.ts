@@ -23,14 +23,25 @@
 // BENCH_READERS (raw,dbe,dbz: which readers run),
 // BENCH_LATENCY_RATES (2000; a list, or fractions of the measured db-events rate such as 0.25,0.5,1),
 // BENCH_LATENCY_SECONDS (15), BENCH_LATENCY_WARMUP (2000 changes at the rate, unmeasured), BENCH_SKIP_THROUGHPUT=1, BENCH_SKIP_LATENCY=1, BENCH_NO_BUILD=1,
-// BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process).
+// BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the db-events process),
+// BENCH_PERF_DIR (a folder: each reader's walsender is profiled with `perf record -g` and its socket calls
+// counted with `perf stat`, files named after the slot; read them with `perf report -i …`).
+//
+// The 2-core budget: for each reader, from its slot turning active to its last row, the CPU (utime + stime
+// from /proc) of the reader, of the walsender serving its slot (pg_replication_slots.active_pid, counted from
+// its birth: it is forked for this connection) and of the Kafka broker (the local process listening on the
+// first broker's port, net of its background measured for 1 s just before, while the bench polls as it will),
+// per thread family where useful, and the whole machine's busy cores (/proc/stat). From these: the walsender
+// caps a reader at 1/(its µs per row) (one process, one core), the cores at cores/(walsender + Kafka + reader),
+// a Node.js reader's main thread at 1/(its µs per row); the bench prints the least of them, the measured rate
+// as a share of it, and the db-events CPU per row the target share of raw would need.
 //
 // Latency: a server-side writer commits single-row transactions at a fixed rate while the reader streams;
 // per change, the commit timestamp (Postgres) to the moment Kafka appended the record (the topic uses
 // message.timestamp.type=LogAppendTime, so the broker stamps it), read back from the topic afterwards — the
 // same clock for db-events and Debezium.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,6 +50,15 @@ import { fileURLToPath } from 'node:url';
 import { freePort, uniqueName } from '@tributary/testing';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import {
+  boundOf,
+  CpuFollower,
+  cores,
+  listenerPid,
+  type MachineCpu,
+  machineCpu,
+  readerBudget,
+} from './lib/cpu-budget.js';
 import { DEBEZIUM_VERSION, startDebezium } from './lib/debezium.js';
 import { ensureTopic, recordsIn } from './lib/kafka.js';
 import { load1, loadAverages, ProcessMeter, readTimeFile, rssProfile, timeWrapped } from './lib/proc.js';
@@ -102,7 +122,51 @@ interface ReaderResult {
   cpu_cores: number;
   peak_rss_mib: number;
   load1: number;
+  /** The 2-core budget of this reader's path (see PathReading). */
+  budget?: Budget;
   [k: string]: unknown;
+}
+
+/** What the reader's path cost per row, from the slot turning active to the last row, and the bound. */
+interface Budget {
+  /** The walsender decoding for this reader, over its whole life (it is born with the connection). */
+  walsender_pid?: number;
+  walsender_us_per_row?: number;
+  /** Of which in the kernel (stime): sending to the reader's socket and waking the reader up. */
+  walsender_sys_us_per_row?: number;
+  /** The Kafka broker, minus its background (measured for 1 s before the reader, with the bench polling). */
+  kafka_us_per_row?: number;
+  kafka_gross_us_per_row?: number;
+  kafka_background_cores?: number;
+  reader_us_per_row: number;
+  /** The reader's busiest thread (the Node.js main thread for db-events). */
+  reader_busiest_thread?: string;
+  reader_busiest_thread_us_per_row?: number;
+  /** Share of a core the busiest thread ran while draining (1 = it never waited). */
+  reader_busiest_thread_busy?: number;
+  reader_threads?: string;
+  kafka_threads?: string;
+  /** The bench process itself (polling the slot and the topic's offsets). */
+  bench_us_per_row: number;
+  /** reader + walsender + Kafka (net), µs per row. */
+  path_us_per_row?: number;
+  /** Cores the path used while draining: (reader + walsender + Kafka net) CPU / drain time. */
+  path_cores?: number;
+  /** The whole machine while draining (/proc/stat): busy cores, and cores busy with anything but this path. */
+  machine_busy_cores: number;
+  others_cores?: number;
+  /** Cores minus what the rest of the machine used, and the bound on those alone. */
+  cores_left?: number;
+  bound_in_cores_left?: number;
+  steal_cores: number;
+  /** 1/walsender, cores/(walsender + Kafka + reader), 1/busiest thread: rows/s. */
+  walsender_cap?: number;
+  cores_cap?: number;
+  thread_cap?: number;
+  bound?: number;
+  bound_by?: string;
+  /** Measured rate / bound. */
+  of_bound?: number;
 }
 
 async function main(): Promise<void> {
@@ -125,6 +189,13 @@ async function main(): Promise<void> {
   const url = env.DATABASE_URL as string;
   const brokers = (env.KAFKA_BROKERS as string).split(',');
   const recvlogical = findPgRecvlogical();
+  const nCores = cores();
+  // The Kafka broker's pid: the local process listening on the first broker's port (the shared or the
+  // embedded JVM alike); without it (a remote broker) the Kafka column stays empty.
+  const [kafkaHost, kafkaPort] = (brokers[0] ?? '').split(':');
+  const kafkaPid = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(kafkaHost ?? '')
+    ? listenerPid(Number(kafkaPort))
+    : undefined;
   const version = spawnSync(recvlogical, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const db = new pg.Client({ connectionString: url });
   await db.connect();
@@ -134,6 +205,9 @@ async function main(): Promise<void> {
   await admin.connect();
   console.log(
     `pg_recvlogical: ${recvlogical} (${version}); server ${serverVersion}; node ${process.version}; rows ${ROWS}; load ${loadAverages()}`,
+  );
+  console.log(
+    `# CPU budget: ${nCores} cores; Kafka broker ${kafkaPid !== undefined ? `pid ${kafkaPid}` : 'not local (not metered)'}; walsender = pg_replication_slots.active_pid of each reader's slot`,
   );
 
   async function prepare(prefix: string, tables: number) {
@@ -178,15 +252,152 @@ async function main(): Promise<void> {
     await admin.deleteTopics({ topics }).catch(() => undefined);
   }
 
+  /** The walsender serving each slot, as seen when the slot turned active. */
+  const walsenders = new Map<string, number>();
+
   /** Polls until the slot is active; returns performance.now() of the first active sighting. */
   async function slotActive(slot: string, child: ChildProcess): Promise<number> {
     for (;;) {
-      const { rows } = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-      if (rows[0]?.active) return performance.now();
+      const { rows } = await db.query(
+        'SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      );
+      if (rows[0]?.active) {
+        if (rows[0].active_pid) walsenders.set(slot, Number(rows[0].active_pid));
+        return performance.now();
+      }
       if (child.exitCode !== null)
         throw new Error(`reader for ${slot} exited (${child.exitCode}) before streaming`);
       await sleep(5);
     }
+  }
+
+  /**
+   * Kafka's own CPU with nothing of ours to store: 1 s while the bench polls `topics` as it will while a reader
+   * drains (the shared broker also serves other test runs: this is what the reader's figure is net of).
+   */
+  async function kafkaBackground(topics: string[]): Promise<number | undefined> {
+    if (kafkaPid === undefined) return undefined;
+    const follower = new CpuFollower(kafkaPid);
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1000) {
+      for (const t of topics) await recordsIn(admin, t);
+      await sleep(20);
+    }
+    return follower.stop().cpuSec / ((performance.now() - t0) / 1000);
+  }
+
+  /** With BENCH_PERF_DIR: a CPU profile and the socket-call counts of a walsender, until it ends or is told. */
+  function perfWalsender(slot: string, pid: number): ChildProcess[] {
+    const dir = process.env.BENCH_PERF_DIR;
+    if (!dir) return [];
+    mkdirSync(dir, { recursive: true });
+    const events = ['sendto', 'recvfrom', 'epoll_wait', 'pread64']
+      .map((c) => `syscalls:sys_enter_${c}`)
+      .join(',');
+    const base = join(dir, `${slot}-walsender`);
+    console.log(`  (perf: ${base}.data, ${base}.stat)`);
+    const run = (args: string[]) => {
+      const child = spawn('perf', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+      // No perf (or no permission): say so and go on without the profile.
+      child.on('error', (err) => console.log(`  (perf ${args[0]} failed: ${err.message})`));
+      return child;
+    };
+    return [
+      run(['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', `${base}.data`]),
+      run(['stat', '-x', ',', '-e', `task-clock,${events}`, '-p', String(pid), '-o', `${base}.stat`]),
+    ];
+  }
+
+  /**
+   * Starts metering a reader's path once its slot is active: its walsender (from birth: it was forked for
+   * this connection), the Kafka broker, the reader's threads, the bench process and the whole machine.
+   * `end` closes the window; call it before stopping the reader (its walsender ends with it).
+   */
+  function meterPath(slot: string, readerPid: number | undefined, kafkaBg: number | undefined) {
+    const wsPid = walsenders.get(slot);
+    const ws = wsPid !== undefined ? new CpuFollower(wsPid, { fromBirth: true }) : undefined;
+    const kafkaF = kafkaPid !== undefined ? new CpuFollower(kafkaPid) : undefined;
+    const readerF = readerPid !== undefined ? new CpuFollower(readerPid) : undefined;
+    const bench0 = process.cpuUsage();
+    const m0: MachineCpu = machineCpu();
+    const perf = wsPid !== undefined ? perfWalsender(slot, wsPid) : [];
+    return {
+      end(opts: { rows: number; drainSec: number; readerCpuSec: number; writesKafka: boolean }): Budget {
+        const { rows, drainSec, readerCpuSec, writesKafka } = opts;
+        for (const p of perf) p.kill('SIGINT');
+        const wsR = ws?.stop();
+        const kafkaR = kafkaF?.stop();
+        const readerR = readerF?.stop();
+        const benchUse = process.cpuUsage(bench0);
+        const m1 = machineCpu();
+        const perRow = (sec: number) => round1((sec / rows) * 1e6);
+        const benchSec = (benchUse.user + benchUse.system) / 1e6;
+        const kafkaNetSec =
+          kafkaR && writesKafka ? Math.max(0, kafkaR.cpuSec - (kafkaBg ?? 0) * drainSec) : 0;
+        const busiest = readerR?.threads[0];
+        const top = (threads: { group: string; cpuSec: number }[] | undefined) =>
+          threads
+            ?.slice(0, 4)
+            .map((t) => `${t.group} ${perRow(t.cpuSec)}`)
+            .join(', ');
+        const budget: Budget = {
+          ...(wsPid !== undefined ? { walsender_pid: wsPid } : {}),
+          ...(wsR
+            ? { walsender_us_per_row: perRow(wsR.cpuSec), walsender_sys_us_per_row: perRow(wsR.sysSec) }
+            : {}),
+          ...(kafkaR
+            ? {
+                kafka_us_per_row: perRow(kafkaNetSec),
+                kafka_gross_us_per_row: perRow(kafkaR.cpuSec),
+                kafka_background_cores: Number((kafkaBg ?? 0).toFixed(3)),
+                kafka_threads: top(kafkaR.threads),
+              }
+            : {}),
+          reader_us_per_row: perRow(readerCpuSec),
+          ...(busiest
+            ? {
+                reader_busiest_thread: busiest.group,
+                reader_busiest_thread_us_per_row: perRow(busiest.cpuSec),
+                reader_busiest_thread_busy: Number((busiest.cpuSec / drainSec).toFixed(2)),
+                reader_threads: top(readerR?.threads),
+              }
+            : {}),
+          bench_us_per_row: perRow(benchSec),
+          machine_busy_cores: Number(((m1.busySec - m0.busySec) / drainSec).toFixed(2)),
+          steal_cores: Number(((m1.stealSec - m0.stealSec) / drainSec).toFixed(2)),
+        };
+        if (wsR) {
+          const pathSec = readerCpuSec + wsR.cpuSec + kafkaNetSec;
+          budget.path_us_per_row = perRow(pathSec);
+          budget.path_cores = Number((pathSec / drainSec).toFixed(2));
+          budget.others_cores = Number(
+            (
+              (m1.busySec - m0.busySec - readerCpuSec - wsR.cpuSec - (kafkaR?.cpuSec ?? 0) - benchSec) /
+              drainSec
+            ).toFixed(2),
+          );
+          const costs = {
+            reader: (readerCpuSec / rows) * 1e6,
+            walsender: (wsR.cpuSec / rows) * 1e6,
+            kafka: (kafkaNetSec / rows) * 1e6,
+            ...(busiest ? { readerThread: (busiest.cpuSec / rows) * 1e6 } : {}),
+          };
+          const b = boundOf(costs, nCores);
+          // The same bound on the cores the rest of the machine left this path (a shared machine).
+          const left = Math.max(0.05, nCores - Math.max(0, budget.others_cores));
+          budget.cores_left = Number(left.toFixed(2));
+          budget.bound_in_cores_left = Math.round(boundOf(costs, left).bound);
+          budget.walsender_cap = Math.round(b.walsenderCap);
+          budget.cores_cap = Math.round(b.coresCap);
+          if (b.threadCap !== undefined) budget.thread_cap = Math.round(b.threadCap);
+          budget.bound = Math.round(b.bound);
+          budget.bound_by = b.boundBy;
+          budget.of_bound = Number((rows / drainSec / b.bound).toFixed(2));
+        }
+        return budget;
+      },
+    };
   }
 
   async function untilRecords(
@@ -252,15 +463,23 @@ async function main(): Promise<void> {
     topics: () => string[],
     rows: number,
     stop: () => Promise<void>,
+    kafkaBg: number | undefined,
   ): Promise<ReaderResult> {
     const s0 = performance.now();
     const meter = new ProcessMeter(child.pid as number);
     try {
       const t0 = await slotActive(slot, child);
       const cpuAtStart = meter.cpuSoFar();
+      const path = meterPath(slot, child.pid, kafkaBg);
       const t1 = await untilRecords(topics(), rows, child, 30 * 60_000);
       const reading = meter.stop();
       const drain = (t1 - t0) / 1000;
+      const budget = path.end({
+        rows,
+        drainSec: drain,
+        readerCpuSec: reading.cpuSec - cpuAtStart,
+        writesKafka: true,
+      });
       const startedAt = (t0 - s0) / 1000;
       const rss = rssProfile(reading.samples, startedAt, startedAt + drain);
       return {
@@ -275,6 +494,7 @@ async function main(): Promise<void> {
         rss_tenths_mib: rss.tenths,
         rss_spread: rss.spread,
         load1: load1(),
+        budget,
       };
     } finally {
       meter.stop();
@@ -282,7 +502,12 @@ async function main(): Promise<void> {
     }
   }
 
-  async function runRaw(schema: string, slot: string, end: string): Promise<ReaderResult> {
+  async function runRaw(
+    schema: string,
+    slot: string,
+    end: string,
+    kafkaBg: number | undefined,
+  ): Promise<ReaderResult> {
     const timeFile = join(tmpdir(), `${slot}.time`);
     const argv = timeWrapped(
       [
@@ -317,10 +542,18 @@ async function main(): Promise<void> {
       );
     });
     const t0 = await Promise.race([slotActive(slot, child), exited]);
+    // pg_recvlogical runs under GNU time (child.pid is time's): its CPU comes from the time file.
+    const path = meterPath(slot, undefined, kafkaBg);
     const t1 = await exited;
     const drain = (t1 - t0) / 1000;
     const times = readTimeFile(timeFile);
     rmSync(timeFile, { force: true });
+    const budget = path.end({
+      rows: ROWS,
+      drainSec: drain,
+      readerCpuSec: times?.cpuSec ?? Number.NaN,
+      writesKafka: false,
+    });
     const { rows } = await db.query(
       'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done, confirmed_flush_lsn::text AS at FROM pg_replication_slots WHERE slot_name = $1',
       [slot, end],
@@ -338,6 +571,7 @@ async function main(): Promise<void> {
       confirmed_to_end: rows[0]?.done === true,
       confirmed_flush_lsn: rows[0]?.at,
       ...(process.env.BENCH_RAW_OUT ? { out_bytes: statSync(process.env.BENCH_RAW_OUT).size } : {}),
+      budget,
     };
   }
 
@@ -372,8 +606,9 @@ async function main(): Promise<void> {
     const results: Record<string, ReaderResult> = {};
     try {
       for (const r of order) {
-        if (r === 'raw') results.raw = await runRaw(schema, slots.raw, end);
+        if (r === 'raw') results.raw = await runRaw(schema, slots.raw, end, await kafkaBackground([]));
         if (r === 'dbe') {
+          const kafkaBg = await kafkaBackground([topic]);
           const child = startDbEvents(schema, names, slots.dbe, topic, await freePort());
           results.dbe = await meterStreaming(
             'db-events',
@@ -382,9 +617,11 @@ async function main(): Promise<void> {
             () => [topic],
             ROWS,
             () => stopChild(child),
+            kafkaBg,
           );
         }
         if (r === 'dbz') {
+          const kafkaBg = await kafkaBackground(dbzTopics);
           const run = startDebezium({
             databaseUrl: url,
             brokers,
@@ -401,6 +638,7 @@ async function main(): Promise<void> {
             () => dbzTopics,
             ROWS,
             run.stop,
+            kafkaBg,
           );
         }
       }
@@ -424,10 +662,132 @@ async function main(): Promise<void> {
         ? { db_events_vs_debezium: Number((dbe.rows_per_s / results.dbz.rows_per_s).toFixed(2)) }
         : {}),
       target_ratio: payload > 100 ? 0.6 : 0.8,
+      ...(raw && dbe ? { db_events_budget: targetBudget(raw, dbe, payload > 100 ? 0.6 : 0.8) } : {}),
       readers: Object.values(results),
     };
     console.log(JSON.stringify(result));
+    printBudget(`${label}, ${tables} table${tables > 1 ? 's' : ''}, round ${round}`, result);
     return result;
+  }
+
+  /**
+   * What db-events' path allows against the raw rate: the bound at its measured cost, that bound as a share
+   * of raw, and the db-events CPU per row the target share would need (walsender and Kafka costing what they
+   * cost in db-events' run; the main thread's share of db-events' CPU kept as measured).
+   */
+  function targetBudget(raw: ReaderResult, dbe: ReaderResult, target: number) {
+    const b = dbe.budget;
+    if (b?.walsender_us_per_row === undefined || b.bound === undefined) return undefined;
+    const goal = target * raw.rows_per_s;
+    const costs = { walsender: b.walsender_us_per_row, kafka: b.kafka_us_per_row ?? 0 };
+    const share =
+      b.reader_busiest_thread_us_per_row !== undefined && b.reader_us_per_row > 0
+        ? b.reader_busiest_thread_us_per_row / b.reader_us_per_row
+        : 1;
+    const needs = readerBudget(goal, costs, nCores, share);
+    const needsAnyThreads = readerBudget(goal, costs, nCores, 0);
+    // A walsender costs more per row when its reader sleeps between messages (each send wakes it up), as
+    // pg_recvlogical does on a quiet machine: the same budget at the raw run's walsender cost shows that side.
+    const rawWs = raw.budget?.walsender_us_per_row;
+    const needsAtRawWalsender =
+      rawWs !== undefined ? readerBudget(goal, { ...costs, walsender: rawWs }, nCores, share) : undefined;
+    return {
+      target_rate: Math.round(goal),
+      bound_of_raw: Number((b.bound / raw.rows_per_s).toFixed(2)),
+      // undefined: the walsender alone cannot decode at the target rate.
+      needs_reader_us_per_row: needs === undefined ? null : round1(needs),
+      // The same with the work spread over threads (no single-thread cap).
+      needs_reader_us_per_row_any_threads: needsAnyThreads === undefined ? null : round1(needsAnyThreads),
+      needs_reader_us_per_row_at_raw_walsender:
+        needsAtRawWalsender === undefined ? null : round1(needsAtRawWalsender),
+      reader_us_per_row: b.reader_us_per_row,
+      raw_walsender_cap_of_raw:
+        raw.budget?.walsender_cap !== undefined
+          ? Number((raw.budget.walsender_cap / raw.rows_per_s).toFixed(2))
+          : null,
+    };
+  }
+
+  /** A readable block under each throughput JSON line: per reader its costs, cores and bound. */
+  function printBudget(
+    title: string,
+    result: { load: string; readers: ReaderResult[]; target_ratio: number } & Record<string, unknown>,
+  ) {
+    const f = (n: number | undefined, w: number, digits = 1) =>
+      (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits)).padStart(w);
+    const int = (n: number | undefined, w: number) =>
+      (n === undefined ? '-' : Math.round(n).toLocaleString('en-US')).padStart(w);
+    const cols = (cells: [string, number][]) =>
+      cells.map(([text, w], i) => (i === 0 ? text.padEnd(w) : text.padStart(w))).join(' ');
+    const lines = [
+      `# ${title} (load ${result.load}; ${nCores} cores)`,
+      `#   ${cols([
+        ['', 22],
+        ['', 8],
+        ['µs CPU per row:', 16],
+        ['', 15],
+        ['', 6],
+        ['| cores:', 8],
+        ['', 6],
+        ['', 7],
+        ['', 6],
+        ['| bound:', 9],
+      ])}`,
+      `#   ${cols([
+        ['reader', 22],
+        ['rows/s', 8],
+        ['reader', 6],
+        ['thread', 6],
+        ['walsender (sys)', 15],
+        ['kafka', 6],
+        ['| path', 8],
+        ['thread', 6],
+        ['machine', 7],
+        ['others', 6],
+        ['| rows/s', 9],
+        ['by', 13],
+        ['measured/bound', 15],
+      ])}`,
+    ];
+    for (const r of result.readers) {
+      const b = r.budget;
+      const ws =
+        b?.walsender_us_per_row === undefined
+          ? '-'
+          : `${b.walsender_us_per_row.toFixed(1)} (${b.walsender_sys_us_per_row?.toFixed(1)})`;
+      lines.push(
+        `#   ${cols([
+          [r.reader, 22],
+          [int(r.rows_per_s, 0), 8],
+          [f(b?.reader_us_per_row, 0), 6],
+          [f(b?.reader_busiest_thread_us_per_row, 0), 6],
+          [ws, 15],
+          [f(b?.kafka_us_per_row, 0), 6],
+          [`| ${f(b?.path_cores, 0, 2)}`, 8],
+          [f(b?.reader_busiest_thread_busy, 0, 2), 6],
+          [f(b?.machine_busy_cores, 0, 2), 7],
+          [f(b?.others_cores, 0, 2), 6],
+          [`| ${int(b?.bound, 0)}`, 9],
+          [b?.bound_by ?? '-', 13],
+          [f(b?.of_bound, 0, 2), 15],
+        ])}`,
+      );
+    }
+    const t = result.db_events_budget as ReturnType<typeof targetBudget>;
+    const dbeResult = result.readers.find((r) => r.reader === 'db-events');
+    const rawResult = result.readers.find((r) => r.reader === 'pg_recvlogical');
+    const dbe = dbeResult?.budget;
+    if (t && dbe && dbeResult) {
+      const ofLeft = dbe.bound_in_cores_left
+        ? (dbeResult.rows_per_s / dbe.bound_in_cores_left).toFixed(2)
+        : '-';
+      lines.push(
+        `#   db-events at ${dbe.reader_us_per_row} µs/row could reach at most min(1/walsender ${int(dbe.walsender_cap, 0)}, ${nCores}/(walsender+kafka+reader) ${int(dbe.cores_cap, 0)}, 1/main thread ${int(dbe.thread_cap, 0)}) = ${int(dbe.bound, 0)}/s = ${t.bound_of_raw} of raw; measured ${dbe.of_bound} of that bound`,
+        `#   the rest of the machine left it ${dbe.cores_left} cores: on those the bound is ${int(dbe.bound_in_cores_left, 0)}/s, measured ${ofLeft} of it`,
+        `#   ${result.target_ratio} of raw = ${int(t.target_rate, 0)}/s would need db-events ≤ ${t.needs_reader_us_per_row ?? '(walsender too slow)'} µs/row (≤ ${t.needs_reader_us_per_row_any_threads ?? '-'} spread over threads; ≤ ${t.needs_reader_us_per_row_at_raw_walsender ?? '-'} with the walsender at the raw run's cost); pg_recvlogical is at ${rawResult?.budget?.of_bound ?? '-'} of its own bound`,
+      );
+    }
+    console.log(lines.join('\n'));
   }
 
   async function latency(rate: number, reader: 'dbe' | 'dbz') {
