@@ -28,7 +28,8 @@ import { buildApp, minioWebhookEnv, setupBucketNotifications, WEBHOOK_PATH } fro
 import { startIngressBroker, startRecordingBroker } from '@tributary/storage-events/test-broker';
 import { freePort, startMinio, startPostgres, uniqueBucket, waitFor } from '@tributary/testing';
 import { Client } from 'minio';
-import { pidListeningOn, treeCpuSeconds } from './lib/listener.js';
+import { listenerPid } from './lib/cpu-budget.js';
+import { treeCpuSeconds } from './lib/listener.js';
 import { cpuSeconds, memoryMiB } from './lib/proc.js';
 
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 2_000);
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
   const storeUrl = kafka
     ? `kafka://${process.env.KAFKA_BROKERS!.split(',')[0]}`
     : (process.env.DATABASE_URL ?? postgres?.url ?? '');
-  const storePid = pidListeningOn(Number(new URL(storeUrl).port));
+  const storePid = listenerPid(Number(new URL(storeUrl).port));
   const sink = await startRecordingBroker();
   // As the service configures its publisher (index.ts): the mapping already checked each event.
   const publishers = {
