@@ -234,6 +234,27 @@ describe('table backfill (Postgres 17)', () => {
     }
   });
 
+  it("writes a chunk's HIGH only once the stream has room: a held sink stops the backfill, nothing is lost", async () => {
+    const table = `${t.schema}.held`;
+    await t.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    await t.db.query(`INSERT INTO ${table} SELECT generate_series(1, 5000)`);
+    sink.hold();
+    e = await startBackfillEngine(t, sink, { maxInFlight: 200 });
+    const engine = e.engine;
+    const id = await startBackfill(t, e, table, { chunkSize: 100 });
+    await waitForState(e, id, 'running');
+    // Chunks are read ahead, but a chunk's events enter the stream (at its HIGH) only while at most half of
+    // maxInFlight (100) are in flight: with nothing accepted, that is two chunks, then the backfill waits.
+    await waitFor(() => engine.inFlight >= 200, { timeoutMs: 20_000, message: 'two chunks in flight' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(engine.inFlight).toBe(200);
+    expect(sink.events).toHaveLength(0);
+    sink.release();
+    await waitForState(e, id, 'completed');
+    const ids = readsOf(sink.events, id).map((ev) => Number(ev.subject));
+    expect(ids).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+  });
+
   it('stops a cancelled backfill', async () => {
     const table = `${t.schema}.many`;
     await t.db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);

@@ -51,7 +51,10 @@ export interface BackfillRunnerOptions {
   schema: string;
   publication: string;
   logger: Logger;
-  /** The pipeline's in-flight bound: the next chunk is read only once the in-flight events fall below half. */
+  /**
+   * The pipeline's in-flight bound: a chunk's HIGH (which releases its events) is written only once the
+   * in-flight events fall below half.
+   */
   maxInFlight: number;
   pollMs?: number;
 }
@@ -331,6 +334,12 @@ export class BackfillRunner {
         this.log.info({ backfill: job.id, state: current.state }, 'backfill stopped');
         return;
       }
+      try {
+        await this.room(loop);
+      } catch (err) {
+        attached.tracker.close(current.token);
+        throw err;
+      }
       await this.emitHigh(client, attached, current);
       const ahead =
         current.lastKey && current.rows.length >= job.chunk_size ? open(current.lastKey) : undefined;
@@ -367,15 +376,13 @@ export class BackfillRunner {
   }
 
   /**
-   * Reads the chunk after `after` between its LOW watermark and its snapshot, once the stream has room
-   * (at most half of `maxInFlight` in flight); its HIGH is written by the loop.
+   * Reads the chunk after `after` between its LOW watermark and its snapshot; its HIGH, which releases its
+   * events into the stream, is written by the loop once the stream has room ({@link room}). Reading does not
+   * wait for room: the rows of one chunk ahead are held either way, and reading while the chunk before drains
+   * keeps the two overlapped.
    */
   private async openChunk(loop: ChunkLoop, after: string[] | null): Promise<Chunk> {
-    const { job, plan, client, attached, progress, half } = loop;
-    while (attached.session.inFlight() > half) {
-      if (attached.ended || this.stopped) throw new SessionEndedError();
-      await sleep(5);
-    }
+    const { job, plan, client, attached, progress } = loop;
     if (attached.ended || this.stopped) throw new SessionEndedError();
     const token = `${job.id}/${progress.chunks}.${loop.opened++}/${randomBytes(4).toString('hex')}`;
     const readAt = new Date().toISOString();
@@ -431,6 +438,20 @@ export class BackfillRunner {
   }
 
   /** Writes a chunk's HIGH watermark (the chunk is forgotten when that fails). */
+  /**
+   * Waits until the stream has room for a chunk's events: at most half of `maxInFlight` in flight. Polled
+   * every millisecond: the sink drains a chunk's events in a few event-loop turns, and a coarser poll left the
+   * loop idle (docs/BENCHMARKS.md "Table backfill").
+   */
+  private async room(loop: ChunkLoop): Promise<void> {
+    const { attached, half } = loop;
+    while (attached.session.inFlight() > half) {
+      if (attached.ended || this.stopped) throw new SessionEndedError();
+      await sleep(1);
+    }
+    if (attached.ended || this.stopped) throw new SessionEndedError();
+  }
+
   private async emitHigh(client: pg.Client, attached: Attached, current: Chunk): Promise<void> {
     try {
       // Flushed, so the stream reaches it at once rather than at the next WAL flush.
