@@ -426,7 +426,7 @@ export class BackfillRunner {
       if (chunk.state === 'running') {
         chunk.rows = read.rows;
         chunk.lastKey = read.rows.length > 0 ? read.rows.keyTexts(read.rows.length - 1) : null;
-        chunk.window.chunk = { rows: read.rows, xip: read.xip };
+        chunk.window.chunk = { rows: read.rows, ...read.snapshot };
       } else {
         attached.tracker.close(token);
       }
@@ -484,7 +484,7 @@ export class BackfillRunner {
     plan: TablePlan,
     job: BackfillRow,
     after: string[] | null,
-  ): Promise<{ rows: CopyRows; xip: Set<number>; state: string | undefined }> {
+  ): Promise<{ rows: CopyRows; snapshot: SnapshotIds; state: string | undefined }> {
     const statements = [
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ...TEXT_FORM_SETTINGS,
@@ -500,7 +500,7 @@ export class BackfillRunner {
     const base = TEXT_FORM_SETTINGS.length + 1;
     const snapshot = String(results[base]?.rows[0]?.[0] ?? '');
     const state = results[base + 1]?.rows[0]?.[0] ?? undefined;
-    return { rows, xip: parseXip(snapshot), state: state ?? undefined };
+    return { rows, snapshot: parseSnapshot(snapshot), state: state ?? undefined };
   }
 }
 
@@ -535,11 +535,18 @@ function copyQuery(
   });
 }
 
-/** `xmin:xmax:xip1,xip2` (pg_snapshot, 64-bit ids) -> the in-progress ids' low 32 bits, as pgoutput sends them. */
-export function parseXip(snapshot: string): Set<number> {
-  const xip = snapshot.split(':')[2];
+/** What a chunk's snapshot could not see, as pgoutput names transactions (low 32 bits of the ids). */
+export interface SnapshotIds {
+  /** In progress when the snapshot was taken. */
+  xip: Set<number>;
+  /** The first id not yet completed then: this one and every later one are invisible too. */
+  xmax: number;
+}
+
+/** `xmin:xmax:xip1,xip2` (pg_snapshot, 64-bit ids) -> its in-progress ids and xmax, low 32 bits each. */
+export function parseSnapshot(snapshot: string): SnapshotIds {
+  const [, xmax, xip] = snapshot.split(':');
   const out = new Set<number>();
-  if (!xip) return out;
-  for (const x of xip.split(',')) if (x) out.add(Number(BigInt(x) & 0xffff_ffffn));
-  return out;
+  for (const x of xip?.split(',') ?? []) if (x) out.add(Number(BigInt(x) & 0xffff_ffffn));
+  return { xip: out, xmax: xmax ? Number(BigInt(xmax) & 0xffff_ffffn) : 0 };
 }

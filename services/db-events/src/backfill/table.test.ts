@@ -1,7 +1,7 @@
 /** The SQL of a chunk: keyset pagination by row comparison, literals, filter; and the snapshot's xip. */
 import { describe, expect, it } from '@jest/globals';
 import { TypeRegistry } from '../decoding/values.js';
-import { parseXip } from './runner.js';
+import { parseSnapshot } from './runner.js';
 import { chunkSql, literal, maxKeySql, type TablePlan } from './table.js';
 
 const types = new TypeRegistry();
@@ -47,10 +47,13 @@ describe('chunkSql', () => {
   });
 });
 
-describe('parseXip', () => {
-  it('takes the in-progress ids of a pg_snapshot as 32-bit xids', () => {
-    expect([...parseXip('100:105:101,103')]).toEqual([101, 103]);
-    expect([...parseXip(`${2 ** 32 + 5}:${2 ** 32 + 9}:${2 ** 32 + 7}`)]).toEqual([7]);
-    expect(parseXip('100:100:').size).toBe(0);
+describe('parseSnapshot', () => {
+  it('takes the in-progress ids and xmax of a pg_snapshot as 32-bit xids', () => {
+    expect(parseSnapshot('100:105:101,103')).toEqual({ xip: new Set([101, 103]), xmax: 105 });
+    expect(parseSnapshot(`${2 ** 32 + 5}:${2 ** 32 + 9}:${2 ** 32 + 7}`)).toEqual({
+      xip: new Set([7]),
+      xmax: 9,
+    });
+    expect(parseSnapshot('100:100:')).toEqual({ xip: new Set(), xmax: 100 });
   });
 });

@@ -105,6 +105,9 @@ const rows = (...keys: [string, number][]): TestRows => {
   return { texts, length: texts.length, key: (i) => keyString(texts[i] as string[], [0, 1]) };
 };
 
+/** An xmax no transaction of these tests reaches (2^31 - 1 ahead of them, modulo 2^32). */
+const NO_XMAX = 0x7fff_ffff;
+
 describe('BackfillTracker', () => {
   it('drops the keys changed between LOW and HIGH and emits the rest in chunk order at HIGH', async () => {
     const s = stream();
@@ -115,7 +118,7 @@ describe('BackfillTracker', () => {
     s.tx(upd('a', 2, 'in window'));
     s.tx(del('b', 1));
     s.tx(ins('z', 9));
-    w.chunk = { rows: rows(['a', 1], ['a', 2], ['a', 3], ['b', 1]), xip: new Set() };
+    w.chunk = { rows: rows(['a', 1], ['a', 2], ['a', 3], ['b', 1]), xip: new Set(), xmax: NO_XMAX };
     const out = s.mark('c1', 'high');
     expect(out?.events).toHaveLength(2);
     expect(s.emitted[0]?.rows.map((r) => r.slice(0, 2).join())).toEqual(['a,1', 'a,3']);
@@ -131,7 +134,7 @@ describe('BackfillTracker', () => {
     const w = s.open('c');
     s.mark('c', 'low');
     s.tx(upd('q', 7, 'moved', Tuple.of(['a', '1', null])));
-    w.chunk = { rows: rows(['a', 1], ['a', 2], ['q', 7]), xip: new Set() };
+    w.chunk = { rows: rows(['a', 1], ['a', 2], ['q', 7]), xip: new Set(), xmax: NO_XMAX };
     s.mark('c', 'high');
     expect(s.emitted[0]?.rows.map((r) => r.slice(0, 2).join())).toEqual(['a,2']);
     await expect(w.done).resolves.toMatchObject({ dropped: 2 });
@@ -147,9 +150,24 @@ describe('BackfillTracker', () => {
     w.chunk = {
       rows: rows(['a', 1], ['a', 2], ['a', 3]),
       xip: new Set([racing, 424242]),
+      xmax: NO_XMAX,
     };
     s.mark('c', 'high');
     expect(visible).toBe(racing + 1);
+    expect(s.emitted[0]?.rows.map((r) => r.slice(0, 2).join())).toEqual(['a,1', 'a,3']);
+  });
+
+  it("drops the keys of a transaction committed before LOW whose id is at or above the snapshot's xmax", async () => {
+    const s = stream();
+    const done = s.tx(upd('a', 3, 'long done'));
+    // The newest transaction: its commit record precedes LOW, but no snapshot counted it completed yet, so
+    // the chunk's snapshot has xmax = its id and does not list it in xip.
+    const racing = s.tx(upd('a', 2, 'committing'));
+    const w = s.open('c');
+    s.mark('c', 'low');
+    w.chunk = { rows: rows(['a', 1], ['a', 2], ['a', 3]), xip: new Set(), xmax: racing };
+    s.mark('c', 'high');
+    expect(racing).toBe(done + 1);
     expect(s.emitted[0]?.rows.map((r) => r.slice(0, 2).join())).toEqual(['a,1', 'a,3']);
   });
 
@@ -164,14 +182,14 @@ describe('BackfillTracker', () => {
       old: undefined,
       new: Tuple.of([undefined, '1', 'x']),
     });
-    w.chunk = { rows: rows(['a', 1]), xip: new Set() };
+    w.chunk = { rows: rows(['a', 1]), xip: new Set(), xmax: NO_XMAX };
     expect(s.mark('c', 'high')).toBeUndefined();
     await expect(w.done).resolves.toMatchObject({ retry: true });
 
     const t = s.open('t');
     s.mark('t', 'low');
     s.tx({ tag: 'truncate', cascade: false, restartIdentity: false, relationIds: [REL] });
-    t.chunk = { rows: rows(['a', 1], ['b', 2]), xip: new Set() };
+    t.chunk = { rows: rows(['a', 1], ['b', 2]), xip: new Set(), xmax: NO_XMAX };
     s.mark('t', 'high');
     await expect(t.done).resolves.toEqual({ retry: false, rows: 2, emitted: 0, dropped: 2 });
   });
@@ -192,7 +210,7 @@ describe('BackfillTracker', () => {
     const w = s.open('c');
     s.mark('c', 'low');
     s.tx(upd('a', 1, 'x'));
-    w.chunk = { rows: rows(['a', 1]), xip: new Set() };
+    w.chunk = { rows: rows(['a', 1]), xip: new Set(), xmax: NO_XMAX };
     s.mark('c', 'high');
     await expect(w.done).resolves.toMatchObject({ emitted: 1, dropped: 0 });
   });

@@ -11,9 +11,11 @@
  *
  * One race the watermarks alone do not close: a transaction whose commit record is written just before LOW but
  * which is still finishing its commit when the chunk's snapshot is taken. Its changes arrive before LOW, yet
- * the snapshot does not see them, so the chunk holds older values. The snapshot names such transactions (its
- * in-progress list, `xip`); the tracker remembers the keys that recent transactions on the table changed, and
- * drops those of any transaction that the snapshot saw in progress but the stream had already delivered.
+ * the snapshot does not see them, so the chunk holds older values. The snapshot names such transactions: its
+ * in-progress list (`xip`), and every id at or above its `xmax` (a transaction newer than every one completed
+ * when the snapshot was taken is not listed in `xip` but is just as invisible). The tracker remembers the keys
+ * that recent transactions on the table changed, and drops those of any transaction that the snapshot could
+ * not see but the stream had already delivered before LOW.
  */
 import type { ChangeDecoder, DecodedEvent } from '../decoding/changes.js';
 import type { PgOutputMessage, Tuple } from '../decoding/pgoutput.js';
@@ -64,6 +66,13 @@ export interface ChunkRead {
   rows: ChunkRows;
   /** Transaction ids (low 32 bits) in progress for the chunk's snapshot. */
   xip: ReadonlySet<number>;
+  /** The snapshot's `xmax` (low 32 bits): ids at or above it are invisible to it too. */
+  xmax: number;
+}
+
+/** `a >= b` for 32-bit transaction ids, modulo 2^32 (Postgres' own comparison of normal xids). */
+function xidAtLeast(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
 }
 
 export interface WindowResult {
@@ -304,9 +313,10 @@ export class BackfillTracker {
       w.resolve({ retry: true, rows: chunk?.rows.length ?? 0, emitted: 0, dropped: 0 });
       return undefined;
     }
-    for (const xid of chunk.xip) {
-      const t = this.recent.get(xid);
-      if (!t || t.pos > w.lowPos) continue;
+    // `recent` is in commit order: the transactions committed in the stream before LOW come first.
+    for (const [xid, t] of this.recent) {
+      if (t.pos > w.lowPos) break;
+      if (!chunk.xip.has(xid) && !xidAtLeast(xid, chunk.xmax)) continue;
       if (t.keys === null) {
         w.resolve({ retry: true, rows: chunk.rows.length, emitted: 0, dropped: 0 });
         return undefined;
