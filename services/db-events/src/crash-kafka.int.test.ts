@@ -5,16 +5,16 @@
  * every partition the first copies of the records are in commit order: no batch was written ahead of the one
  * before it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fromKafkaMessage } from '@tributary/shared';
-import { freePort, testEnv, uniqueName } from '@tributary/testing';
+import { testEnv, uniqueName } from '@tributary/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { ensurePublication, ensureSlot } from './replication/setup.js';
 import { lsnValue, type TestDb, testDb, waitFor } from './test-support/harness.js';
+import { slotReleased, startDbEvents } from './test-support/process.js';
 
 const KILLS = 5;
 
@@ -46,48 +46,15 @@ describe('db-events crash safety (SIGKILL, Kafka sink, two batches in flight)', 
   }, 30_000);
 
   async function startChild(): Promise<ChildProcess> {
-    const port = await freePort();
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, 'index.ts')],
-      {
-        cwd: join(import.meta.dirname, '..'),
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: t.url,
-          DB_EVENTS_SLOT: t.slot,
-          DB_EVENTS_PUBLICATION: t.publication,
-          DB_EVENTS_TABLES: `${t.schema}.rows`,
-          DB_EVENTS_HEARTBEAT_MS: '500',
-          DB_EVENTS_BATCH_SIZE: '50',
-          DB_EVENTS_BATCHES_IN_FLIGHT: '2',
-          KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
-          DB_EVENTS_KAFKA_TOPIC: topic,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-      message: 'db-events ready',
+    const { proc } = await startDbEvents(t, {
+      DB_EVENTS_TABLES: `${t.schema}.rows`,
+      DB_EVENTS_HEARTBEAT_MS: '500',
+      DB_EVENTS_BATCH_SIZE: '50',
+      DB_EVENTS_BATCHES_IN_FLIGHT: '2',
+      KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
+      DB_EVENTS_KAFKA_TOPIC: topic,
     });
     return proc;
-  }
-
-  async function slotReleased(): Promise<void> {
-    await waitFor(
-      async () => {
-        const { rows } = await t.db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
-          t.slot,
-        ]);
-        return rows[0]?.active === false;
-      },
-      { timeoutMs: 30_000, message: 'slot released' },
-    );
   }
 
   it('loses nothing, keeps ids, and keeps commit order per partition across SIGKILLs', async () => {
@@ -116,7 +83,7 @@ describe('db-events crash safety (SIGKILL, Kafka sink, two batches in flight)', 
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGKILL');
       await exited;
-      await slotReleased();
+      await slotReleased(t);
     }
     const proc = await startChild();
     child = proc;

@@ -4,16 +4,15 @@
  * every delivery of a change carries the same id, and anything delivered again after a kill comes from the
  * window the slot had not confirmed when the process died.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort } from '@tributary/testing';
 import pg from 'pg';
 import { ensurePublication, ensureSlot } from './replication/setup.js';
 import { lsnValue, type TestDb, testDb, waitFor } from './test-support/harness.js';
+import { slotReleased, startDbEvents } from './test-support/process.js';
 
 interface Received {
   id: string;
@@ -58,51 +57,17 @@ describe('db-events crash safety (SIGKILL, HTTP sink, Postgres 17)', () => {
     await t?.cleanup();
   }, 30_000);
 
-  async function startChild(): Promise<{ proc: ChildProcess; port: number }> {
-    const port = await freePort();
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, 'index.ts')],
-      {
-        cwd: join(import.meta.dirname, '..'),
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: t.url,
-          DB_EVENTS_SLOT: t.slot,
-          DB_EVENTS_PUBLICATION: t.publication,
-          DB_EVENTS_TABLES: `${t.schema}.rows`,
-          DB_EVENTS_HEARTBEAT_MS: '500',
-          DB_EVENTS_BATCH_SIZE: '50',
-          K_SINK: sinkUrl,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', process.env.DB_EVENTS_CRASH_LOG ? 'inherit' : 'ignore', 'inherit'],
-      },
-    );
-    await waitFor(
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-        return res.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 100, message: 'db-events ready' },
-    );
-    return { proc, port };
+  function startChild(): Promise<{ proc: ChildProcess; port: number }> {
+    return startDbEvents(t, {
+      DB_EVENTS_TABLES: `${t.schema}.rows`,
+      DB_EVENTS_HEARTBEAT_MS: '500',
+      DB_EVENTS_BATCH_SIZE: '50',
+      K_SINK: sinkUrl,
+    });
   }
 
-  async function confirmedAfterExit(): Promise<string> {
-    // The walsender notices the dead socket and releases the slot; then its position is final.
-    return waitFor(
-      async () => {
-        const { rows } = await t.db.query(
-          'SELECT active, confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
-          [t.slot],
-        );
-        return rows[0] && rows[0].active === false ? (rows[0].lsn as string) : undefined;
-      },
-      { timeoutMs: 30_000, message: 'slot released' },
-    );
+  function confirmedAfterExit(): Promise<string> {
+    return slotReleased(t);
   }
 
   it('delivers every committed change at least once, with stable ids, duplicating only the unconfirmed window', async () => {

@@ -3,14 +3,13 @@
  * another output plugin was retried for ever. It is REPLICATION_SLOT_MISMATCH, not retriable: the engine gives up
  * at once and the service exits non-zero at start-up with a message that says what to do.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ERROR_CODES, TributaryError } from '@tributary/shared';
 import { freePort } from '@tributary/testing';
 import type { CloudEvent } from 'cloudevents';
 import { ReplicationSlotMismatchError } from './replication/errors.js';
 import { MemorySink, startEngine, type TestDb, testDb, waitFor } from './test-support/harness.js';
+import { spawnDbEvents } from './test-support/process.js';
 
 describe('a replication slot with another output plugin (Postgres 17)', () => {
   let t: TestDb;
@@ -45,31 +44,17 @@ describe('a replication slot with another output plugin (Postgres 17)', () => {
   });
 
   it('makes the service exit 1 at start-up, naming the code and the fix', async () => {
-    const port = await freePort();
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, 'index.ts')],
-      {
-        cwd: join(import.meta.dirname, '..'),
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: t.url,
-          DB_EVENTS_SLOT: t.slot,
-          DB_EVENTS_PUBLICATION: t.publication,
-          DB_EVENTS_HEARTBEAT_MS: '0',
-          K_SINK: 'http://127.0.0.1:9/default/default',
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const proc = spawnDbEvents(
+      t,
+      await freePort(),
+      { DB_EVENTS_HEARTBEAT_MS: '0', K_SINK: 'http://127.0.0.1:9/default/default' },
+      ['ignore', 'pipe', 'pipe'],
     );
     let output = '';
-    proc.stdout.on('data', (c: Buffer) => {
+    proc.stdout?.on('data', (c: Buffer) => {
       output += c.toString('utf8');
     });
-    proc.stderr.on('data', (c: Buffer) => {
+    proc.stderr?.on('data', (c: Buffer) => {
       output += c.toString('utf8');
     });
     const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));

@@ -7,16 +7,15 @@
  * - no read event for a key arrives after a change to that key committed after the read's low watermark;
  * - the backfill resumed after the last chunk the sink had accepted (not from the start) and completed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort } from '@tributary/testing';
 import pg from 'pg';
 import { ensurePublication, ensureSlot } from '../replication/setup.js';
 import { lsnValue, type TestDb, testDb, waitFor } from '../test-support/harness.js';
+import { slotReleased, startDbEvents } from '../test-support/process.js';
 
 interface Received {
   type: string;
@@ -84,37 +83,14 @@ describe('backfill under concurrent writes and a SIGKILL (Postgres 17, HTTP sink
   }, 30_000);
 
   async function startChild(): Promise<ChildProcess> {
-    const port = await freePort();
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, '..', 'index.ts')],
-      {
-        cwd: join(import.meta.dirname, '..', '..'),
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: t.url,
-          DB_EVENTS_SLOT: t.slot,
-          DB_EVENTS_PUBLICATION: t.publication,
-          DB_EVENTS_TABLES: table,
-          DB_EVENTS_SCHEMA: dbe,
-          DB_EVENTS_BACKFILL_POLL_MS: '100',
-          DB_EVENTS_HEARTBEAT_MS: '500',
-          DB_EVENTS_BATCH_SIZE: '500',
-          K_SINK: sinkUrl,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', process.env.DB_EVENTS_CRASH_LOG ? 'inherit' : 'ignore', 'inherit'],
-      },
-    );
-    await waitFor(
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-        return res.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 100, message: 'db-events ready' },
-    );
+    const { proc } = await startDbEvents(t, {
+      DB_EVENTS_TABLES: table,
+      DB_EVENTS_SCHEMA: dbe,
+      DB_EVENTS_BACKFILL_POLL_MS: '100',
+      DB_EVENTS_HEARTBEAT_MS: '500',
+      DB_EVENTS_BATCH_SIZE: '500',
+      K_SINK: sinkUrl,
+    });
     return proc;
   }
 
@@ -172,15 +148,7 @@ describe('backfill under concurrent writes and a SIGKILL (Postgres 17, HTTP sink
     expect(atKill.state).toBe('running');
     const keyAtKill = Number(atKill.last_key?.[0]);
     // The walsender notices the dead socket and frees the slot; then start again.
-    await waitFor(
-      async () => {
-        const { rows } = await t.db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
-          t.slot,
-        ]);
-        return rows[0]?.active === false;
-      },
-      { timeoutMs: 30_000, message: 'slot released' },
-    );
+    await slotReleased(t);
     step(`killed at key ${keyAtKill}; restarting`);
     run = 1;
     child = await startChild();
